@@ -1,0 +1,254 @@
+"""Environment settings: one TOML file per environment, loaded into one typed, validated object.
+
+A typo, a missing key or a wrong type stops synthesis with a message naming the file, the line
+and the key (`environments/dev.toml:14: network.nat: ...`), before any construct is built.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+ENVIRONMENTS_DIR = Path(__file__).parent
+ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+REQUIRED_TAGS = ("Environment", "Project", "Owner", "CostCenter")
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")]
+Region = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
+Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?$")]
+
+
+def _cloudwatch_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"must be one of CloudWatch's retention periods {LOG_RETENTION_DAYS}")
+    return value
+
+
+def _required_tags(value: dict[str, str]) -> dict[str, str]:
+    missing = [key for key in REQUIRED_TAGS if key not in value]
+    if missing:
+        raise ValueError(f"missing required tag(s) {', '.join(missing)}")
+    return value
+
+
+RetentionDays = Annotated[int, AfterValidator(_cloudwatch_retention)]
+Tags = Annotated[
+    dict[str, Annotated[str, Field(min_length=1, max_length=256)]], AfterValidator(_required_tags)
+]
+
+
+class SettingsError(ValueError):
+    """Invalid settings, with the file, line and key that are wrong."""
+
+
+class _Model(BaseModel):
+    # strict: "true" is not a bool and "14" is not an int; forbid: a typo is not silently ignored.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CreateNetwork(_Model):
+    """Create the VPC: 10.0.0.0/16 over two AZs with public, private and isolated subnets."""
+
+    mode: Literal["create"]
+    availability_zones: Annotated[list[str], Field(min_length=2, max_length=2)]
+    nat: Literal["none", "single", "per_az"]
+    # Without NAT, functions in private subnets reach AWS APIs only through interface endpoints.
+    interface_endpoints: bool = False
+
+
+class ExistingNetwork(_Model):
+    """Use a network the platform team owns: no network resource is created, the ids flow through."""
+
+    mode: Literal["existing"]
+    vpc_id: Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+    private_subnet_ids: Annotated[list[SubnetId], Field(min_length=1)]
+    public_subnet_ids: list[SubnetId] = []
+    isolated_subnet_ids: list[SubnetId] = []
+    lambda_security_group_ids: Annotated[list[SecurityGroupId], Field(min_length=1)]
+
+
+class Functions(_Model):
+    """Lambda sizes and the concurrency that protects the system."""
+
+    memory_mb: Annotated[int, Field(ge=128, le=10240)]
+    timeout_seconds: Annotated[int, Field(ge=3, le=900)]
+    worker_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)]
+    orchestrator_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)]
+
+
+class Api(_Model):
+    """REST and WebSocket API throttling and the extra origins CORS allows (the dashboard's is added)."""
+
+    throttle_rate_limit: Annotated[float, Field(gt=0, le=10000)]
+    throttle_burst_limit: Annotated[int, Field(ge=1, le=5000)]
+    cors_extra_origins: list[Origin] = []
+
+
+class Settings(_Model):
+    """Everything that differs between environments."""
+
+    name: Name
+    account_id: AccountId
+    region: Region
+    name_prefix: Name
+    log_retention_days: RetentionDays
+    deletion_protection: bool
+    alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+    workflow_ttl_days: Annotated[int, Field(ge=1, le=3650)]
+    tags: Tags
+    network: Annotated[CreateNetwork | ExistingNetwork, Field(discriminator="mode")]
+    functions: Functions
+    api: Api
+
+    def problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Rules that span several keys, as (key, message) pairs."""
+        found: list[tuple[tuple[str, ...], str]] = []
+        if self.tags["Environment"] != self.name:
+            found.append((("tags", "Environment"), f"must equal name {self.name!r}"))
+        if isinstance(self.network, CreateNetwork):
+            found += [
+                (("network", "availability_zones"), f"{zone!r} is not in region {self.region}")
+                for zone in self.network.availability_zones
+                if not zone.startswith(self.region)
+            ]
+            if self.network.nat == "none" and not self.network.interface_endpoints:
+                found.append(
+                    (
+                        ("network", "nat"),
+                        "'none' needs interface_endpoints = true: functions in "
+                        "private subnets must reach Lambda, SQS, KMS and API Gateway somehow",
+                    )
+                )
+        return found
+
+
+class Bootstrap(_Model):
+    """The bootstrap stack: the bucket that holds every environment's Terraform state."""
+
+    account_id: AccountId
+    region: Region
+    name_prefix: Name
+    state_bucket: BucketName
+    log_retention_days: RetentionDays
+    tags: Tags
+
+    def state_key(self, environment: str) -> str:
+        """Where an environment's state lives in the state bucket."""
+        return f"{environment}/terraform.tfstate"
+
+
+def load(name: str, directory: Path = ENVIRONMENTS_DIR) -> Settings:
+    """Load and validate `<directory>/<name>.toml`."""
+    path = directory / f"{name}.toml"
+    settings = _load(path, Settings)
+    problems = settings.problems()
+    if settings.name != path.stem:
+        problems.insert(0, (("name",), f"must equal the file name {path.stem!r} (got {settings.name!r})"))
+    if problems:
+        text = path.read_text(encoding="utf-8")
+        raise SettingsError(
+            "\n".join(
+                f"{_display(path)}:{_locate(text, key)}: {'.'.join(key)}: {message}"
+                for key, message in problems
+            )
+        )
+    return settings
+
+
+def load_bootstrap(directory: Path = ENVIRONMENTS_DIR) -> Bootstrap:
+    """Load and validate `<directory>/bootstrap.toml`."""
+    return _load(directory / "bootstrap.toml", Bootstrap)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load(path: Path, model: type[M]) -> M:
+    where = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"{where}: no such settings file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{where}: not valid TOML: {error}") from error
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError("\n".join(_describe(path, text, issue) for issue in error.errors())) from error
+
+
+def _describe(path: Path, text: str, issue: Any) -> str:
+    # Drop the discriminator tag pydantic inserts into the location of tagged unions.
+    loc = tuple(part for part in issue["loc"] if part not in ("create", "existing"))
+    key = ".".join(str(part) for part in loc) or "(file)"
+    message = issue["msg"]
+    if issue["type"] == "extra_forbidden":
+        message = "unknown key (a typo?)"
+    elif issue["type"] == "missing":
+        message = "required key is missing"
+    elif "input" in issue and not isinstance(issue["input"], dict):
+        message = f"{message} (got {issue['input']!r})"
+    return f"{_display(path)}:{_locate(text, loc)}: {key}: {message}"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _locate(text: str, loc: tuple[Any, ...]) -> int:
+    """The line that defines `loc` (or the nearest enclosing table), for error messages."""
+    names = [str(part) for part in loc if not isinstance(part, int)]
+    best = 1
+    table: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := _TABLE.match(line):
+            table = [part.strip() for part in header.group(1).split(".")]
+            if table == names[: len(table)]:  # a shorter `names` never equals its slice
+                best = number
+            continue
+        if (key := _KEY.match(line)) and [*table, key.group(1)] == names[: len(table) + 1]:
+            best = number
+    return best
