@@ -1,0 +1,212 @@
+"""The data module: the KMS key, the tables and the buckets, and their security invariants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import Stack, named, only, policy, ref, resources
+
+BUCKETS = ("access_logs", "artifacts", "backups")
+
+
+def bucket_part(stack: Stack, type_: str, bucket: str) -> dict[str, Any]:
+    """The resource of `type_` that configures the data module's bucket `bucket`."""
+    part = {
+        "aws_s3_bucket": "bucket",
+        "aws_s3_bucket_policy": "policy",
+        "aws_s3_bucket_public_access_block": "public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration": "encryption",
+        "aws_s3_bucket_lifecycle_configuration": "lifecycle",
+        "aws_s3_bucket_logging": "logging",
+        "aws_s3_bucket_versioning": "versioning",
+    }[type_]
+    return named(stack, type_, f"data/{bucket}/{part}")[1]
+
+
+class TestKey:
+    def test_rotates(self, env_stack: Stack) -> None:
+        key = only(env_stack, "aws_kms_key")
+        assert key["enable_key_rotation"] is True
+        assert key["deletion_window_in_days"] == 30
+
+    def test_policy_names_actions_explicitly(self, env_stack: Stack) -> None:
+        for statement in policy(only(env_stack, "aws_kms_key"))["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all("*" not in action for action in actions), statement["Sid"]
+
+    def test_policy_lets_the_services_that_use_it_do_so(self, env_stack: Stack) -> None:
+        statements = {s["Sid"]: s for s in policy(only(env_stack, "aws_kms_key"))["Statement"]}
+        assert statements["CloudWatchLogsEncryptsThisAccountsLogGroups"]["Principal"] == {
+            "Service": "logs.eu-central-1.amazonaws.com"
+        }
+        assert statements["CloudWatchAlarmsPublishToEncryptedTopic"]["Principal"] == {
+            "Service": "cloudwatch.amazonaws.com"
+        }
+        via = statements["QueuesAndTopicsOfThisAccount"]["Condition"]["ForAnyValue:StringEquals"][
+            "kms:ViaService"
+        ]
+        assert sorted(via) == ["sns.eu-central-1.amazonaws.com", "sqs.eu-central-1.amazonaws.com"]
+        for statement in statements.values():
+            if "Service" in statement["Principal"]:
+                assert "Condition" in statement, f"{statement['Sid']} must be scoped to this account"
+
+
+class TestWorkflowsTable:
+    @pytest.fixture
+    def table(self, env_stack: Stack) -> dict[str, Any]:
+        return named(env_stack, "aws_dynamodb_table", "data/workflows")[1]
+
+    def test_keys_serve_a_workflow_item_plus_one_item_per_task(self, table: dict[str, Any]) -> None:
+        assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
+        assert table["billing_mode"] == "PAY_PER_REQUEST"
+
+    def test_indexes(self, table: dict[str, Any]) -> None:
+        indexes = {i["name"]: (i["hash_key"], i.get("range_key")) for i in table["global_secondary_index"]}
+        assert indexes == {
+            "by_created": ("list_pk", "created_at"),
+            "by_status": ("wf_status", "created_at"),
+            "by_due": ("due_pk", "due_at"),
+        }
+        declared = {a["name"]: a["type"] for a in table["attribute"]}
+        assert declared == {
+            "pk": "S",
+            "sk": "S",
+            "list_pk": "S",
+            "wf_status": "S",
+            "created_at": "S",
+            "due_pk": "S",
+            "due_at": "N",
+        }
+
+    def test_stream_ttl_recovery_and_encryption(self, table: dict[str, Any]) -> None:
+        assert table["stream_enabled"] is True and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
+        assert table["ttl"] == {"attribute_name": "expires_at", "enabled": True}
+        assert table["point_in_time_recovery"] == {"enabled": True}
+        assert table["server_side_encryption"]["enabled"] is True
+        assert table["server_side_encryption"]["kms_key_arn"].startswith("${aws_kms_key.")
+
+
+class TestConnectionsTable:
+    def test_keyed_by_connection_with_a_topic_index(self, env_stack: Stack) -> None:
+        table = named(env_stack, "aws_dynamodb_table", "data/connections")[1]
+        assert table["hash_key"] == "connection_id" and "range_key" not in table
+        assert [(i["name"], i["hash_key"]) for i in table["global_secondary_index"]] == [
+            ("by_topic", "topic")
+        ]
+        assert table["ttl"] == {"attribute_name": "expires_at", "enabled": True}
+        assert table["point_in_time_recovery"] == {"enabled": True}
+        assert table["server_side_encryption"]["kms_key_arn"].startswith("${aws_kms_key.")
+
+
+class TestDeletionProtection:
+    @pytest.mark.parametrize(
+        ("environment", "protected"), [("dev", False), ("staging", False), ("prod", True)]
+    )
+    def test_only_prod_tables_are_protected(
+        self, stacks: dict[str, Stack], environment: str, protected: bool
+    ) -> None:
+        tables = resources(stacks[environment], "aws_dynamodb_table").values()
+        assert [t["deletion_protection_enabled"] for t in tables] == [protected, protected]
+
+
+class TestEveryBucket:
+    """Invariants every bucket in every stack keeps, the bootstrap stack's included."""
+
+    def test_public_access_blocked(self, stacks: dict[str, Stack]) -> None:
+        for stack in stacks.values():
+            buckets = resources(stack, "aws_s3_bucket")
+            blocks = {b["bucket"]: b for b in resources(stack, "aws_s3_bucket_public_access_block").values()}
+            assert set(blocks) == {ref("aws_s3_bucket", name, "id") for name in buckets}
+            for block in blocks.values():
+                assert all(
+                    block[flag] is True
+                    for flag in (
+                        "block_public_acls",
+                        "block_public_policy",
+                        "ignore_public_acls",
+                        "restrict_public_buckets",
+                    )
+                )
+
+    def test_encrypted_versioned_owner_enforced_with_lifecycle(self, stacks: dict[str, Stack]) -> None:
+        for stack in stacks.values():
+            ids = {ref("aws_s3_bucket", name, "id") for name in resources(stack, "aws_s3_bucket")}
+            for type_ in (
+                "aws_s3_bucket_server_side_encryption_configuration",
+                "aws_s3_bucket_versioning",
+                "aws_s3_bucket_ownership_controls",
+                "aws_s3_bucket_lifecycle_configuration",
+            ):
+                assert {r["bucket"] for r in resources(stack, type_).values()} == ids, type_
+            for versioning in resources(stack, "aws_s3_bucket_versioning").values():
+                assert versioning["versioning_configuration"]["status"] == "Enabled"
+            for lifecycle in resources(stack, "aws_s3_bucket_lifecycle_configuration").values():
+                for rule in lifecycle["rule"]:
+                    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+
+    def test_tls_only_policy(self, stacks: dict[str, Stack]) -> None:
+        for stack in stacks.values():
+            policies = resources(stack, "aws_s3_bucket_policy").values()
+            assert len(policies) == len(resources(stack, "aws_s3_bucket"))
+            for body in policies:
+                deny = next(s for s in policy(body)["Statement"] if s["Sid"] == "DenyInsecureTransport")
+                assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+                assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+    def test_kms_buckets_deny_unencrypted_uploads(self, stacks: dict[str, Stack]) -> None:
+        for stack in stacks.values():
+            for body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values():
+                default = body["rule"][0]["apply_server_side_encryption_by_default"]
+                bucket = body["bucket"].removesuffix(".id}").removeprefix("${aws_s3_bucket.")
+                policy_body = next(
+                    p
+                    for p in resources(stack, "aws_s3_bucket_policy").values()
+                    if p["bucket"] == body["bucket"]
+                )
+                sids = {s["Sid"]: s for s in policy(policy_body)["Statement"]}
+                if default["sse_algorithm"] == "aws:kms":
+                    assert default["kms_master_key_id"].startswith("${aws_kms_key.")
+                    assert sids["DenyUnencryptedUploads"]["Condition"] == {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                    }
+                else:
+                    # Only an access-log bucket may use SSE-S3: log delivery cannot write to SSE-KMS.
+                    assert "access_logs" in bucket
+                    assert "DenyUploadsNotSseS3" in sids
+
+    def test_every_bucket_but_the_log_buckets_logs_to_a_log_bucket(self, stacks: dict[str, Stack]) -> None:
+        for stack in stacks.values():
+            buckets = resources(stack, "aws_s3_bucket")
+            logged = {lg["bucket"]: lg for lg in resources(stack, "aws_s3_bucket_logging").values()}
+            for name in buckets:
+                if "access_logs" in name:
+                    assert ref("aws_s3_bucket", name, "id") not in logged
+                else:
+                    target = logged[ref("aws_s3_bucket", name, "id")]["target_bucket"]
+                    assert "access_logs" in target
+
+
+class TestDataBuckets:
+    def test_artifacts_expire_after_90_days(self, env_stack: Stack) -> None:
+        (rule,) = bucket_part(env_stack, "aws_s3_bucket_lifecycle_configuration", "artifacts")["rule"]
+        assert rule["expiration"] == [{"days": 90}]
+
+    def test_backups_archive_then_expire_old_versions(self, env_stack: Stack) -> None:
+        (rule,) = bucket_part(env_stack, "aws_s3_bucket_lifecycle_configuration", "backups")["rule"]
+        assert rule["transition"] == [
+            {"days": 30, "storage_class": "GLACIER"},
+            {"days": 90, "storage_class": "DEEP_ARCHIVE"},
+        ]
+        assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 365}]
+        assert "expiration" not in rule
+
+    def test_log_bucket_accepts_only_this_projects_log_delivery(self, env_stack: Stack) -> None:
+        statements = {
+            s["Sid"]: s
+            for s in policy(bucket_part(env_stack, "aws_s3_bucket_policy", "access_logs"))["Statement"]
+        }
+        delivery = statements["S3ServerAccessLogDelivery"]
+        assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+        assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}

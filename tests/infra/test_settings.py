@@ -1,0 +1,156 @@
+"""Settings files are validated at the boundary: a bad value names the file, the line and the key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from environments import (
+    ENVIRONMENT_NAMES,
+    ENVIRONMENTS_DIR,
+    CreateNetwork,
+    SettingsError,
+    load,
+    load_bootstrap,
+)
+
+
+@pytest.fixture
+def env_dir(tmp_path: Path) -> Path:
+    """A copy of the environments folder a test may spoil."""
+    for path in ENVIRONMENTS_DIR.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def spoil(env_dir: Path, name: str, old: str, new: str) -> None:
+    path = env_dir / f"{name}.toml"
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}.toml"
+    path.write_text(text.replace(old, new, 1))
+
+
+def line_of(env_dir: Path, name: str, needle: str) -> int:
+    lines = (env_dir / f"{name}.toml").read_text().splitlines()
+    return next(number for number, line in enumerate(lines, start=1) if needle in line)
+
+
+class TestCommittedSettings:
+    @pytest.mark.parametrize("name", ENVIRONMENT_NAMES)
+    def test_every_environment_loads(self, name: str) -> None:
+        settings = load(name)
+        assert settings.name == name
+        assert settings.tags["Environment"] == name
+
+    def test_bootstrap_loads(self) -> None:
+        assert load_bootstrap().state_key("dev") == "dev/terraform.tfstate"
+
+    def test_prod_protects_its_tables_and_the_others_do_not(self) -> None:
+        assert load("prod").deletion_protection is True
+        assert load("dev").deletion_protection is False
+
+    def test_nat_modes_differ_per_environment(self) -> None:
+        assert isinstance(load("prod").network, CreateNetwork) and load("prod").network.nat == "per_az"
+        assert isinstance(load("dev").network, CreateNetwork) and load("dev").network.nat == "single"
+
+
+class TestRejectedSettings:
+    """Each case spoils one value of dev.toml and expects the message to name file, line and key."""
+
+    @pytest.mark.parametrize(
+        ("old", "new", "key", "says"),
+        [
+            ('nat = "single"', 'natt = "single"', "network.natt", "unknown key"),
+            ('nat = "single"', 'nat = "singel"', "network.nat", "'none', 'single' or 'per_az'"),
+            ("log_retention_days = 14", 'log_retention_days = "14"', "log_retention_days", "valid integer"),
+            ("log_retention_days = 14", "log_retention_days = 13", "log_retention_days", "retention periods"),
+            (
+                "deletion_protection = false",
+                'deletion_protection = "no"',
+                "deletion_protection",
+                "valid boolean",
+            ),
+            ('region = "eu-central-1"', 'region = "Frankfurt"', "region", "pattern"),
+            (
+                'alarm_email = "platform-alerts@example.com"',
+                'alarm_email = "nobody"',
+                "alarm_email",
+                "pattern",
+            ),
+            ("memory_mb = 256", "memory_mb = 64", "functions.memory_mb", "greater than or equal to 128"),
+            (
+                'cors_extra_origins = ["http://localhost:5173"]',
+                'cors_extra_origins = ["localhost"]',
+                "api.cors_extra_origins.0",
+                "pattern",
+            ),
+            ('account_id = "123456789012"', "account_id = 123456789012", "account_id", "valid string"),
+        ],
+    )
+    def test_bad_value_names_file_line_and_key(
+        self, env_dir: Path, old: str, new: str, key: str, says: str
+    ) -> None:
+        spoil(env_dir, "dev", old, new)
+        with pytest.raises(SettingsError) as raised:
+            load("dev", env_dir)
+        line = line_of(env_dir, "dev", new.split("=")[0].strip() + " =")
+        assert f"dev.toml:{line}: {key}: " in str(raised.value)
+        assert says in str(raised.value)
+
+    def test_missing_key_names_its_table(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", "worker_reserved_concurrency = 20\n", "")
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:\d+: functions\.worker_reserved_concurrency: "
+            r"required key is missing",
+        ):
+            load("dev", env_dir)
+
+    def test_missing_required_tag(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'CostCenter = "engineering"\n', "")
+        with pytest.raises(SettingsError, match=r"tags: .*missing required tag\(s\) CostCenter"):
+            load("dev", env_dir)
+
+    def test_nat_none_needs_interface_endpoints(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'nat = "single"', 'nat = "none"')
+        with pytest.raises(
+            SettingsError, match=r"dev\.toml:20: network\.nat: 'none' needs interface_endpoints = true"
+        ):
+            load("dev", env_dir)
+
+    def test_zone_outside_region(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", '"eu-central-1b"]', '"us-east-1b"]')
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:19: network\.availability_zones: 'us-east-1b' is not in region eu-central-1",
+        ):
+            load("dev", env_dir)
+
+    def test_name_must_match_file(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'name = "dev"', 'name = "staging"')
+        with pytest.raises(SettingsError, match=r"dev\.toml:2: name: must equal the file name 'dev'"):
+            load("dev", env_dir)
+
+    def test_existing_network_needs_its_ids(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'mode = "create"', 'mode = "existing"')
+        with pytest.raises(SettingsError) as raised:
+            load("dev", env_dir)
+        message = str(raised.value)
+        assert "network.vpc_id: required key is missing" in message
+        assert "network.nat: unknown key" in message
+
+    def test_invalid_toml_names_the_file(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'name = "dev"', "name = ")
+        with pytest.raises(SettingsError, match=r"dev\.toml: not valid TOML"):
+            load("dev", env_dir)
+
+    def test_missing_file(self, env_dir: Path) -> None:
+        with pytest.raises(SettingsError, match=r"qa\.toml: no such settings file"):
+            load("qa", env_dir)
+
+    def test_bootstrap_bucket_name_is_checked(self, env_dir: Path) -> None:
+        spoil(env_dir, "bootstrap", 'state_bucket = "', 'state_bucket = "Bad_')
+        with pytest.raises(SettingsError, match=r"bootstrap\.toml:\d+: state_bucket: "):
+            load_bootstrap(env_dir)
