@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nox
@@ -16,13 +15,18 @@ nox.options.sessions = ["ci"]
 ROOT = Path(__file__).parent
 BUILD = ROOT / "build"
 PYTEST = ("pytest", "--strict-markers", "--strict-config")
+STACKS = ("bootstrap", "dev", "staging", "prod")
 
 
 def sync(session: nox.Session, *groups: str) -> None:
     """Install exactly the locked dependency groups into the session's virtualenv."""
     flags = [f"--group={group}" for group in groups]
     session.run_install(
-        "uv", "sync", "--frozen", "--no-default-groups", *flags,
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        *flags,
         env={"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)},
     )
 
@@ -50,3 +54,47 @@ def lint(session: nox.Session) -> None:
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy: strict on the infrastructure code (modules/, main.py, environments/)."""
+    sync(session, "infra", "lambda", "localcloud", "typecheck")
+    session.run("mypy", "main.py", "modules", "environments", "scripts", *session.posargs)
+
+
+@nox.session
+def synth(session: nox.Session) -> None:
+    """Synthesize every stack (bootstrap, dev, staging, prod) into cdktf.out/stacks/."""
+    sync(session, "infra")
+    session.run("python", "main.py", env=tool_env())
+    for stack in STACKS:
+        path = ROOT / "cdktf.out" / "stacks" / stack / "cdk.tf.json"
+        session.log(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
+
+
+@nox.session
+def infra(session: nox.Session) -> None:
+    """Infrastructure tests: synthesize each stack once and assert its properties (tests/infra)."""
+    sync(session, "infra", "test")
+    session.run(*PYTEST, "tests/infra", *session.posargs, env=tool_env())
+
+
+@nox.session(requires=["synth"])
+def security(session: nox.Session) -> None:
+    """checkov on every synthesized stack; fails on any finding checkov-skips.toml does not justify."""
+    sync(session, "security")
+    stacks = [str(ROOT / "cdktf.out" / "stacks" / stack) for stack in STACKS]
+    session.run("python", "scripts/checkov_gate.py", *stacks)
+
+
+@nox.session(python=False)
+def local(session: nox.Session) -> None:
+    """Run the whole system on this machine (the local cloud) and print the dashboard URL."""
+    session.error("The local cloud is not built yet (issue 5): there is nothing to run locally so far.")
+
+
+@nox.session(python=False, requires=["lint", "typecheck", "infra", "security"])
+def ci(session: nox.Session) -> None:
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security."""
+    session.log("all CI sessions passed")
