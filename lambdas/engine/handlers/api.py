@@ -14,7 +14,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -35,6 +34,7 @@ from engine.errors import (
     WorkflowNotFound,
 )
 from engine.model import WorkflowStatus
+from engine.observability import logger, metrics
 from engine.schemas import (
     CreateWorkflowRequest,
     DefinitionList,
@@ -47,9 +47,6 @@ from engine.store import Store
 
 MAX_BODY_BYTES = 256 * 1024
 TITLE, VERSION = "Orchestra", "1.0.0"
-
-logger = Logger()
-metrics = Metrics()
 
 
 class ApiError(Exception):

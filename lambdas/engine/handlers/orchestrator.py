@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -20,11 +19,10 @@ from engine import flow, runtime, views
 from engine.connections import Broadcaster, Connections
 from engine.dispatch import Dispatcher
 from engine.model import Workflow, WorkflowStatus
+from engine.observability import logger, metrics
 from engine.service import Engine
 from engine.store import Store, deserialize_item, is_workflow_item, workflow_from_item
 
-logger = Logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 

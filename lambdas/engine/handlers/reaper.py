@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import runtime
 from engine.dispatch import Dispatcher
+from engine.observability import logger, metrics
 from engine.service import Engine
 from engine.store import Store
-
-logger = Logger()
-metrics = Metrics()
 
 
 @logger.inject_lambda_context(clear_state=True)

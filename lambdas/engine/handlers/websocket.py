@@ -6,14 +6,12 @@ import json
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import runtime
 from engine.connections import ALL_WORKFLOWS, Connections
+from engine.observability import logger
 from engine.schemas import WORKFLOW_ID_PATTERN
-
-logger = Logger()
 
 
 def _reply(status: int, body: dict[str, Any]) -> dict[str, Any]:

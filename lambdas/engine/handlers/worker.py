@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -19,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine import runtime
 from engine.invoke import TaskRunner
+from engine.observability import logger, metrics
 from engine.service import Engine
 from engine.store import Store
 
-logger = Logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
