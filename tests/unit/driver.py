@@ -66,7 +66,7 @@ def simulated(event: dict[str, Any]) -> dict[str, Any]:
     """An in-process task honouring input.simulate.<task_id> like the real ones (fast tests)."""
     sim = ((event.get("input") or {}).get("simulate") or {}).get(event["task_id"]) or {}
     if event["attempt"] <= int(sim.get("fail_attempts", 0)):
-        raise TaskFailed(f"simulated failure of attempt {event['attempt']}")
+        raise TaskFailed(f"simulated failure of {event['task_id']} attempt {event['attempt']}")
     output: dict[str, Any] = {
         "task": event["task_id"],
         "attempt": event["attempt"],

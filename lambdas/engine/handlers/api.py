@@ -80,9 +80,14 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
     }
 
 
+# Pydantic names the member of a union in an error's location (definition.InlineDefinition.tasks);
+# clients know no such field, so the path leaves it out.
+_UNION_MEMBERS = {"str", "InlineDefinition"}
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     """Pydantic's error location as a JSON path relative to the body (or `query.x`, `path.x`)."""
-    parts = list(loc)
+    parts = [p for p in loc if p not in _UNION_MEMBERS]
     if parts and parts[0] == "body":
         parts = parts[1:]
     text = ""
@@ -133,7 +138,12 @@ def build_app() -> APIGatewayRestResolver:
             **_errors(400, 409, 413, 415),
         },
     )
-    def create_workflow(request: Annotated[CreateWorkflowRequest, Body()]) -> Response[dict[str, Any]]:
+    def create_workflow(
+        request: Annotated[
+            CreateWorkflowRequest | None, Body(description="May be empty: all fields are optional")
+        ] = None,
+    ) -> Response[dict[str, Any]]:
+        request = request or CreateWorkflowRequest()
         if request.workflow_id:
             logger.set_correlation_id(request.workflow_id)
         created = _engine().create(request.workflow_id, request.definition, request.input)
@@ -143,7 +153,7 @@ def build_app() -> APIGatewayRestResolver:
             logger.info("workflow created", extra={"definition": created.workflow.definition_name})
         body = views.workflow_view(created.workflow, created.tasks, settings.task_functions)
         return Response(
-            status_code=HTTPStatus.CREATED if created.created else HTTPStatus.OK,
+            status_code=int(HTTPStatus.CREATED if created.created else HTTPStatus.OK),
             content_type=content_types.APPLICATION_JSON,
             body=WorkflowView.model_validate(body).model_dump(mode="json"),
         )
@@ -179,9 +189,7 @@ def build_app() -> APIGatewayRestResolver:
     @app.get("/openapi.json", summary="This document", include_in_schema=False)
     def openapi() -> Response[Any]:
         return Response(
-            status_code=200,
-            content_type=content_types.APPLICATION_JSON,
-            body=app.get_openapi_json_schema(title=TITLE, version=VERSION),
+            status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document(app)
         )
 
     app.exception_handler(RequestValidationError)(invalid_request)
@@ -194,6 +202,27 @@ def build_app() -> APIGatewayRestResolver:
     return app
 
 
+def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
+    """Powertools' OpenAPI 3.1 document, with its default 422 answers replaced by what this API sends
+    (400 with the error body: see `invalid_request`)."""
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if ("requestBody" in operation or operation.get("parameters")) and "400" not in responses:
+                responses["400"] = _errors(400)[400] | {
+                    "content": {"application/json": {"schema": _ERROR_REF}}
+                }
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
 def invalid_request(exc: RequestValidationError) -> Response[Any]:
     errors = list(exc.errors())
     malformed = [e for e in errors if e.get("type") == "json_invalid"]
@@ -202,7 +231,12 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
         return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}".rstrip(": "))
     details = []
     for e in errors:
-        field = _field(tuple(e.get("loc", ())))
+        loc = tuple(e.get("loc", ()))
+        if loc[-1:] == ("str",) and any(
+            len(o.get("loc", ())) > len(loc) and o.get("loc", ())[: len(loc) - 1] == loc[:-1] for o in errors
+        ):
+            continue  # "not a string" for a union that also tried the object form: the other errors say more
+        field = _field(loc)
         message = f"unknown field {field!r}" if e.get("type") == "extra_forbidden" else str(e.get("msg"))
         details.append({"field": field, "message": message})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
