@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from engine.errors import (
     WorkflowNotFound,
 )
 from engine.model import Attempt, Entity, Task, TaskStatus, TaskSummary, Workflow, WorkflowStatus
-from engine.store import Store, TaskChange, WorkflowChange, dump_json
+from engine.store import Store, TaskChange, TaskTouch, WorkflowChange, dump_json
 
 # A READY task not claimed this long after it became due is dispatched again by the reaper.
 DISPATCH_GRACE_SECONDS = 120.0
@@ -189,7 +189,12 @@ class Engine:
                         task.status,
                         task.version,
                         task.attempt,
-                        sets={"finished_at": iso(now), "lease_expires_at": None, "attempts": attempts},
+                        sets={
+                            "finished_at": iso(now),
+                            "lease_expires_at": None,
+                            "attempts": attempts,
+                            "expires_at": self._expires_at(now),
+                        },
                     )
                 )
             change = WorkflowChange(
@@ -229,10 +234,17 @@ class Engine:
                     "error": None,
                     "lease_expires_at": None,
                     "finished_at": None,
+                    "expires_at": None,
                 },
             )
             for task in tasks.values()
             if task.status in model.TASK_RETRYABLE
+        ]
+        # Succeeded tasks stay as they are, but must not expire under the running workflow.
+        keep = [
+            TaskTouch(workflow_id, task.task_id, task.version, {"expires_at": None})
+            for task in tasks.values()
+            if task.status == TaskStatus.SUCCEEDED
         ]
         change = WorkflowChange(
             workflow_id,
@@ -243,7 +255,7 @@ class Engine:
             sets={"finished_at": None, "expires_at": None},
         )
         try:
-            self.store.apply(change, changes)
+            self.store.apply(change, changes, keep)
         except VersionConflict as exc:
             raise TransitionRejected(
                 f"workflow {workflow_id} changed while being retried; try again"
@@ -267,7 +279,7 @@ class Engine:
                 wf.tasks[tid].status,
                 wf.tasks[tid].version,
                 wf.tasks[tid].attempt,
-                sets={"finished_at": iso(now)},
+                sets={"finished_at": iso(now), "expires_at": self._expires_at(now)},
             )
             for tid in decided.skip
         ]
@@ -356,22 +368,18 @@ class Engine:
             )
         except VersionConflict:
             return None  # another worker claimed this attempt first, or the workflow was cancelled
-        claimed = self.store_view_after_claim(task, change, lease, started, attempts)
+        claimed = replace(
+            task,
+            status=change.to_status,
+            version=change.from_version + 1,
+            lease_expires_at=lease,
+            started_at=started,
+            finished_at=None,
+            error=None,
+            attempts=[Attempt.from_item(a) for a in attempts],
+        )
         deps = {d: tasks[d] for d in task.depends_on if d in tasks}
         return Claim(task=claimed, workflow_input=wf.input, dependencies=deps)
-
-    @staticmethod
-    def store_view_after_claim(
-        task: Task, change: TaskChange, lease: float, started: str | None, attempts: list[dict[str, Any]]
-    ) -> Task:
-        task.status = change.to_status
-        task.version = change.from_version + 1
-        task.lease_expires_at = lease
-        task.started_at = started
-        task.finished_at = None
-        task.error = None
-        task.attempts = [Attempt.from_item(a) for a in attempts]
-        return task
 
     def record(self, claim: Claim, outcome: Outcome) -> Recorded:
         """Record the claimed attempt's result exactly once; a late or duplicate result is discarded."""
@@ -395,6 +403,7 @@ class Engine:
                     "lease_expires_at": None,
                     "finished_at": iso(now),
                     "attempts": attempts,
+                    "expires_at": self._expires_at(now),
                 },
             )
         else:
@@ -426,6 +435,7 @@ class Engine:
                         "lease_expires_at": None,
                         "finished_at": iso(now),
                         "attempts": attempts,
+                        "expires_at": self._expires_at(now),
                     },
                 )
         try:

@@ -278,6 +278,17 @@ class TaskChange:
 
 
 @dataclass
+class TaskTouch:
+    """Change attributes of a task that are not its state (no transition, no new version), on the
+    condition that it is still at the version read."""
+
+    workflow_id: str
+    task_id: str
+    version: int
+    sets: dict[str, Any]
+
+
+@dataclass
 class WorkflowChange:
     """Changes to the workflow item that travel with the task changes in one transaction.
 
@@ -431,9 +442,12 @@ class Store:
         except VersionConflict as exc:
             raise ItemAlreadyExists(str(exc), exc.current) from exc
 
-    def apply(self, change: WorkflowChange, tasks: Sequence[TaskChange] = ()) -> None:
+    def apply(
+        self, change: WorkflowChange, tasks: Sequence[TaskChange] = (), touches: Sequence[TaskTouch] = ()
+    ) -> None:
         """Write task changes and the workflow item (summaries, version + 1) in one transaction."""
-        updates = [self._task_update(tc) for tc in tasks] + [self._workflow_update(change, tasks)]
+        updates = [self._task_update(tc) for tc in tasks] + [self._task_touch(t) for t in touches]
+        updates.append(self._workflow_update(change, tasks))
         what = f"workflow {change.workflow_id}"
         if len(updates) == 1:
             self._update(updates[0], what=what)
@@ -464,6 +478,16 @@ class Store:
         for attribute, value in sets.items():
             e.set((attribute,), value)
         return self._update_params(task_key(tc.workflow_id, tc.task_id), e)
+
+    def _task_touch(self, touch: TaskTouch) -> tuple[dict[str, Any], str]:
+        e = Expr()
+        e.require(
+            "the task is still at the version read (touching it must not hide a concurrent change)",
+            f"{e.name('version')} = {e.value(touch.version)}",
+        )
+        for attribute, value in touch.sets.items():
+            e.set((attribute,), value)
+        return self._update_params(task_key(touch.workflow_id, touch.task_id), e)
 
     def _workflow_update(
         self, change: WorkflowChange, tasks: Sequence[TaskChange]

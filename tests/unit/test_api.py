@@ -400,6 +400,40 @@ class TestRetry:
         assert (status, body["error"]) == (409, "conflict")
 
 
+class TestExpiry:
+    def _expires(self, cloud: Cloud, workflow_id: str) -> dict[str, int | None]:
+        items = cloud.dynamodb.query(
+            TableName=cloud.workflows,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"WF#{workflow_id}"}},
+        )["Items"]
+        return {i["sk"]["S"]: int(i["expires_at"]["N"]) if "expires_at" in i else None for i in items}
+
+    def test_a_finished_workflow_and_all_its_task_items_get_a_ttl_and_a_retry_clears_it(
+        self, cloud: Cloud, clock: Any
+    ) -> None:
+        cloud.api(
+            "POST", "/workflows", {"workflowId": "ttl", "input": {"simulate": {"B2": {"fail_attempts": 3}}}}
+        )
+        cloud.run()
+        expires = self._expires(cloud, "ttl")
+        assert len(expires) == 6
+        assert all(v is not None and abs(v - (clock() + 7 * 86400)) < 60 for v in expires.values())
+        assert cloud.api("POST", "/workflows/ttl/retry")[0] == 200
+        assert set(self._expires(cloud, "ttl").values()) == {None}
+
+    def test_an_unexpected_error_is_a_json_500(self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+        from engine.service import Engine
+
+        def broken(self: Engine, workflow_id: str) -> Any:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(Engine, "get", broken)
+        status, body, _ = cloud.api("GET", "/workflows/any")
+        assert (status, body["error"]) == (500, "internal_error")
+        assert "boom" not in body["message"]
+
+
 class TestReadEndpoints:
     def test_get_workflow_shows_tasks_with_attempts_timings_and_outputs(self, cloud: Cloud) -> None:
         cloud.api("POST", "/workflows", {"workflowId": "shown", "input": {"k": "v"}})

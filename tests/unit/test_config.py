@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from engine.config import REQUIRED, load_settings
 from engine.errors import ConfigError
 
@@ -34,7 +33,9 @@ class TestLoadSettings:
         assert settings.task_functions["task-a"].function_name == "p-task-a"
         assert load_settings("orchestrator", ENV).websocket_api_endpoint.endswith("/prod")
 
-    @pytest.mark.parametrize(("function", "missing"), [(f, v) for f, names in REQUIRED.items() for v in names])
+    @pytest.mark.parametrize(
+        ("function", "missing"), [(f, v) for f, names in REQUIRED.items() for v in names]
+    )
     def test_a_missing_required_variable_is_named(self, function: str, missing: str) -> None:
         env = {k: v for k, v in ENV.items() if k != missing}
         with pytest.raises(ConfigError, match=f"{missing} is not set"):
@@ -48,7 +49,11 @@ class TestLoadSettings:
         ("variable", "value", "message"),
         [
             ("TASK_FUNCTIONS", "{not json", "TASK_FUNCTIONS is not valid JSON"),
-            ("TASK_FUNCTIONS", '{"task-a": {"function_name": "x", "type": "ruby"}}', r"TASK_FUNCTIONS\['task-a'\].type"),
+            (
+                "TASK_FUNCTIONS",
+                '{"task-a": {"function_name": "x", "type": "ruby"}}',
+                r"TASK_FUNCTIONS\['task-a'\].type",
+            ),
             ("TASK_FUNCTIONS", "[]", "TASK_FUNCTIONS must be a non-empty JSON object"),
             ("WORKFLOW_TTL_DAYS", "soon", "WORKFLOW_TTL_DAYS must be a positive integer"),
             ("CONNECTION_TTL_SECONDS", "0", "CONNECTION_TTL_SECONDS must be a positive integer"),
@@ -59,7 +64,9 @@ class TestLoadSettings:
     )
     def test_a_malformed_variable_is_named(self, variable: str, value: str, message: str) -> None:
         with pytest.raises(ConfigError, match=message):
-            load_settings("orchestrator" if variable != "CORS_ALLOW_ORIGINS" else "api", {**ENV, variable: value})
+            load_settings(
+                "orchestrator" if variable != "CORS_ALLOW_ORIGINS" else "api", {**ENV, variable: value}
+            )
 
     def test_an_empty_origin_list_allows_no_cross_origin_caller(self) -> None:
         assert load_settings("api", {**ENV, "CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == ()

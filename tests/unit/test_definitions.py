@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from engine import definitions
 from engine.definitions import InlineDefinition, TaskDefinition
 from engine.errors import InvalidDefinition

@@ -46,14 +46,18 @@ class TestListensOnLoopbackOnly:
         assert not loopback("00000000000000000000000000000000")
         assert loopback("0000000000000000FFFF00000100007F")
 
-    def test_it_answers_dynamodb_requests_with_the_fixed_credentials(self, dynamodb_local: DynamoDBLocal) -> None:
+    def test_it_answers_dynamodb_requests_with_the_fixed_credentials(
+        self, dynamodb_local: DynamoDBLocal
+    ) -> None:
         client = boto3.client("dynamodb", **dynamodb_local.client_kwargs())
         assert "TableNames" in client.list_tables()
         assert dynamodb_local.endpoint_url == f"http://127.0.0.1:{dynamodb_local.port}"
 
 
 class TestLifecycle:
-    def test_stop_ends_the_jvm_and_a_second_instance_gets_its_own_port(self, dynamodb_local: DynamoDBLocal) -> None:
+    def test_stop_ends_the_jvm_and_a_second_instance_gets_its_own_port(
+        self, dynamodb_local: DynamoDBLocal
+    ) -> None:
         with DynamoDBLocal() as second:
             pid = second.pid
             assert pid is not None

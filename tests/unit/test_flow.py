@@ -60,4 +60,7 @@ class TestDispatches:
         assert flow.dispatches(new, new) == []
 
     def test_nothing_is_dispatched_for_a_cancelled_workflow(self) -> None:
-        assert flow.dispatches(None, image("CANCELLED", A="READY", B1="PENDING", B2="PENDING", C="PENDING")) == []
+        assert (
+            flow.dispatches(None, image("CANCELLED", A="READY", B1="PENDING", B2="PENDING", C="PENDING"))
+            == []
+        )

@@ -20,7 +20,8 @@ def load(folder: str) -> ModuleType:
     try:
         sys.modules.pop("simulate", None)
         spec = importlib.util.spec_from_file_location(f"task_{folder}_handler", TASKS / folder / "handler.py")
-        assert spec and spec.loader
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -28,7 +29,9 @@ def load(folder: str) -> ModuleType:
         sys.path.remove(str(TASKS / folder))
 
 
-def event(task_id: str, attempt: int = 1, simulate: dict[str, Any] | None = None, data: Any = None) -> dict[str, Any]:
+def event(
+    task_id: str, attempt: int = 1, simulate: dict[str, Any] | None = None, data: Any = None
+) -> dict[str, Any]:
     return {
         "workflow_id": "wf-1",
         "task_id": task_id,
@@ -98,12 +101,15 @@ class TestSimulateControls:
 
 
 class TestSharedCode:
-    @pytest.mark.parametrize(("link", "target"), [
-        ("a/simulate.js", "shared/simulate.js"),
-        ("b1/simulate.js", "shared/simulate.js"),
-        ("c/simulate.js", "shared/simulate.js"),
-        ("b2/simulate.py", "b3/simulate.py"),
-    ])
+    @pytest.mark.parametrize(
+        ("link", "target"),
+        [
+            ("a/simulate.js", "shared/simulate.js"),
+            ("b1/simulate.js", "shared/simulate.js"),
+            ("c/simulate.js", "shared/simulate.js"),
+            ("b2/simulate.py", "b3/simulate.py"),
+        ],
+    )
     def test_each_task_folder_links_the_one_shared_implementation(self, link: str, target: str) -> None:
         # Zip tools follow these links, so every package carries the code; B3's copy is the real file
         # because a container build context cannot reach outside its folder.

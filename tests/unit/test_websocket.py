@@ -16,7 +16,9 @@ def connection(cloud: Cloud, connection_id: str) -> dict[str, Any] | None:
 
 
 class TestConnections:
-    def test_connect_stores_the_connection_subscribed_to_everything_with_a_ttl(self, cloud: Cloud, clock: Clock) -> None:
+    def test_connect_stores_the_connection_subscribed_to_everything_with_a_ttl(
+        self, cloud: Cloud, clock: Clock
+    ) -> None:
         assert cloud.websocket("$connect", "c1") == {"statusCode": 200}
         item = connection(cloud, "c1")
         assert item is not None
@@ -51,7 +53,9 @@ class TestConnections:
             ("$default", {"action": "dance"}, "unknown_action"),
         ],
     )
-    def test_bad_messages_get_a_400_with_a_json_body(self, cloud: Cloud, route: str, body: Any, error: str) -> None:
+    def test_bad_messages_get_a_400_with_a_json_body(
+        self, cloud: Cloud, route: str, body: Any, error: str
+    ) -> None:
         cloud.websocket("$connect", "c1")
         reply = cloud.websocket(route, "c1", body)
         assert reply["statusCode"] == 400

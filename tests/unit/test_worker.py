@@ -119,6 +119,10 @@ class TestWorkerEvents:
         )
         assert len(result["batchItemFailures"]) == 2
 
+    def test_a_malformed_direct_event_is_logged_and_not_retried(self, cloud: Cloud) -> None:
+        assert cloud.run_worker({"workflow_id": "x", "attempt": "first"}) == {"result": "invalid_event"}
+        assert cloud.task_runs == []
+
     def test_an_event_for_a_workflow_that_does_not_exist_is_dropped(self, cloud: Cloud) -> None:
         assert (
             cloud.run_worker({"workflow_id": "ghost", "task_id": "A", "attempt": 1})["result"]

@@ -27,9 +27,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from engine import runtime, views
 from engine.definitions import BUILT_IN
 from engine.errors import (
+    ContentionExhausted,
     InvalidCursor,
     InvalidDefinition,
     TransitionRejected,
+    VersionConflict,
     WorkflowIdConflict,
     WorkflowNotFound,
 )
@@ -196,7 +198,10 @@ def build_app() -> APIGatewayRestResolver:
     app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
     app.exception_handler(InvalidDefinition)(invalid_definition)
     app.exception_handler(WorkflowNotFound)(workflow_not_found)
-    app.exception_handler([WorkflowIdConflict, TransitionRejected])(conflict)
+    app.exception_handler([WorkflowIdConflict, TransitionRejected, VersionConflict, ContentionExhausted])(
+        conflict
+    )
+    app.exception_handler(Exception)(internal_error)
     app.exception_handler(ApiError)(api_error)
     app.not_found(lambda exc: no_route(app))
     return app
@@ -257,6 +262,12 @@ def workflow_not_found(exc: WorkflowNotFound) -> Response[Any]:
 
 def conflict(exc: Exception) -> Response[Any]:
     return error_response(409, "conflict", str(exc))
+
+
+def internal_error(exc: Exception) -> Response[Any]:
+    # Bad input never lands here (it is a 4xx above); this is our fault, logged with its trace.
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "internal error; the request id is in the logs")
 
 
 def api_error(exc: ApiError) -> Response[Any]:

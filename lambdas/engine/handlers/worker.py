@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine import runtime
 from engine.invoke import TaskRunner
@@ -68,4 +68,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         return process_partial_response(
             event=event, record_handler=_sqs_record, processor=processor, context=context
         )
-    return {"result": run_attempt(WorkerEvent.model_validate(event))}
+    try:
+        request = WorkerEvent.model_validate(event)
+    except ValidationError as exc:
+        # Retrying a malformed event cannot help: log it and finish (async invoke would retry a raise).
+        logger.error("malformed worker event", extra={"errors": exc.errors(include_url=False)})
+        return {"result": "invalid_event"}
+    return {"result": run_attempt(request)}
