@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nox
@@ -22,7 +21,11 @@ def sync(session: nox.Session, *groups: str) -> None:
     """Install exactly the locked dependency groups into the session's virtualenv."""
     flags = [f"--group={group}" for group in groups]
     session.run_install(
-        "uv", "sync", "--frozen", "--no-default-groups", *flags,
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        *flags,
         env={"UV_PROJECT_ENVIRONMENT": str(session.virtualenv.location)},
     )
 
