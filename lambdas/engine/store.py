@@ -435,12 +435,8 @@ class Store:
             }
             for item in items
         ]
-        try:
-            self._transact(
-                transact, ["the workflow id is new"] * len(transact), what=f"create {workflow.workflow_id}"
-            )
-        except VersionConflict as exc:
-            raise ItemAlreadyExists(str(exc), exc.current) from exc
+        reasons = ["the workflow id is new"] * len(transact)
+        self._transact(transact, reasons, what=f"create {workflow.workflow_id}", lost=ItemAlreadyExists)
 
     def apply(
         self, change: WorkflowChange, tasks: Sequence[TaskChange] = (), touches: Sequence[TaskTouch] = ()
@@ -545,7 +541,14 @@ class Store:
                 f"{what}: condition failed ({reasons})", deserialize_item(current) if current else None
             ) from exc
 
-    def _transact(self, transact: list[dict[str, Any]], reasons: Sequence[str], *, what: str) -> None:
+    def _transact(
+        self,
+        transact: list[dict[str, Any]],
+        reasons: Sequence[str],
+        *,
+        what: str,
+        lost: type[VersionConflict] = VersionConflict,
+    ) -> None:
         for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
             try:
                 self.client.transact_write_items(TransactItems=transact)
@@ -557,7 +560,7 @@ class Store:
                 if "ConditionalCheckFailed" in codes:
                     index = codes.index("ConditionalCheckFailed")
                     item = exc.response["CancellationReasons"][index].get("Item")
-                    raise VersionConflict(
+                    raise lost(
                         f"{what}: condition failed on item {index} ({reasons[index] or 'absent'})",
                         deserialize_item(item) if item else None,
                     ) from exc
