@@ -37,7 +37,9 @@ class TaskDefinition(BaseModel):
     function: Annotated[str, Field(min_length=1, max_length=128, description="A key of TASK_FUNCTIONS.")]
     depends_on: Annotated[list[str], Field(max_length=MAX_TASKS)] = []
     retry: RetryPolicy = RetryPolicy()
-    timeout_seconds: Annotated[int, Field(ge=1, le=900)] = 30
+    # The worker waits for the task synchronously and Lambda stops any function at 900 s: leave the
+    # worker a minute for its own reads and writes.
+    timeout_seconds: Annotated[int, Field(ge=1, le=840)] = 30
     input: dict[str, Any] = {}
 
 
