@@ -57,10 +57,20 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def unit(session: nox.Session) -> None:
+    """Engine unit tests against DynamoDB Local, and the Node tasks' tests."""
+    sync(session, "lambda", "localcloud", "test")
+    npm_ci(session, "localcloud")
+    session.run(*PYTEST, "tests/unit", *session.posargs)
+    session.run("node", "--test", "lambdas/tasks/", external=True)
+
+
+@nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy: strict on the infrastructure code (modules/, main.py, environments/)."""
+    """mypy: strict on the infrastructure code (modules/, main.py, environments/), and the engine."""
     sync(session, "infra", "lambda", "localcloud", "typecheck")
-    session.run("mypy", "main.py", "modules", "environments", "scripts", *session.posargs)
+    session.run("mypy", "main.py", "modules", "environments", "scripts", "lambdas/engine", "localcloud",
+                *session.posargs)
 
 
 @nox.session
@@ -94,7 +104,7 @@ def local(session: nox.Session) -> None:
     session.error("The local cloud is not built yet (issue 5): there is nothing to run locally so far.")
 
 
-@nox.session(python=False, requires=["lint", "typecheck", "infra", "security"])
+@nox.session(python=False, requires=["lint", "typecheck", "infra", "security", "unit"])
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order: lint, typecheck, synth, infra, security."""
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit."""
     session.log("all CI sessions passed")

@@ -1,0 +1,130 @@
+"""Settings read from the environment variables in docs/architecture.md, validated once per cold start.
+
+Each function requires the variables the contract gives it and fails fast, naming the variable,
+when one is missing or malformed. Variables a function does not need are read when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import ConfigError
+
+TASK_TYPES = ("node", "python", "container")
+
+
+@dataclass(frozen=True)
+class TaskFunction:
+    function_name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str = ""
+    connections_table: str = ""
+    artifacts_bucket: str = ""
+    worker_function_name: str = ""
+    retry_queue_url: str = ""
+    task_functions: Mapping[str, TaskFunction] = field(default_factory=dict)
+    websocket_api_endpoint: str = ""
+    cors_allow_origins: tuple[str, ...] = ()
+    workflow_ttl_days: int = 30
+    connection_ttl_seconds: int = 7200
+
+
+def _text(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise ConfigError(f"{name} is empty")
+    return raw.strip()
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", raw.strip()):
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw.strip().rstrip("/")
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^\s/,]+", origin):
+            raise ConfigError(f"{name}: {origin!r} is not an origin like https://example.com")
+    return origins
+
+
+def _task_functions(name: str, raw: str) -> dict[str, TaskFunction]:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{name} must be a non-empty JSON object of task function name -> settings")
+    result = {}
+    for key, value in data.items():
+        if not isinstance(value, dict) or not isinstance(value.get("function_name"), str):
+            raise ConfigError(f"{name}[{key!r}] needs a string function_name")
+        if value.get("type") not in TASK_TYPES:
+            raise ConfigError(f"{name}[{key!r}].type must be one of {', '.join(TASK_TYPES)}")
+        result[key] = TaskFunction(value["function_name"], value["type"])
+    return result
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "TABLE_NAME": ("table_name", _text),
+    "CONNECTIONS_TABLE": ("connections_table", _text),
+    "ARTIFACTS_BUCKET": ("artifacts_bucket", _text),
+    "WORKER_FUNCTION_NAME": ("worker_function_name", _text),
+    "RETRY_QUEUE_URL": ("retry_queue_url", _url),
+    "TASK_FUNCTIONS": ("task_functions", _task_functions),
+    "WEBSOCKET_API_ENDPOINT": ("websocket_api_endpoint", _url),
+    "CORS_ALLOW_ORIGINS": ("cors_allow_origins", _origins),
+    "WORKFLOW_TTL_DAYS": ("workflow_ttl_days", _positive_int),
+    "CONNECTION_TTL_SECONDS": ("connection_ttl_seconds", _positive_int),
+}
+
+# Which function reads what (docs/architecture.md, "Environment variables").
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "api": ("TABLE_NAME", "ARTIFACTS_BUCKET", "TASK_FUNCTIONS", "CORS_ALLOW_ORIGINS", "WORKFLOW_TTL_DAYS"),
+    "orchestrator": (
+        "TABLE_NAME",
+        "CONNECTIONS_TABLE",
+        "WORKER_FUNCTION_NAME",
+        "RETRY_QUEUE_URL",
+        "TASK_FUNCTIONS",
+        "WEBSOCKET_API_ENDPOINT",
+        "WORKFLOW_TTL_DAYS",
+    ),
+    "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "TASK_FUNCTIONS"),
+    "reaper": ("TABLE_NAME", "WORKER_FUNCTION_NAME", "RETRY_QUEUE_URL"),
+    "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
+}
+
+
+def load_settings(function: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse every known variable that is set; fail naming the first required one that is absent."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name in REQUIRED[function]:
+        if name not in env:
+            raise ConfigError(f"environment variable {name} is not set (the {function} function needs it)")
+    for name, (attribute, parse) in _PARSERS.items():
+        if name not in env:
+            continue
+        values[attribute] = parse(name, env[name])
+    return Settings(**values)

@@ -1,0 +1,199 @@
+"""Workflow definitions: the DAG schema, its validation, and the named (built-in) definitions.
+
+The pydantic models are the API's request schemas too, so the OpenAPI document, request
+validation and the tests all use these. Shape errors (wrong types, unknown fields) are pydantic's;
+graph errors (duplicate id, unknown dependency or function, cycle, size, depth) are
+`InvalidDefinition` with a reason that names the tasks involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.errors import InvalidDefinition
+
+MAX_TASKS = 50
+MAX_DEPTH = 20
+TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+DEFAULT_DEFINITION = "orchestra"
+
+
+class RetryPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: Annotated[int, Field(ge=1, le=10, description="Attempts before the task fails.")] = 3
+    backoff: Annotated[
+        float, Field(ge=0, le=300, description="Seconds before the 2nd attempt; doubles after each failure.")
+    ] = 1.0
+
+
+class TaskDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(pattern=TASK_ID_PATTERN, description="Unique within the workflow.")]
+    function: Annotated[str, Field(min_length=1, max_length=128, description="A key of TASK_FUNCTIONS.")]
+    depends_on: Annotated[list[str], Field(max_length=MAX_TASKS)] = []
+    retry: RetryPolicy = RetryPolicy()
+    # The worker waits for the task synchronously and Lambda stops any function at 900 s: leave the
+    # worker a minute for its own reads and writes.
+    timeout_seconds: Annotated[int, Field(ge=1, le=840)] = 30
+    input: dict[str, Any] = {}
+
+
+class InlineDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tasks: Annotated[list[TaskDefinition], Field(min_length=1)]
+
+
+class NamedDefinition(BaseModel):
+    name: str
+    description: str
+    tasks: list[TaskDefinition]
+
+
+def _task(task_id: str, function: str, *depends_on: str) -> TaskDefinition:
+    return TaskDefinition(id=task_id, function=function, depends_on=list(depends_on))
+
+
+BUILT_IN: dict[str, NamedDefinition] = {
+    "orchestra": NamedDefinition(
+        name="orchestra",
+        description="The reference workflow: A, then B1, B2 and B3 in parallel, then C.",
+        tasks=[
+            _task("A", "task-a"),
+            _task("B1", "task-b1", "A"),
+            _task("B2", "task-b2", "A"),
+            _task("B3", "task-b3", "A"),
+            _task("C", "task-c", "B1", "B2", "B3"),
+        ],
+    ),
+}
+
+
+def resolve(
+    definition: str | InlineDefinition | None, known_functions: Iterable[str]
+) -> tuple[str, list[TaskDefinition]]:
+    """The definition's name ("inline" for an inline DAG) and its validated tasks."""
+    if definition is None:
+        definition = DEFAULT_DEFINITION
+    if isinstance(definition, str):
+        named = BUILT_IN.get(definition)
+        if named is None:
+            raise InvalidDefinition(
+                f"unknown definition {definition!r} (known: {', '.join(sorted(BUILT_IN))})",
+                [{"field": "definition", "message": "not a known definition name"}],
+            )
+        validate(named.tasks, known_functions)
+        return named.name, list(named.tasks)
+    validate(definition.tasks, known_functions)
+    return "inline", list(definition.tasks)
+
+
+def validate(tasks: Sequence[TaskDefinition], known_functions: Iterable[str]) -> None:
+    """Raise InvalidDefinition with the first reason this list of tasks is not a runnable DAG."""
+    where = "definition.tasks"
+    if len(tasks) > MAX_TASKS:
+        raise InvalidDefinition(
+            f"too many tasks: {len(tasks)} (at most {MAX_TASKS})",
+            [{"field": where, "message": f"at most {MAX_TASKS} tasks"}],
+        )
+    index: dict[str, int] = {}
+    for i, task in enumerate(tasks):
+        if task.id in index:
+            raise InvalidDefinition(
+                f"duplicate task id {task.id!r} (tasks {index[task.id]} and {i})",
+                [{"field": f"{where}[{i}].id", "message": "duplicate task id"}],
+            )
+        index[task.id] = i
+    functions = set(known_functions)
+    for i, task in enumerate(tasks):
+        if task.function not in functions:
+            raise InvalidDefinition(
+                f"task {task.id!r} uses unknown function {task.function!r}"
+                f" (known: {', '.join(sorted(functions))})",
+                [{"field": f"{where}[{i}].function", "message": "unknown function"}],
+            )
+        seen: set[str] = set()
+        for j, dep in enumerate(task.depends_on):
+            field = f"{where}[{i}].depends_on[{j}]"
+            if dep not in index:
+                raise InvalidDefinition(
+                    f"task {task.id!r} depends on unknown task {dep!r}",
+                    [{"field": field, "message": "unknown task"}],
+                )
+            if dep == task.id:
+                raise InvalidDefinition(
+                    f"task {task.id!r} depends on itself (cycle: {dep} -> {dep})",
+                    [{"field": field, "message": "self dependency"}],
+                )
+            if dep in seen:
+                raise InvalidDefinition(
+                    f"task {task.id!r} lists dependency {dep!r} twice",
+                    [{"field": field, "message": "duplicate dependency"}],
+                )
+            seen.add(dep)
+    cycle = find_cycle({t.id: t.depends_on for t in tasks})
+    if cycle:
+        first = index[cycle[0]]
+        raise InvalidDefinition(
+            f"cycle: {' -> '.join(cycle)}",
+            [{"field": f"{where}[{first}].depends_on", "message": "part of a cycle"}],
+        )
+    depth = max_depth({t.id: t.depends_on for t in tasks})
+    if depth > MAX_DEPTH:
+        raise InvalidDefinition(
+            f"too deep: the longest dependency chain has {depth} tasks (at most {MAX_DEPTH})",
+            [{"field": where, "message": f"depth at most {MAX_DEPTH}"}],
+        )
+
+
+def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """A cycle as a path that starts and ends on the same task (following depends_on), or None."""
+    white, grey, black = 0, 1, 2
+    colour = dict.fromkeys(graph, white)
+    for root in graph:
+        if colour[root] != white:
+            continue
+        path: list[str] = [root]
+        stack = [iter(graph[root])]
+        colour[root] = grey
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                colour[path.pop()] = black
+                stack.pop()
+            elif colour[nxt] == grey:
+                return [*path[path.index(nxt) :], nxt]
+            elif colour[nxt] == white:
+                colour[nxt] = grey
+                path.append(nxt)
+                stack.append(iter(graph[nxt]))
+    return None
+
+
+def max_depth(graph: dict[str, list[str]]) -> int:
+    """Number of tasks on the longest dependency chain of an acyclic graph."""
+    memo: dict[str, int] = {}
+    for node in topological_order(graph):
+        memo[node] = 1 + max((memo[d] for d in graph[node]), default=0)
+    return max(memo.values(), default=0)
+
+
+def topological_order(graph: dict[str, list[str]]) -> list[str]:
+    """Dependencies before dependents; ties keep the definition's order."""
+    order: list[str] = []
+    placed: set[str] = set()
+    remaining = list(graph)
+    while remaining:
+        progress = [n for n in remaining if all(d in placed for d in graph[n])]
+        if not progress:
+            raise InvalidDefinition("cycle")  # callers check find_cycle first
+        for n in progress:
+            placed.add(n)
+            order.append(n)
+        remaining = [n for n in remaining if n not in placed]
+    return order

@@ -1,0 +1,1 @@
+"""One module per Lambda function, each exposing `handler(event, context)`."""

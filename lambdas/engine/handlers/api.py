@@ -1,0 +1,338 @@
+"""REST API (API Gateway REST, Lambda proxy; every path reaches this one function).
+
+Routing, request validation and the OpenAPI 3.1 document are Powertools' APIGatewayRestResolver
+with data validation. Two checks run before it, because they must not depend on parsing the body:
+oversized bodies (413) and non-JSON content types (415). Every error is
+`{"error", "message", "details"}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from engine import runtime, views
+from engine.definitions import BUILT_IN
+from engine.errors import (
+    ContentionExhausted,
+    InvalidCursor,
+    InvalidDefinition,
+    TransitionRejected,
+    VersionConflict,
+    WorkflowIdConflict,
+    WorkflowNotFound,
+)
+from engine.model import WorkflowStatus
+from engine.observability import logger, metrics
+from engine.schemas import (
+    CreateWorkflowRequest,
+    DefinitionList,
+    ErrorBody,
+    WorkflowList,
+    WorkflowView,
+)
+from engine.service import Engine
+from engine.store import Store
+
+MAX_BODY_BYTES = 256 * 1024
+TITLE, VERSION = "Orchestra", "1.0.0"
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": code, "message": message, "details": details or []},
+    )
+
+
+def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
+    described = {
+        400: "Malformed JSON, invalid fields or an invalid definition",
+        404: "No such workflow",
+        409: "Conflict with the workflow's current state or an earlier request",
+        413: "Body larger than 256 KiB",
+        415: "Body is not JSON",
+    }
+    return {
+        c: {"description": described[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
+    }
+
+
+# Pydantic names the member of a union in an error's location (definition.InlineDefinition.tasks);
+# clients know no such field, so the path leaves it out.
+_UNION_MEMBERS = {"str", "InlineDefinition"}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    """Pydantic's error location as a JSON path relative to the body (or `query.x`, `path.x`)."""
+    parts = [p for p in loc if p not in _UNION_MEMBERS]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def _engine() -> Engine:
+    settings = runtime.settings("api")
+    return Engine(Store(runtime.clients().dynamodb, settings.table_name), settings, runtime.clock)
+
+
+@cache
+def build_app() -> APIGatewayRestResolver:
+    settings = runtime.settings("api")
+    origins = list(settings.cors_allow_origins)
+    cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600) if origins else None
+    app = APIGatewayRestResolver(cors=cors, enable_validation=True)
+
+    @app.get("/workflows", summary="List workflows, newest first", responses=_errors(400))
+    def list_workflows(
+        status: Annotated[WorkflowStatus | None, Query(description="Only workflows in this status")] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[
+            str | None, Query(max_length=2048, description="next_cursor of the previous page")
+        ] = None,
+    ) -> WorkflowList:
+        try:
+            items, next_cursor = _engine().list_workflows(status.value if status else None, limit, cursor)
+        except InvalidCursor as exc:
+            raise ApiError(
+                400, "validation_error", str(exc), [{"field": "query.cursor", "message": str(exc)}]
+            ) from exc
+        return WorkflowList.model_validate(
+            {"items": [views.workflow_summary(w) for w in items], "next_cursor": next_cursor}
+        )
+
+    @app.post(
+        "/workflows",
+        summary="Start a workflow (idempotent on workflowId)",
+        responses={
+            201: {"description": "Created", "content": {"application/json": {"model": WorkflowView}}},
+            200: {
+                "description": "Already created with the same body",
+                "content": {"application/json": {"model": WorkflowView}},
+            },
+            **_errors(400, 409, 413, 415),
+        },
+    )
+    def create_workflow(
+        request: Annotated[
+            CreateWorkflowRequest | None, Body(description="May be empty: all fields are optional")
+        ] = None,
+    ) -> Response[dict[str, Any]]:
+        request = request or CreateWorkflowRequest()
+        if request.workflow_id:
+            logger.set_correlation_id(request.workflow_id)
+        created = _engine().create(request.workflow_id, request.definition, request.input)
+        logger.set_correlation_id(created.workflow.workflow_id)
+        if created.created:
+            metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=1)
+            logger.info("workflow created", extra={"definition": created.workflow.definition_name})
+        body = views.workflow_view(created.workflow, created.tasks, settings.task_functions)
+        return Response(
+            status_code=int(HTTPStatus.CREATED if created.created else HTTPStatus.OK),
+            content_type=content_types.APPLICATION_JSON,
+            body=WorkflowView.model_validate(body).model_dump(mode="json"),
+        )
+
+    @app.get("/workflows/<workflow_id>", summary="A workflow with its tasks", responses=_errors(404))
+    def get_workflow(workflow_id: str) -> WorkflowView:
+        logger.set_correlation_id(workflow_id)
+        wf, tasks = _engine().get(workflow_id)
+        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+
+    @app.post("/workflows/<workflow_id>/cancel", summary="Cancel a workflow", responses=_errors(404, 409))
+    def cancel_workflow(workflow_id: str) -> WorkflowView:
+        logger.set_correlation_id(workflow_id)
+        wf, tasks = _engine().cancel(workflow_id)
+        logger.info("workflow cancelled")
+        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+
+    @app.post(
+        "/workflows/<workflow_id>/retry",
+        summary="Rerun the failed, cancelled and skipped tasks of a FAILED or CANCELLED workflow",
+        responses=_errors(404, 409),
+    )
+    def retry_workflow(workflow_id: str) -> WorkflowView:
+        logger.set_correlation_id(workflow_id)
+        wf, tasks = _engine().retry(workflow_id)
+        logger.info("workflow retried")
+        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+
+    @app.get("/definitions", summary="The named workflow definitions")
+    def list_definitions() -> DefinitionList:
+        return DefinitionList.model_validate({"items": [d.model_dump() for d in BUILT_IN.values()]})
+
+    @app.get("/openapi.json", summary="This document", include_in_schema=False)
+    def openapi() -> Response[Any]:
+        return Response(
+            status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_document(app)
+        )
+
+    app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
+    app.exception_handler(InvalidDefinition)(invalid_definition)
+    app.exception_handler(WorkflowNotFound)(workflow_not_found)
+    app.exception_handler([WorkflowIdConflict, TransitionRejected, VersionConflict, ContentionExhausted])(
+        conflict
+    )
+    app.exception_handler(Exception)(internal_error)
+    app.exception_handler(ApiError)(api_error)
+    app.not_found(lambda exc: no_route(app))
+    return app
+
+
+def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
+    """Powertools' OpenAPI 3.1 document, with its default 422 answers replaced by what this API sends
+    (400 with the error body: see `invalid_request`)."""
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            responses.pop("422", None)
+            if ("requestBody" in operation or operation.get("parameters")) and "400" not in responses:
+                responses["400"] = _errors(400)[400] | {
+                    "content": {"application/json": {"schema": _ERROR_REF}}
+                }
+    schemas = document.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def invalid_request(exc: RequestValidationError) -> Response[Any]:
+    errors = list(exc.errors())
+    malformed = [e for e in errors if e.get("type") == "json_invalid"]
+    if malformed:
+        reason = (malformed[0].get("ctx") or {}).get("error", "")
+        return error_response(400, "invalid_json", f"request body is not valid JSON: {reason}".rstrip(": "))
+    details = []
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if loc[-1:] == ("str",) and any(
+            len(o.get("loc", ())) > len(loc) and o.get("loc", ())[: len(loc) - 1] == loc[:-1] for o in errors
+        ):
+            continue  # "not a string" for a union that also tried the object form: the other errors say more
+        field = _field(loc)
+        message = f"unknown field {field!r}" if e.get("type") == "extra_forbidden" else str(e.get("msg"))
+        details.append({"field": field, "message": message})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
+    return error_response(400, "validation_error", f"invalid request: {summary}", details)
+
+
+def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
+    return error_response(415, "unsupported_media_type", "request body must be application/json")
+
+
+def invalid_definition(exc: InvalidDefinition) -> Response[Any]:
+    return error_response(400, "invalid_definition", f"invalid definition: {exc.reason}", exc.details)
+
+
+def workflow_not_found(exc: WorkflowNotFound) -> Response[Any]:
+    return error_response(404, "not_found", str(exc))
+
+
+def conflict(exc: Exception) -> Response[Any]:
+    return error_response(409, "conflict", str(exc))
+
+
+def internal_error(exc: Exception) -> Response[Any]:
+    # Bad input never lands here (it is a 4xx above); this is our fault, logged with its trace.
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "internal error; the request id is in the logs")
+
+
+def api_error(exc: ApiError) -> Response[Any]:
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+def no_route(app: APIGatewayRestResolver) -> Response[Any]:
+    method, path = app.current_event.http_method.upper(), app.current_event.path
+    allowed = _allowed_methods(app, path)
+    if allowed:
+        response = error_response(405, "method_not_allowed", f"{method} is not allowed on {path}")
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
+    return error_response(404, "not_found", f"no route for {method} {path}")
+
+
+def _allowed_methods(app: APIGatewayRestResolver, path: str) -> set[str]:
+    # Powertools answers an unmatched method with its 404 handler; telling 405 from 404 needs the
+    # registered routes (their compiled rules), which the resolver keeps on these two lists.
+    routes = app._static_routes + app._dynamic_routes
+    return {r.method for r in routes if r.rule.match(path)}
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _precheck(event: dict[str, Any]) -> ApiError | None:
+    """413 and 415 before any parsing: API Gateway passes bodies up to 10 MB to us."""
+    body = event.get("body")
+    if not body:
+        return None
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
+    if size > MAX_BODY_BYTES:
+        return ApiError(
+            413, "payload_too_large", f"request body is {size} bytes; the limit is {MAX_BODY_BYTES}"
+        )
+    content_type = (_header(event, "content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return ApiError(
+            415, "unsupported_media_type", f"request body must be application/json, not {content_type}"
+        )
+    return None
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    app = build_app()
+    problem = _precheck(event)
+    if problem is not None:
+        return _reject(app, event, problem)
+    return app.resolve(event, context)
+
+
+def _reject(app: APIGatewayRestResolver, event: dict[str, Any], problem: ApiError) -> dict[str, Any]:
+    headers = {"Content-Type": content_types.APPLICATION_JSON}
+    if app._cors is not None:
+        headers.update(app._cors.to_dict(_header(event, "origin")))
+    return {
+        "statusCode": problem.status,
+        "headers": headers,
+        "body": json.dumps({"error": problem.code, "message": problem.message, "details": problem.details}),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,108 @@
+"""Running one claimed attempt: the task function's payload, the synchronous invoke, large outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from engine.config import TaskFunction
+from engine.service import Claim, Outcome
+from engine.store import dump_json
+
+# Outputs above this many bytes (as JSON) go to the artifacts bucket; the item keeps a pointer.
+INLINE_OUTPUT_LIMIT = 64 * 1024
+
+
+class TaskRunner:
+    def __init__(
+        self, lambda_client: Any, s3_client: Any, bucket: str, functions: Mapping[str, TaskFunction]
+    ) -> None:
+        self.lambda_client = lambda_client
+        self.s3_client = s3_client
+        self.bucket = bucket
+        self.functions = functions
+
+    def payload(self, claim: Claim) -> dict[str, Any]:
+        task = claim.task
+        workflow_input = claim.workflow_input if isinstance(claim.workflow_input, dict) else {}
+        task_input = task.input if isinstance(task.input, dict) else {}
+        return {
+            "workflow_id": task.workflow_id,
+            "task_id": task.task_id,
+            "attempt": task.attempt,
+            "idempotency_key": task.idempotency_key,
+            # The task definition's own input overrides the workflow's on the same key.
+            "input": {**workflow_input, **task_input},
+            "dependencies": {
+                tid: self._output(dep.output, dep.output_ref) for tid, dep in claim.dependencies.items()
+            },
+        }
+
+    def run(self, claim: Claim) -> Outcome:
+        """Invoke the task function synchronously; never raises for the task's own failure."""
+        task = claim.task
+        function = self.functions.get(task.function)
+        if function is None:
+            return Outcome(
+                ok=False, error={"type": "UnknownFunction", "message": f"{task.function} is not configured"}
+            )
+        started = time.monotonic()
+        try:
+            payload = json.dumps(self.payload(claim)).encode()
+            response = self.lambda_client.invoke(
+                FunctionName=function.function_name, InvocationType="RequestResponse", Payload=payload
+            )
+            body = response["Payload"].read()
+        except (ClientError, BotoCoreError) as exc:
+            return Outcome(
+                ok=False, error={"type": type(exc).__name__, "message": str(exc)}, duration_ms=_ms(started)
+            )
+        duration = _ms(started)
+        if response.get("FunctionError"):
+            return Outcome(ok=False, error=_function_error(body), duration_ms=duration)
+        try:
+            output = json.loads(body) if body else None
+        except ValueError:
+            return Outcome(
+                ok=False,
+                error={"type": "InvalidOutput", "message": "task returned non-JSON"},
+                duration_ms=duration,
+            )
+        text = dump_json(output)
+        if len(text.encode()) <= INLINE_OUTPUT_LIMIT:
+            return Outcome(ok=True, output=output, duration_ms=duration)
+        key = f"outputs/{task.workflow_id}/{task.task_id}/{task.attempt}.json"
+        self.s3_client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=text.encode(),
+            ContentType="application/json",
+            ServerSideEncryption="aws:kms",  # the bucket's default KMS key
+        )
+        return Outcome(ok=True, output_ref=f"s3://{self.bucket}/{key}", duration_ms=duration)
+
+    def _output(self, output: Any, output_ref: str | None) -> Any:
+        if not output_ref:
+            return output
+        bucket, _, key = output_ref.removeprefix("s3://").partition("/")
+        body = self.s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return json.loads(body)
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 3)
+
+
+def _function_error(body: bytes) -> dict[str, str]:
+    """Lambda's error payload: {"errorType", "errorMessage", ...}."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {"type": "Unhandled", "message": body.decode(errors="replace")}
+    if not isinstance(data, dict):
+        return {"type": "Unhandled", "message": str(data)}
+    return {"type": str(data.get("errorType", "Unhandled")), "message": str(data.get("errorMessage", ""))}

@@ -1,0 +1,1 @@
+../b3/simulate.py

@@ -1,0 +1,106 @@
+"""Shared fixtures: one DynamoDB Local for the session, fresh tables and a driver per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+# Lambda's environment for the engine's handlers, set before they are imported. The AWS SDKs must
+# never reach a real endpoint from here: clients not pointed at DynamoDB Local hit a closed port.
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "POWERTOOLS_SERVICE_NAME": "orchestra",
+        "POWERTOOLS_METRICS_NAMESPACE": "Orchestra/test",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+
+from driver import (
+    MANAGEMENT_ENDPOINT,
+    QUEUE_URL,
+    TASK_FUNCTIONS,
+    WORKER_FUNCTION,
+    Cloud,
+)
+from engine import runtime
+from engine.handlers import api
+from tables import create_tables
+
+from localcloud.dynamodb_local import DynamoDBLocal
+
+CORS_ORIGIN = "https://dashboard.example.com"
+
+
+class Clock:
+    """Wall-clock time plus an offset a test can advance (leases, backoff, TTLs)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[DynamoDBLocal]:
+    with DynamoDBLocal() as ddb:
+        yield ddb
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def tables(dynamodb_local: DynamoDBLocal) -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:10]
+    workflows, connections = f"workflows-{suffix}", f"connections-{suffix}"
+    create_tables(boto3.client("dynamodb", **dynamodb_local.client_kwargs()), workflows, connections)
+    return workflows, connections
+
+
+@pytest.fixture
+def cloud(
+    dynamodb_local: DynamoDBLocal, tables: tuple[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Cloud]:
+    workflows, connections = tables
+    env = {
+        "TABLE_NAME": workflows,
+        "CONNECTIONS_TABLE": connections,
+        "ARTIFACTS_BUCKET": "orchestra-test-artifacts",
+        "WORKER_FUNCTION_NAME": WORKER_FUNCTION,
+        "RETRY_QUEUE_URL": QUEUE_URL,
+        "TASK_FUNCTIONS": json.dumps(TASK_FUNCTIONS),
+        "WEBSOCKET_API_ENDPOINT": MANAGEMENT_ENDPOINT,
+        "CORS_ALLOW_ORIGINS": f"{CORS_ORIGIN},http://localhost:5173",
+        "WORKFLOW_TTL_DAYS": "7",
+        "CONNECTION_TTL_SECONDS": "7200",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    runtime.reset()
+    api.build_app.cache_clear()
+    yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock)
+    runtime.reset()
+    api.build_app.cache_clear()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Powertools warns when an invocation emits no metric (a duplicate dispatch, say): normal here.
+    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")

@@ -1,0 +1,72 @@
+"""Settings from the environment: validated once, errors name the variable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from engine.config import REQUIRED, load_settings
+from engine.errors import ConfigError
+
+TASKS = json.dumps({"task-a": {"function_name": "p-task-a", "type": "node"}})
+ENV = {
+    "TABLE_NAME": "workflows",
+    "CONNECTIONS_TABLE": "connections",
+    "ARTIFACTS_BUCKET": "artifacts",
+    "WORKER_FUNCTION_NAME": "p-worker",
+    "RETRY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
+    "TASK_FUNCTIONS": TASKS,
+    "WEBSOCKET_API_ENDPOINT": "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
+    "CORS_ALLOW_ORIGINS": "https://d.example.com, http://localhost:5173",
+    "WORKFLOW_TTL_DAYS": "30",
+    "CONNECTION_TTL_SECONDS": "7200",
+}
+
+
+class TestLoadSettings:
+    def test_every_function_loads_from_a_complete_environment(self) -> None:
+        for function in REQUIRED:
+            settings = load_settings(function, ENV)
+            assert settings.table_name == "workflows"
+        settings = load_settings("api", ENV)
+        assert settings.cors_allow_origins == ("https://d.example.com", "http://localhost:5173")
+        assert settings.task_functions["task-a"].function_name == "p-task-a"
+        assert load_settings("orchestrator", ENV).websocket_api_endpoint.endswith("/prod")
+
+    @pytest.mark.parametrize(
+        ("function", "missing"), [(f, v) for f, names in REQUIRED.items() for v in names]
+    )
+    def test_a_missing_required_variable_is_named(self, function: str, missing: str) -> None:
+        env = {k: v for k, v in ENV.items() if k != missing}
+        with pytest.raises(ConfigError, match=f"{missing} is not set"):
+            load_settings(function, env)
+
+    def test_the_websocket_function_does_not_need_the_workflows_table(self) -> None:
+        env = {k: ENV[k] for k in ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS")}
+        assert load_settings("websocket", env).connections_table == "connections"
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "message"),
+        [
+            ("TASK_FUNCTIONS", "{not json", "TASK_FUNCTIONS is not valid JSON"),
+            (
+                "TASK_FUNCTIONS",
+                '{"task-a": {"function_name": "x", "type": "ruby"}}',
+                r"TASK_FUNCTIONS\['task-a'\].type",
+            ),
+            ("TASK_FUNCTIONS", "[]", "TASK_FUNCTIONS must be a non-empty JSON object"),
+            ("WORKFLOW_TTL_DAYS", "soon", "WORKFLOW_TTL_DAYS must be a positive integer"),
+            ("CONNECTION_TTL_SECONDS", "0", "CONNECTION_TTL_SECONDS must be a positive integer"),
+            ("RETRY_QUEUE_URL", "queue", "RETRY_QUEUE_URL must be an http"),
+            ("CORS_ALLOW_ORIGINS", "dashboard", "CORS_ALLOW_ORIGINS: 'dashboard' is not an origin"),
+            ("TABLE_NAME", " ", "TABLE_NAME is empty"),
+        ],
+    )
+    def test_a_malformed_variable_is_named(self, variable: str, value: str, message: str) -> None:
+        with pytest.raises(ConfigError, match=message):
+            load_settings(
+                "orchestrator" if variable != "CORS_ALLOW_ORIGINS" else "api", {**ENV, variable: value}
+            )
+
+    def test_an_empty_origin_list_allows_no_cross_origin_caller(self) -> None:
+        assert load_settings("api", {**ENV, "CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == ()

@@ -1,0 +1,56 @@
+"""DAG validation in isolation (the API tests cover the same through POST /workflows)."""
+
+from __future__ import annotations
+
+import pytest
+from engine import definitions
+from engine.definitions import InlineDefinition, TaskDefinition
+from engine.errors import InvalidDefinition
+
+FUNCTIONS = {"task-a", "task-b1"}
+
+
+def dag(*specs: tuple[str, list[str]]) -> list[TaskDefinition]:
+    return [TaskDefinition(id=i, function="task-a", depends_on=d) for i, d in specs]
+
+
+class TestCycleDetection:
+    def test_names_the_cycle_in_dependency_order(self) -> None:
+        graph = {"a": ["b"], "b": ["c"], "c": ["a"], "d": []}
+        assert definitions.find_cycle(graph) == ["a", "b", "c", "a"]
+
+    def test_no_cycle_in_a_diamond(self) -> None:
+        assert definitions.find_cycle({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}) is None
+
+    def test_a_cycle_beside_a_valid_branch_is_found(self) -> None:
+        with pytest.raises(InvalidDefinition, match=r"cycle: y -> z -> y"):
+            definitions.validate(dag(("x", []), ("y", ["z"]), ("z", ["y", "x"])), FUNCTIONS)
+
+
+class TestDepth:
+    def test_depth_counts_tasks_on_the_longest_chain(self) -> None:
+        assert definitions.max_depth({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}) == 3
+
+    def test_the_reference_workflow_is_valid_and_three_deep(self) -> None:
+        tasks = definitions.BUILT_IN["orchestra"].tasks
+        definitions.validate(tasks, {t.function for t in tasks})
+        assert definitions.max_depth({t.id: t.depends_on for t in tasks}) == 3
+
+
+class TestResolve:
+    def test_default_is_the_reference_definition(self) -> None:
+        name, tasks = definitions.resolve(None, {f"task-{x}" for x in ("a", "b1", "b2", "b3", "c")})
+        assert name == "orchestra"
+        assert [t.id for t in tasks] == ["A", "B1", "B2", "B3", "C"]
+
+    def test_the_reference_definition_needs_its_functions_configured(self) -> None:
+        with pytest.raises(InvalidDefinition, match="unknown function 'task-b2'"):
+            definitions.resolve("orchestra", {"task-a", "task-b1", "task-b3", "task-c"})
+
+    def test_inline_definitions_are_named_inline(self) -> None:
+        name, _ = definitions.resolve(InlineDefinition(tasks=dag(("only", []))), FUNCTIONS)
+        assert name == "inline"
+
+    def test_duplicate_dependency_is_rejected(self) -> None:
+        with pytest.raises(InvalidDefinition, match="lists dependency 'a' twice"):
+            definitions.validate(dag(("a", []), ("b", ["a", "a"])), FUNCTIONS)

@@ -1,0 +1,125 @@
+"""At-least-once delivery: duplicated, reordered and replayed stream records and dispatches."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+from driver import Cloud
+
+ORDER = ["A", "B1", "B2", "B3", "C"]
+
+
+def final_state(cloud: Cloud, workflow_id: str) -> dict:
+    """What must not depend on delivery: statuses, attempts, outputs, the workflow's version."""
+    status, body, _ = cloud.api("GET", f"/workflows/{workflow_id}")
+    assert status == 200
+    return {
+        "status": body["status"],
+        "version": body["version"],
+        "tasks": {
+            t["task_id"]: (t["status"], t["attempt"], len(t["attempts"]), t["output"]["task"])
+            for t in body["tasks"]
+        },
+    }
+
+
+class TestStreamRecordsDeliveredAtLeastOnce:
+    @pytest.mark.parametrize("seed", [1, 2, 3])
+    def test_duplicated_reordered_and_replayed_records_give_the_same_final_state(
+        self, cloud: Cloud, seed: int
+    ) -> None:
+        # GIVEN the final state of a run with clean delivery
+        cloud.api("POST", "/workflows", {"workflowId": "clean"})
+        cloud.run()
+        expected = final_state(cloud, "clean")
+        runs_before = len(cloud.task_runs)
+
+        # WHEN the same workflow runs with every batch delivered twice, records shuffled, small batches
+        cloud.api("POST", "/workflows", {"workflowId": "chaos"})
+        cloud.run(duplicate=True, shuffle=random.Random(seed), batch_size=2)
+        after_chaos = final_state(cloud, "chaos")
+        # ... and then every record is delivered once more, oldest first
+        cloud.replay_everything()
+
+        # THEN the outcome is the same, with every attempt run once and no extra write
+        assert after_chaos == expected
+        assert final_state(cloud, "chaos") == expected
+        assert expected["status"] == "SUCCESS"
+        chaos_runs = cloud.task_runs[runs_before:]
+        assert Counter(chaos_runs) == Counter((tid, 1) for tid in ORDER)
+
+    def test_a_replayed_record_of_the_last_dependency_does_not_make_c_ready_twice(self, cloud: Cloud) -> None:
+        cloud.api("POST", "/workflows", {"workflowId": "fan-in"})
+        cloud.run()
+        # The record in which the last B task succeeded made C READY (attempt 1).
+        fan_in = [
+            r
+            for r in cloud.delivered
+            if r["dynamodb"].get("NewImage", {}).get("tasks", {}).get("M", {}).get("C", {}).get("M", {})
+            and r["dynamodb"]["NewImage"]["tasks"]["M"]["C"]["M"]["status"]["S"] == "PENDING"
+            and all(
+                r["dynamodb"]["NewImage"]["tasks"]["M"][b]["M"]["status"]["S"] == "SUCCEEDED"
+                for b in ("B1", "B2", "B3")
+            )
+        ]
+        assert len(fan_in) == 1
+        version = final_state(cloud, "fan-in")["version"]
+        for _ in range(3):
+            result = cloud.orchestrate(fan_in)
+            assert result == {"batchItemFailures": []}
+        cloud.run_pending_workers()
+        state = final_state(cloud, "fan-in")
+        assert state["version"] == version
+        assert state["tasks"]["C"][:3] == ("SUCCEEDED", 1, 1)
+        assert Counter(cloud.task_runs)[("C", 1)] == 1
+
+    def test_task_items_in_the_stream_are_ignored_by_the_orchestrator(self, cloud: Cloud) -> None:
+        """The mapping filters task items out; if one slips through, it changes nothing."""
+        cloud.api("POST", "/workflows", {"workflowId": "filtered"})
+        shards = cloud.streams.describe_stream(StreamArn=cloud._stream_arn)["StreamDescription"]["Shards"]
+        iterator = cloud.streams.get_shard_iterator(
+            StreamArn=cloud._stream_arn, ShardId=shards[0]["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        raw = cloud.streams.get_records(ShardIterator=iterator)["Records"]
+        task_records = [
+            cloud._lambda_record(r) for r in raw if r["dynamodb"]["Keys"]["sk"]["S"].startswith("TASK#")
+        ]
+        assert len(task_records) == 5
+        assert cloud.orchestrate(task_records) == {"batchItemFailures": []}
+        assert not cloud.worker_queue
+        assert final_state_status(cloud, "filtered") == "PENDING"
+
+
+def final_state_status(cloud: Cloud, workflow_id: str) -> str:
+    return cloud.api("GET", f"/workflows/{workflow_id}")[1]["status"]
+
+
+class TestDispatchDeliveredAtLeastOnce:
+    def test_a_duplicated_worker_event_runs_the_attempt_once(self, cloud: Cloud) -> None:
+        cloud.api("POST", "/workflows", {"workflowId": "dup"})
+        cloud.orchestrate(cloud.read_stream())  # PENDING -> RUNNING, A READY
+        cloud.orchestrate(cloud.read_stream())  # A became READY: dispatched
+        assert list(cloud.worker_queue) == [{"workflow_id": "dup", "task_id": "A", "attempt": 1}]
+        event = cloud.worker_queue.popleft()
+        results = [cloud.run_worker(event)["result"] for _ in range(3)]
+        assert results == ["SUCCEEDED", "not_claimed", "not_claimed"]
+        assert cloud.task_runs == [("A", 1)]
+
+    def test_a_late_event_for_an_earlier_attempt_does_nothing(self, cloud: Cloud) -> None:
+        cloud.api(
+            "POST",
+            "/workflows",
+            {"workflowId": "late", "input": {"simulate": {"A": {"fail_attempts": 1}}}},
+        )
+        cloud.run()
+        assert cloud.api("GET", "/workflows/late")[1]["status"] == "SUCCESS"
+        runs = list(cloud.task_runs)
+        assert (
+            cloud.run_worker({"workflow_id": "late", "task_id": "A", "attempt": 1})["result"] == "not_claimed"
+        )
+        assert (
+            cloud.run_worker({"workflow_id": "late", "task_id": "A", "attempt": 2})["result"] == "not_claimed"
+        )
+        assert cloud.task_runs == runs

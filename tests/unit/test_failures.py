@@ -1,0 +1,172 @@
+"""Failures: retries with backoff, a task that always fails, a worker that dies, lost dispatches."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import Clock
+from driver import Cloud
+
+
+class WorkerDied(BaseException):
+    """The worker's process ends after its claim (BaseException: nothing in the handler catches it)."""
+
+
+def tasks_of(cloud: Cloud, workflow_id: str) -> dict[str, dict[str, Any]]:
+    return {t["task_id"]: t for t in cloud.api("GET", f"/workflows/{workflow_id}")[1]["tasks"]}
+
+
+def inline(*tasks: dict[str, Any]) -> dict[str, Any]:
+    return {"tasks": list(tasks)}
+
+
+class TestRetriesWithBackoff:
+    def test_a_failed_attempt_is_retried_after_its_backoff_through_the_retry_queue(
+        self, cloud: Cloud
+    ) -> None:
+        body = {"workflowId": "flaky", "input": {"simulate": {"B2": {"fail_attempts": 2}}}}
+        cloud.api("POST", "/workflows", body)
+        cloud.run()
+        b2 = tasks_of(cloud, "flaky")["B2"]
+        assert (b2["status"], b2["attempt"]) == ("SUCCEEDED", 3)
+        assert [a["status"] for a in b2["attempts"]] == ["FAILED", "FAILED", "SUCCEEDED"]
+        assert "simulated failure of B2 attempt 1" in b2["attempts"][0]["error"]["message"]
+        assert b2["error"] is None
+        # Backoff 1 s then 2 s (exponential), each as an SQS delay, never a sleep in a handler.
+        delays = [(json.loads(m["body"])["attempt"], m["delay"]) for m in cloud.sent_messages]
+        assert delays == [(2, 1), (3, 2)]
+        assert cloud.api("GET", "/workflows/flaky")[1]["status"] == "SUCCESS"
+
+    def test_a_retry_without_backoff_is_invoked_directly(self, cloud: Cloud) -> None:
+        definition = inline({"id": "only", "function": "task-a", "retry": {"max_attempts": 2, "backoff": 0}})
+        body = {
+            "workflowId": "no-backoff",
+            "definition": definition,
+            "input": {"simulate": {"only": {"fail_attempts": 1}}},
+        }
+        cloud.api("POST", "/workflows", body)
+        cloud.run()
+        assert cloud.sent_messages == []
+        assert tasks_of(cloud, "no-backoff")["only"]["attempt"] == 2
+
+
+class TestTaskThatAlwaysFails:
+    def test_the_workflow_fails_after_max_attempts_and_dependents_are_skipped(self, cloud: Cloud) -> None:
+        body = {"workflowId": "doomed", "input": {"simulate": {"B1": {"fail_attempts": 99}}}}
+        cloud.api("POST", "/workflows", body)
+        cloud.run()
+        wf = cloud.api("GET", "/workflows/doomed")[1]
+        tasks = {t["task_id"]: t for t in wf["tasks"]}
+        assert wf["status"] == "FAILED"
+        assert wf["finished_at"] is not None
+        assert (tasks["B1"]["status"], tasks["B1"]["attempt"], len(tasks["B1"]["attempts"])) == (
+            "FAILED",
+            3,
+            3,
+        )
+        assert tasks["B1"]["error"]["message"].startswith("simulated failure of B1 attempt 3")
+        assert tasks["C"]["status"] == "SKIPPED"
+        assert tasks["C"]["attempts"] == []
+        assert {tasks[t]["status"] for t in ("A", "B2", "B3")} == {"SUCCEEDED"}
+        assert [r for r in cloud.task_runs if r[0] == "B1"] == [("B1", 1), ("B1", 2), ("B1", 3)]
+        assert ("C", 1) not in cloud.task_runs
+
+    def test_skips_cascade_down_a_chain_in_one_write(self, cloud: Cloud) -> None:
+        definition = inline(
+            {"id": "first", "function": "task-a", "retry": {"max_attempts": 1}},
+            {"id": "second", "function": "task-b1", "depends_on": ["first"]},
+            {"id": "third", "function": "task-c", "depends_on": ["second"]},
+        )
+        body = {
+            "workflowId": "chain",
+            "definition": definition,
+            "input": {"simulate": {"first": {"fail_attempts": 1}}},
+        }
+        cloud.api("POST", "/workflows", body)
+        cloud.run()
+        tasks = tasks_of(cloud, "chain")
+        assert [tasks[t]["status"] for t in ("first", "second", "third")] == ["FAILED", "SKIPPED", "SKIPPED"]
+        assert cloud.api("GET", "/workflows/chain")[1]["status"] == "FAILED"
+
+
+class TestWorkerThatDies:
+    def test_the_reaper_retries_a_task_whose_worker_died_after_claiming(
+        self, cloud: Cloud, clock: Clock
+    ) -> None:
+        died = []
+
+        def die_once(event: dict[str, Any]) -> Any:
+            if not died:
+                died.append(event["attempt"])
+                raise WorkerDied
+            return {"task": event["task_id"]}
+
+        cloud.tasks["orchestra-test-task-b2"] = die_once
+        cloud.api("POST", "/workflows", {"workflowId": "crash"})
+        with pytest.raises(WorkerDied):
+            cloud.run()
+        assert tasks_of(cloud, "crash")["B2"]["status"] == "RUNNING"
+
+        # Before the lease runs out the reaper leaves the task alone.
+        assert cloud.reap() == {"expired": 0, "retried": 0, "redispatched": 0}
+        clock.advance(30 + 30 + 1)  # the task's timeout plus the lease margin
+        assert cloud.reap() == {"expired": 1, "retried": 1, "redispatched": 0}
+        b2 = tasks_of(cloud, "crash")["B2"]
+        assert (b2["status"], b2["attempt"]) == ("READY", 2)
+        assert b2["attempts"][0]["error"]["type"] == "LeaseExpired"
+
+        cloud.run()
+        b2 = tasks_of(cloud, "crash")["B2"]
+        assert (b2["status"], b2["attempt"]) == ("SUCCEEDED", 2)
+        assert cloud.api("GET", "/workflows/crash")[1]["status"] == "SUCCESS"
+        assert died == [1]
+
+    def test_an_expired_lease_on_the_last_attempt_fails_the_task(self, cloud: Cloud, clock: Clock) -> None:
+        definition = inline(
+            {"id": "solo", "function": "task-a", "retry": {"max_attempts": 1}, "timeout_seconds": 5}
+        )
+        cloud.tasks["orchestra-test-task-a"] = lambda e: (_ for _ in ()).throw(WorkerDied())
+        cloud.api("POST", "/workflows", {"workflowId": "last", "definition": definition})
+        with pytest.raises(WorkerDied):
+            cloud.run()
+        clock.advance(5 + 30 + 1)
+        assert cloud.reap()["expired"] == 1
+        cloud.run()
+        wf = cloud.api("GET", "/workflows/last")[1]
+        assert (wf["status"], wf["tasks"][0]["status"]) == ("FAILED", "FAILED")
+
+    def test_a_late_result_after_the_reaper_took_over_is_discarded(self, cloud: Cloud, clock: Clock) -> None:
+        results: list[Any] = []
+
+        def slow_then_reaped(event: dict[str, Any]) -> Any:
+            if event["attempt"] == 1:
+                clock.advance(120)  # the attempt outlives its lease ...
+                results.append(cloud.reap())  # ... and the reaper moves on meanwhile
+            return {"task": event["task_id"], "attempt": event["attempt"]}
+
+        cloud.tasks["orchestra-test-task-a"] = slow_then_reaped
+        cloud.api("POST", "/workflows", {"workflowId": "slow"})
+        cloud.run()
+        assert results == [{"expired": 1, "retried": 1, "redispatched": 0}]
+        a = tasks_of(cloud, "slow")["A"]
+        assert (a["status"], a["attempt"], a["output"]["attempt"]) == ("SUCCEEDED", 2, 2)
+        assert [x["status"] for x in a["attempts"]] == ["FAILED", "SUCCEEDED"]
+
+
+class TestLostDispatch:
+    def test_the_reaper_dispatches_again_a_ready_task_nobody_claimed(
+        self, cloud: Cloud, clock: Clock
+    ) -> None:
+        cloud.api("POST", "/workflows", {"workflowId": "lost"})
+        cloud.orchestrate(cloud.read_stream())
+        cloud.orchestrate(cloud.read_stream())
+        cloud.worker_queue.clear()  # the async invoke never arrived
+        assert cloud.reap()["redispatched"] == 0
+        clock.advance(121)
+        assert cloud.reap()["redispatched"] == 1
+        assert list(cloud.worker_queue) == [{"workflow_id": "lost", "task_id": "A", "attempt": 1}]
+        clock.advance(-121)
+        cloud.run()
+        assert cloud.api("GET", "/workflows/lost")[1]["status"] == "SUCCESS"
