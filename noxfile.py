@@ -69,8 +69,16 @@ def unit(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy: strict on the infrastructure code (modules/, main.py, environments/), and the engine."""
     sync(session, "infra", "lambda", "localcloud", "typecheck")
-    session.run("mypy", "main.py", "modules", "environments", "scripts", "lambdas/engine", "localcloud",
-                *session.posargs)
+    session.run(
+        "mypy",
+        "main.py",
+        "modules",
+        "environments",
+        "scripts",
+        "lambdas/engine",
+        "localcloud",
+        *session.posargs,
+    )
 
 
 @nox.session
