@@ -1,0 +1,101 @@
+"""Fixtures for the local cloud's tests: an event loop in a background thread (the emulators run
+on it; tests drive them from the test thread with production clients: boto3, requests,
+websockets), stack builders, and one running local cloud of a stack shaped like Orchestra's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from stacks import StackBuilder, full_stack
+
+from localcloud.cloud import LocalCloud, Options
+
+T = TypeVar("T")
+
+
+class Loop:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="localcloud-test-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def call(self, function: Callable[[], T]) -> T:
+        async def wrapper() -> T:
+            return function()
+
+        return self.run(wrapper())
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def aio() -> Iterator[Loop]:
+    loop = Loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> StackBuilder:
+    return StackBuilder(tmp_path)
+
+
+@dataclass
+class Running:
+    cloud: LocalCloud
+    root: Path
+    records: Path
+    outputs: dict[str, Any]
+
+    def client(self, service: str, **config: Any) -> Any:
+        assert self.cloud.plan is not None
+        return self.cloud.endpoints.client(service, self.cloud.plan.region, **config)
+
+    def recorded(self, name: str) -> list[dict[str, Any]]:
+        path = self.records / f"{name}.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Retry `check` until it returns a truthy value without raising; the last failure otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+            error: BaseException = AssertionError(f"{check} stayed falsy: {result!r}")
+        except (AssertionError, KeyError, IndexError, StopIteration) as exc:
+            error = exc
+        if time.monotonic() > deadline:
+            raise error
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def running(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The local cloud of `full_stack`, started once for the session (async retries shortened)."""
+    root = tmp_path_factory.mktemp("cloud")
+    records = root / "records"
+    full_stack(StackBuilder(root, "test"), records)
+    cloud = LocalCloud(Options(root=root, stack="test", async_retry_delays=(0.2, 0.2)), progress=lambda m: None)
+    aio.run(cloud.start(), timeout=120)
+    try:
+        yield Running(cloud, root, records, dict(cloud.outputs))
+    finally:
+        aio.run(cloud.stop(), timeout=60)
