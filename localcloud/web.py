@@ -1,0 +1,83 @@
+"""What every emulated endpoint shares: listening on 127.0.0.1, AWS-style JSON errors, request ids."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Listener:
+    runner: web.AppRunner
+    site: web.TCPSite
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+async def listen(app: web.Application, port: int = 0, *, shutdown_timeout: float = 1.0) -> Listener:
+    """Serve `app` on 127.0.0.1 (port 0: the kernel picks a free one, with no race)."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port, reuse_address=False)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets
+    return Listener(runner, site, server.sockets[0].getsockname()[1])
+
+
+def request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def aws_error(
+    status: int,
+    code: str,
+    message: str | None,
+    *,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    message_key: str = "message",
+) -> web.Response:
+    """An error as AWS's REST-JSON services send it: the code in `x-amzn-ErrorType` (what botocore
+    reads), a JSON body with the message, a request id."""
+    payload = {message_key: message, **(body or {})}
+    return web.Response(
+        status=status,
+        text=json.dumps(payload),
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": code, "x-amzn-RequestId": request_id(), **(headers or {})},
+    )
+
+
+class TokenBucket:
+    """API Gateway's throttling: `rate` requests per second on average, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = max(0, burst)
+        self.tokens = float(self.burst)
+        self._clock = clock
+        self._last = self._clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
