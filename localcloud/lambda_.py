@@ -46,7 +46,7 @@ from typing import Any
 from aiohttp import web
 
 from localcloud import runtimes
-from localcloud.web import HOST, Listener, aws_error, listen
+from localcloud.web import HOST, Listener, aws_error, bound_port, listen
 
 log = logging.getLogger("localcloud.lambda")
 
@@ -559,8 +559,7 @@ class RuntimeAPI:
     async def open(self, env: Environment) -> Listener:
         site = web.TCPSite(self.runner, HOST, 0)
         await site.start()
-        assert site._server is not None
-        port = site._server.sockets[0].getsockname()[1]
+        port = bound_port(site)
         self.by_port[port] = env
         self.sites[env.id] = site
         return Listener(self.runner, site, port)

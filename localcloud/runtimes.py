@@ -31,7 +31,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 HERE = Path(__file__).resolve().parent
@@ -154,10 +153,10 @@ def assemble_image(context: Path, cache: Path, function: str) -> tuple[Path, Ima
     digest = hashlib.sha256()
     files: list[tuple[Path, str]] = []
     for sources, _ in build.copies:
-        for source in sources:
-            matches = sorted(context.glob(source))
+        for pattern in sources:
+            matches = sorted(context.glob(pattern))
             if not matches:
-                raise RuntimeSetupError(f"{function}: COPY source {source} not found in {context}")
+                raise RuntimeSetupError(f"{function}: COPY source {pattern} not found in {context}")
             for match in matches:
                 for path in sorted(match.rglob("*")) if match.is_dir() else [match]:
                     if path.is_file():
@@ -167,9 +166,9 @@ def assemble_image(context: Path, cache: Path, function: str) -> tuple[Path, Ima
     target = cache / f"{function}-image-{digest.hexdigest()[:16]}"
     if not (target / ".complete").exists():
         shutil.rmtree(target, ignore_errors=True)
-        for path, relative in files:
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target / relative)
+        for source, name in files:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
         (target / ".complete").touch()
     return target, build
 
@@ -188,7 +187,6 @@ def _top_level(dist: metadata.Distribution) -> set[str]:
 
 
 def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
-    environment = default_environment()
     seen: dict[str, metadata.Distribution] = {}
     todo = list(names)
     while todo:
@@ -200,7 +198,7 @@ def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
         seen[key] = dist
         for text in dist.requires or []:
             requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({**environment, "extra": ""}):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(requirement.name)
     return list(seen.values())
 

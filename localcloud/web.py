@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -34,9 +35,14 @@ async def listen(app: web.Application, port: int = 0, *, shutdown_timeout: float
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, reuse_address=False)
     await site.start()
+    return Listener(runner, site, bound_port(site))
+
+
+def bound_port(site: web.TCPSite) -> int:
+    """The port the kernel gave a site started on port 0."""
     server = site._server
-    assert server is not None and server.sockets
-    return Listener(runner, site, server.sockets[0].getsockname()[1])
+    assert isinstance(server, asyncio.Server) and server.sockets
+    return int(server.sockets[0].getsockname()[1])
 
 
 def request_id() -> str:

@@ -18,7 +18,7 @@ def main() -> None:
     standard_library = sys.path[1:]  # [0] is this script's folder
     sys.path[:] = [*overlay, task_root, *standard_library, runtime_dir]
     os.chdir(task_root)
-    from awslambdaric.__main__ import main as awslambdaric_main
+    from awslambdaric.__main__ import main as awslambdaric_main  # type: ignore[import-untyped]
 
     awslambdaric_main([sys.argv[0], handler])
 

@@ -93,7 +93,9 @@ def running(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
     root = tmp_path_factory.mktemp("cloud")
     records = root / "records"
     full_stack(StackBuilder(root, "test"), records)
-    cloud = LocalCloud(Options(root=root, stack="test", async_retry_delays=(0.2, 0.2)), progress=lambda m: None)
+    cloud = LocalCloud(
+        Options(root=root, stack="test", async_retry_delays=(0.2, 0.2)), progress=lambda m: None
+    )
     aio.run(cloud.start(), timeout=120)
     try:
         yield Running(cloud, root, records, dict(cloud.outputs))

@@ -225,7 +225,8 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         "retry",
         name="test-retry",
         visibility_timeout_seconds=2,
-        redrive_policy='${jsonencode({"deadLetterTargetArn" = aws_sqs_queue.dlq.arn, "maxReceiveCount" = 2})}',
+        redrive_policy="${jsonencode({"
+        + '"deadLetterTargetArn" = aws_sqs_queue.dlq.arn, "maxReceiveCount" = 2})}',
     )
     stack.add("aws_s3_bucket", "site", bucket="test-site-123456789012")
     ws_endpoint = (
@@ -421,6 +422,14 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         + "';",
     )
     stack.add(
+        "aws_cloudfront_origin_access_control",
+        "site",
+        name="test-site",
+        origin_access_control_origin_type="s3",
+        signing_behavior="always",
+        signing_protocol="sigv4",
+    )
+    stack.add(
         "aws_cloudfront_response_headers_policy",
         "security",
         name="test-security",
@@ -440,7 +449,11 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         enabled=True,
         default_root_object="index.html",
         origin=[
-            {"domain_name": ref("aws_s3_bucket", "site", "bucket_regional_domain_name"), "origin_id": "s3"}
+            {
+                "domain_name": ref("aws_s3_bucket", "site", "bucket_regional_domain_name"),
+                "origin_id": "s3",
+                "origin_access_control_id": ref("aws_cloudfront_origin_access_control", "site", "id"),
+            }
         ],
         default_cache_behavior={
             "target_origin_id": "s3",

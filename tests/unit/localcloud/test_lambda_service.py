@@ -48,7 +48,14 @@ class Harness:
             destination=send,
         )
 
-    def add(self, name: str, files: dict[str, str], runtime: str = "python3.12", handler: str = "app.handler", **extra: Any) -> None:
+    def add(
+        self,
+        name: str,
+        files: dict[str, str],
+        runtime: str = "python3.12",
+        handler: str = "app.handler",
+        **extra: Any,
+    ) -> None:
         folder = self.root / "code" / name
         folder.mkdir(parents=True)
         for filename, text in files.items():
@@ -83,7 +90,12 @@ def lam(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness
     harness.add("reserved", {"app.py": PY_ECHO}, reserved_concurrency=1, timeout=5.0)
     harness.add("throttled", {"app.py": PY_ECHO}, reserved_concurrency=0)
     harness.add("broken", {"app.py": "import no_such_module\n"})
-    harness.add("nohandler", {"index.js": "exports.other = async () => 1;"}, runtime="nodejs20.x", handler="index.handler")
+    harness.add(
+        "nohandler",
+        {"index.js": "exports.other = async () => 1;"},
+        runtime="nodejs20.x",
+        handler="index.handler",
+    )
     harness.add("async", {"app.py": PY_ECHO}, async_config=AsyncConfig(2, 3600, FAILURES, SUCCESSES))
     harness.add("async0", {"app.py": PY_ECHO}, async_config=AsyncConfig(0, 3600, FAILURES, None))
     aio.run(harness.service.start())
@@ -141,7 +153,9 @@ class TestRequestResponse:
         ("name", "error_type", "message_key"),
         [("py", "RuntimeError", "errorMessage"), ("node", "Failure", "errorMessage")],
     )
-    def test_a_handler_error_is_a_function_error(self, lam: Harness, name: str, error_type: str, message_key: str) -> None:
+    def test_a_handler_error_is_a_function_error(
+        self, lam: Harness, name: str, error_type: str, message_key: str
+    ) -> None:
         response, body = invoke(lam, name, {"fail": "it broke"})
         assert response["StatusCode"] == 200
         assert response["FunctionError"] == "Unhandled"
@@ -159,7 +173,9 @@ class TestRequestResponse:
 
 
 class TestErrorsAsLambdaAnswers:
-    @pytest.mark.parametrize("name", ["missing", "py:v2", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:missing"])
+    @pytest.mark.parametrize(
+        "name", ["missing", "py:v2", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:missing"]
+    )
     def test_unknown_function(self, lam: Harness, name: str) -> None:
         client = lam.client()
         with pytest.raises(client.exceptions.ResourceNotFoundException, match="Function not found"):
@@ -172,13 +188,17 @@ class TestErrorsAsLambdaAnswers:
 
     def test_payload_that_is_not_json(self, lam: Harness) -> None:
         client = lam.client()
-        with pytest.raises(client.exceptions.InvalidRequestContentException, match="Could not parse request body"):
+        with pytest.raises(
+            client.exceptions.InvalidRequestContentException, match="Could not parse request body"
+        ):
             client.invoke(FunctionName="py", Payload=b"{not json")
 
     def test_async_payload_above_256_kb(self, lam: Harness) -> None:
         client = lam.client()
         with pytest.raises(client.exceptions.RequestTooLargeException):
-            client.invoke(FunctionName="py", InvocationType="Event", Payload=json.dumps({"x": "y" * 300_000}).encode())
+            client.invoke(
+                FunctionName="py", InvocationType="Event", Payload=json.dumps({"x": "y" * 300_000}).encode()
+            )
 
     def test_reserved_concurrency_zero_throttles_every_call(self, lam: Harness) -> None:
         client = lam.client()
@@ -189,9 +209,15 @@ class TestErrorsAsLambdaAnswers:
     def test_reserved_concurrency_is_a_limit(self, lam: Harness) -> None:
         client = lam.client()
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            slow = pool.submit(client.invoke, FunctionName="reserved", Payload=json.dumps({"sleep": 1.5}).encode())
-            eventually(lambda: lam.service.functions["reserved"].stats["invocations"] >= 1 and
-                       any(env.current for env in lam.service.functions["reserved"].environments))
+            slow = pool.submit(
+                client.invoke, FunctionName="reserved", Payload=json.dumps({"sleep": 1.5}).encode()
+            )
+            eventually(
+                lambda: (
+                    lam.service.functions["reserved"].stats["invocations"] >= 1
+                    and any(env.current for env in lam.service.functions["reserved"].environments)
+                )
+            )
             with pytest.raises(client.exceptions.TooManyRequestsException):
                 client.invoke(FunctionName="reserved", Payload=b"{}")
             assert slow.result()["StatusCode"] == 200
@@ -200,8 +226,14 @@ class TestErrorsAsLambdaAnswers:
 
 class TestFaults:
     @pytest.mark.parametrize("name", ["py", "node"])
-    def test_a_timeout_kills_the_process_and_the_next_call_gets_a_new_one(self, lam: Harness, name: str) -> None:
-        pid_before = lam.service.functions[name].environments[0].pid if lam.service.functions[name].environments else None
+    def test_a_timeout_kills_the_process_and_the_next_call_gets_a_new_one(
+        self, lam: Harness, name: str
+    ) -> None:
+        pid_before = (
+            lam.service.functions[name].environments[0].pid
+            if lam.service.functions[name].environments
+            else None
+        )
         response, body = invoke(lam, name, {"sleep": 3})
         assert response["FunctionError"] == "Unhandled"
         assert body["errorType"] == "Sandbox.Timedout"
@@ -223,7 +255,7 @@ class TestFaults:
 
     def test_an_injected_crash_kills_the_process_mid_invocation(self, lam: Harness) -> None:
         lam.aio.call(lambda: lam.service.functions["node"].faults.append("crash"))
-        response, body = invoke(lam, "node", {"sleep": 0.5})
+        _, body = invoke(lam, "node", {"sleep": 0.5})
         assert body["errorType"] == "Runtime.ExitError"
         assert body["errorMessage"].endswith("Runtime exited with error: signal: killed")
         assert invoke(lam, "node", {})[0]["StatusCode"] == 200
@@ -231,7 +263,11 @@ class TestFaults:
     @pytest.mark.parametrize(
         ("name", "error_type", "message"),
         [
-            ("broken", "Runtime.ImportModuleError", "Unable to import module 'app': No module named 'no_such_module'"),
+            (
+                "broken",
+                "Runtime.ImportModuleError",
+                "Unable to import module 'app': No module named 'no_such_module'",
+            ),
             ("nohandler", "Runtime.HandlerNotFound", "index.handler is undefined or not exported"),
         ],
     )
@@ -248,23 +284,37 @@ class TestAsynchronous:
     def test_event_invocations_are_accepted_and_run(self, lam: Harness) -> None:
         response = lam.client().invoke(FunctionName="async", InvocationType="Event", Payload=b'{"ok": 1}')
         assert response["StatusCode"] == 202
-        record = eventually(lambda: next(r for t, r in lam.destinations if t == SUCCESSES and r["requestPayload"] == {"ok": 1}))
+        record = eventually(
+            lambda: next(
+                r for t, r in lam.destinations if t == SUCCESSES and r["requestPayload"] == {"ok": 1}
+            )
+        )
         assert record["requestContext"]["condition"] == "Success"
         assert record["responsePayload"]["event"] == {"ok": 1}
 
     def test_failures_are_retried_twice_then_sent_to_the_on_failure_destination(self, lam: Harness) -> None:
         payload = {"fail": "always", "id": "retry-twice"}
-        lam.client().invoke(FunctionName="async", InvocationType="Event", Payload=json.dumps(payload).encode())
-        record = eventually(lambda: next(r for t, r in lam.destinations if t == FAILURES and r["requestPayload"] == payload))
+        lam.client().invoke(
+            FunctionName="async", InvocationType="Event", Payload=json.dumps(payload).encode()
+        )
+        record = eventually(
+            lambda: next(r for t, r in lam.destinations if t == FAILURES and r["requestPayload"] == payload)
+        )
         assert record["version"] == "1.0"
         assert record["requestContext"]["condition"] == "RetriesExhausted"
         assert record["requestContext"]["approximateInvokeCount"] == 3
         assert record["requestContext"]["functionArn"] == arn("async") + ":$LATEST"
-        assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+        assert record["responseContext"] == {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        }
         assert record["responsePayload"]["errorMessage"] == "always"
 
     def test_maximum_retry_attempts_zero_means_one_attempt(self, lam: Harness) -> None:
         payload = {"fail": "once", "id": "no-retry"}
-        lam.client().invoke(FunctionName="async0", InvocationType="Event", Payload=json.dumps(payload).encode())
+        lam.client().invoke(
+            FunctionName="async0", InvocationType="Event", Payload=json.dumps(payload).encode()
+        )
         record = eventually(lambda: next(r for t, r in lam.destinations if r["requestPayload"] == payload))
         assert record["requestContext"]["approximateInvokeCount"] == 1

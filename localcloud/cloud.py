@@ -1,0 +1,387 @@
+"""The local cloud: a synthesized stack brought up on this machine, and taken down again.
+
+Start-up, in order: read and check the plan (every expression, every reference); start DynamoDB
+Local and moto's server side by side; build every gateway from the stack and bind its port (so the
+local URLs are known); map the AWS URLs of the emulated endpoints to the local ones; create the
+tables, queues, buckets and objects; prepare every function; start the event-source mappings and
+the schedules; write the outputs file. Anything the stack needs that cannot be built stops
+start-up with the resource's name, and what was already started is stopped again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from localcloud import apigateway, dynamodb, functions, runtimes, s3, scheduler, site, sqs, websocket
+from localcloud import mappings as esm
+from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.lambda_ import CREDENTIALS, DEFAULT_ASYNC_RETRY_DELAYS, LambdaService
+from localcloud.meter import Meter
+from localcloud.moto_server import MotoServer
+from localcloud.permissions import Permissions
+from localcloud.plan import Plan, PlanError
+from localcloud.streams import StreamMapping
+
+log = logging.getLogger("localcloud")
+
+# Types the local cloud builds or reads; every other type in the stack is inert here.
+EMULATED = frozenset(
+    dynamodb.TYPES
+    + sqs.TYPES
+    + s3.TYPES
+    + functions.TYPES
+    + apigateway.TYPES
+    + websocket.TYPES
+    + site.TYPES
+    + scheduler.TYPES
+)
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # services not emulated: refused at once, never AWS
+
+
+@dataclass
+class Options:
+    root: Path
+    stack: str = "dev"
+    outputs: Path | None = None  # default: <root>/build/outputs.local.json
+    port_base: int = 0  # 0: the kernel picks free ports
+    local_concurrency: int = 10
+    async_retry_delays: tuple[float, ...] = DEFAULT_ASYNC_RETRY_DELAYS
+    warm: bool = True
+    meter: bool = False  # count DynamoDB requests and capacity (the bench)
+
+    @property
+    def outputs_path(self) -> Path:
+        return self.outputs or self.root / "build" / "outputs.local.json"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "build" / "localcloud" / self.stack
+
+
+def endpoints_path(outputs: Path) -> Path:
+    """Where the local cloud describes its service endpoints, next to the outputs file."""
+    return outputs.with_name(outputs.name.removesuffix(".json") + ".endpoints.json")
+
+
+@dataclass
+class Endpoints:
+    dynamodb: str = ""
+    sqs: str = ""
+    s3: str = ""
+    lambda_: str = ""
+    urls: dict[str, str] = field(default_factory=dict)  # dashboard, api, websocket
+
+    def client(self, service: str, region: str, **config: Any) -> Any:
+        url = {  # one client factory for the local cloud's own calls and the tests
+            "dynamodb": self.dynamodb,
+            "dynamodbstreams": self.dynamodb,
+            "sqs": self.sqs,
+            "s3": self.s3,
+            "lambda": self.lambda_,
+        }[service]
+        factory: Any = boto3.client  # the service name is a plain str here, not a stub literal
+        return factory(
+            service,
+            endpoint_url=url,
+            region_name=region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+            config=Config(**config) if config else None,
+        )
+
+
+class LocalCloud:
+    def __init__(self, options: Options, progress: Callable[[str], None] | None = None) -> None:
+        self.options = options
+        self._progress = progress or (lambda message: log.info("%s", message))
+        self._started = time.monotonic()
+        self.plan: Plan | None = None
+        self.endpoints = Endpoints()
+        self.outputs: dict[str, Any] = {}
+        self.inert: list[str] = []
+        self.notes: list[str] = []
+        self.executor = ThreadPoolExecutor(max_workers=48, thread_name_prefix="localcloud-aws")
+        self.dynamodb_local: DynamoDBLocal | None = None
+        self.moto: MotoServer | None = None
+        self.meter: Meter | None = None
+        self.function_dynamodb = ""
+        self.lambdas: LambdaService | None = None
+        self.rest_apis: list[apigateway.RestApi] = []
+        self.websocket_apis: list[websocket.WebSocketApi] = []
+        self.distributions: list[site.Distribution] = []
+        self.mappings: list[Any] = []
+        self.scheduler: scheduler.Scheduler | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._ports = iter(range(options.port_base, options.port_base + 1000)) if options.port_base else None
+
+    def progress(self, message: str) -> None:
+        self._progress(f"[{time.monotonic() - self._started:5.1f}s] {message}")
+
+    def _port(self) -> int:
+        return next(self._ports) if self._ports is not None else 0
+
+    async def _blocking(self, function: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
+
+    # -- start --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        options = self.options
+        plan = Plan.load(options.root, options.stack)
+        self.plan = plan
+        types = plan.types()
+        self.inert = sorted(types - EMULATED)
+        self.progress(
+            f"stack {options.stack}: {len(plan.resources)} resources, {len(types)} types; "
+            f"account {plan.account_id}, region {plan.region}"
+        )
+        work = options.work_dir
+        work.mkdir(parents=True, exist_ok=True)
+
+        # The two emulators start side by side: the JVM takes the longest.
+        self.dynamodb_local = DynamoDBLocal(options=("-inMemory", "-disableTelemetry", "-sharedDb"))
+        self.moto = MotoServer(account_id=plan.account_id, log_path=work / "logs" / "moto.log")
+        ddb_started = self._blocking(self.dynamodb_local.start)
+        moto_started = self._blocking(self.moto.start)
+        await asyncio.gather(ddb_started, moto_started)
+        self.progress(
+            f"DynamoDB Local on {self.dynamodb_local.endpoint_url}, "
+            f"moto (SQS, S3) on {self.moto.endpoint_url}"
+        )
+        self.endpoints.dynamodb = self.dynamodb_local.endpoint_url
+        self.function_dynamodb = self.endpoints.dynamodb
+        if options.meter:  # functions' requests go through the counter; the local cloud's own do not
+            self.meter = Meter(self.endpoints.dynamodb)
+            self.function_dynamodb = (await self.meter.start()).url
+        self.endpoints.sqs = self.endpoints.s3 = self.moto.endpoint_url
+
+        # Gateways first: their ports make the local URLs that functions and config.js carry.
+        permissions = Permissions(plan)
+        versions = runtimes.local_versions()
+        management = {}
+        self.lambdas = LambdaService(
+            region=plan.region,
+            account_id=plan.account_id,
+            log_dir=work / "logs",
+            cache_dir=options.root / "build" / "localcloud" / "code",
+            endpoint_environment={},  # filled in below, before any function starts
+            local_concurrency=options.local_concurrency,
+            async_retry_delays=options.async_retry_delays,
+        )
+        for resource in plan.of_type("aws_cloudfront_distribution"):
+            distribution = site.Distribution(plan, resource, self.moto.endpoint_url)
+            listener = await distribution.start(self._port())
+            self.distributions.append(distribution)
+            for host in (distribution.domain, *distribution.aliases):
+                plan.map_endpoint(f"https://{host}", listener.url)
+                plan.map_endpoint(f"http://{host}", listener.url)
+        for resource in plan.of_type("aws_api_gateway_rest_api"):
+            api = apigateway.RestApi(plan, resource, self.lambdas, permissions)
+            listener = await api.start(self._port())
+            self.rest_apis.append(api)
+            plan.map_endpoint(f"https://{api.host}", listener.url)
+        for resource in plan.of_type("aws_apigatewayv2_api"):
+            if str(resource.config.get("protocol_type", "")).upper() != "WEBSOCKET":
+                raise PlanError(
+                    f"{resource.address}: HTTP APIs (API Gateway v2) are not supported by the local cloud"
+                )
+            ws_api = websocket.WebSocketApi(plan, resource, self.lambdas, permissions)
+            listener = await ws_api.start(self._port())
+            self.websocket_apis.append(ws_api)
+            plan.map_endpoint(f"wss://{ws_api.host}", listener.url.replace("http://", "ws://"))
+            plan.map_endpoint(f"https://{ws_api.host}", listener.url)
+            for stage in ws_api.stages:
+                management[ws_api.id] = f"{listener.url}/{stage}"
+        await self.lambdas.start(self._port())
+        assert self.lambdas.api is not None
+        self.endpoints.lambda_ = self.lambdas.api.url
+        plan.map_endpoint(f"https://sqs.{plan.region}.amazonaws.com", self.moto.endpoint_url)
+        self.lambdas.endpoint_environment.update(self._function_endpoints(management))
+        self.progress(
+            f"gateways: {len(self.rest_apis)} REST, {len(self.websocket_apis)} WebSocket, "
+            f"{len(self.distributions)} site(s); Lambda API on {self.endpoints.lambda_}"
+        )
+
+        # Data: tables, queues, buckets and the objects the stack uploads.
+        ddb_client = self.endpoints.client("dynamodb", plan.region)
+        tables = dynamodb.Tables(ddb_client, self.endpoints.client("dynamodbstreams", plan.region))
+        queues = sqs.Queues(self.endpoints.client("sqs", plan.region))
+        buckets = s3.Buckets(self.endpoints.client("s3", plan.region))
+        await asyncio.gather(
+            self._blocking(tables.create, plan),
+            self._blocking(queues.create, plan),
+            self._blocking(buckets.create, plan),
+        )
+        destinations = sqs.Destinations(queues, self.executor)
+        self.lambdas._destination = destinations.send
+        self.progress(
+            f"data: {len(tables.by_address)} table(s), {len(queues.urls)} queue(s), "
+            f"{len(plan.of_type('aws_s3_bucket'))} bucket(s), {buckets.objects} object(s)"
+        )
+
+        # Functions.
+        images = functions.read_images(options.root)
+        cache = self.lambdas.cache_dir
+        specs = await self._blocking(
+            lambda: [
+                functions.function_spec(plan, r, root=options.root, cache=cache, images=images)
+                for r in plan.of_type("aws_lambda_function")
+            ]
+        )
+        runtime_notes = set()
+        for spec in specs:
+            self.lambdas.add(spec)
+            self.notes.extend(f"{spec.name}: {note}" for note in spec.code.notes)
+            try:
+                note = runtimes.runtime_note(spec.code.runtime, versions)
+            except runtimes.RuntimeSetupError as exc:
+                raise PlanError(f"{spec.address}: {exc}") from exc
+            if note:
+                runtime_notes.add(note)
+        self.notes[:0] = sorted(runtime_notes)
+        await self._blocking(self.lambdas.python_runtime_dir)
+        self.progress(f"functions: {', '.join(s.name for s in specs)}")
+
+        # Event sources and schedules.
+        streams_client = tables.streams_client
+        sqs_client = queues.client
+        for resource in plan.of_type("aws_lambda_event_source_mapping"):
+            config = esm.read_mapping(plan, resource)
+            try:
+                function = self.lambdas.get(config.function_name)
+            except LookupError:
+                raise PlanError(
+                    f"{resource.address}: function {config.function_name} is not in the stack"
+                ) from None
+            if config.source == "dynamodb":
+                table = tables.for_stream(config.source_arn)
+                mapping: Any = StreamMapping(
+                    config,
+                    function,
+                    streams_client,
+                    table.local_stream_arn,
+                    region=plan.region,
+                    send=destinations.send,
+                    executor=self.executor,
+                )
+            else:
+                mapping = sqs.SqsMapping(
+                    config,
+                    function,
+                    sqs_client,
+                    queues.url_for(config.source_arn),
+                    region=plan.region,
+                    executor=self.executor,
+                )
+            self.mappings.append(mapping)
+        self.scheduler = scheduler.Scheduler(plan, self.lambdas, permissions)
+        for mapping in self.mappings:
+            self._tasks.append(asyncio.create_task(mapping.run(), name=mapping.config.address))
+        self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self.progress(
+            f"event sources: {len(self.mappings)} mapping(s); schedules: "
+            + (", ".join(f"{r.name} ({r.period or 'cron'}s)" for r in self.scheduler.rules) or "none")
+        )
+
+        if options.warm:
+            await self.lambdas.warm()
+            self.progress("functions warm: one environment each")
+
+        self.outputs = plan.outputs()
+        self.endpoints.urls = {
+            key: str(self.outputs[key])
+            for key in ("dashboard_url", "api_url", "websocket_url")
+            if key in self.outputs
+        }
+        self._write_outputs()
+        self.progress(f"ready; outputs in {options.outputs_path}")
+
+    def _function_endpoints(self, management: dict[str, str]) -> dict[str, str]:
+        env = {
+            "AWS_ENDPOINT_URL": CLOSED_PORT_URL,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.function_dynamodb,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.function_dynamodb,
+            "AWS_ENDPOINT_URL_LAMBDA": self.endpoints.lambda_,
+            "AWS_ENDPOINT_URL_SQS": self.endpoints.sqs,
+            "AWS_ENDPOINT_URL_S3": self.endpoints.s3,
+        }
+        if len(management) == 1:
+            env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = next(iter(management.values()))
+        return env
+
+    def _write_outputs(self) -> None:
+        path = self.options.outputs_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert self.plan is not None
+        described = {
+            "stack": self.options.stack,
+            "pid": os.getpid(),
+            "region": self.plan.region,
+            "account_id": self.plan.account_id,
+            "dynamodb": self.endpoints.dynamodb,
+            "sqs": self.endpoints.sqs,
+            "s3": self.endpoints.s3,
+            "lambda": self.endpoints.lambda_,
+            "credentials": CREDENTIALS,
+            "control": f"{self.endpoints.lambda_}/_localcloud",
+        }
+        sidecar = endpoints_path(path)
+        for target, document in ((sidecar, described), (path, {self.options.stack: self.outputs})):
+            partial = target.with_name(target.name + ".partial")
+            partial.write_text(json.dumps(document, indent=2) + "\n")
+            partial.replace(target)  # whoever waits for the file never reads half of it
+
+    # -- run and stop -------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "functions": self.lambdas.stats() if self.lambdas else {},
+            "mappings": {m.config.address: dict(m.stats) for m in self.mappings},
+            "schedules_fired": self.scheduler.fired if self.scheduler else 0,
+            "dynamodb": self.meter.stats() if self.meter else None,
+        }
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        gateways: list[Any] = [*self.websocket_apis, *self.rest_apis, *self.distributions]
+        for gateway in gateways:
+            with contextlib.suppress(Exception):
+                await gateway.stop()
+        if self.lambdas is not None:
+            await self.lambdas.stop()
+        if self.meter is not None:
+            await self.meter.stop()
+        stops: list[Callable[[], None]] = []
+        if self.moto is not None:
+            stops.append(self.moto.stop)
+        if self.dynamodb_local is not None:
+            stops.append(self.dynamodb_local.stop)
+        await asyncio.gather(*(asyncio.get_running_loop().run_in_executor(None, stop) for stop in stops))
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        path = self.options.outputs_path
+        with contextlib.suppress(OSError):
+            endpoints_path(path).unlink()
