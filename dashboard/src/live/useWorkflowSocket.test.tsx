@@ -9,7 +9,7 @@ const URL = "wss://ws.example.test/prod";
 
 function renderSocket(url: string | null = URL) {
   const onUpdate = vi.fn<(update: WorkflowUpdate) => void>();
-  const onOpen = vi.fn();
+  const onOpen = vi.fn<() => void>();
   const hook = renderHook(
     ({ socketUrl }: { socketUrl: string | null }) =>
       useWorkflowSocket({ url: socketUrl, onUpdate, onOpen, ...TEST_SOCKET_OPTIONS }),

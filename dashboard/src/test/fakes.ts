@@ -64,11 +64,12 @@ export const TEST_SOCKET_OPTIONS = {
   backoff: { initialDelayMs: 1000, maxDelayMs: 8000, offlineAfterFailures: 3 },
 };
 
+const pending = () => new Promise<never>(() => {});
+
 export type FakeApi = { [K in keyof ApiClient]: ReturnType<typeof vi.fn<ApiClient[K]>> };
 
 /** An ApiClient whose every method is a mock; unmocked calls never resolve. */
 export function createFakeApi(): FakeApi {
-  const pending = () => new Promise<never>(() => {});
   return {
     listWorkflows: vi.fn<ApiClient["listWorkflows"]>(pending),
     getWorkflow: vi.fn<ApiClient["getWorkflow"]>(pending),
