@@ -19,6 +19,14 @@ const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
   second: "2-digit",
 });
 
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** A time of day only, for tables where the date is obvious (a task's attempts). */
+export function formatTime(iso: string | null | undefined): string {
+  const ms = parseTime(iso);
+  return ms === null ? "—" : timeFormat.format(ms);
+}
+
 /** A timestamp in the reader's locale and time zone; "—" when absent or unreadable. */
 export function formatDateTime(iso: string | null | undefined): string {
   const ms = parseTime(iso);

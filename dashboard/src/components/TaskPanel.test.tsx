@@ -37,9 +37,10 @@ describe("TaskPanel", () => {
 
   it("lists each attempt with its error's message", () => {
     render(<TaskPanel task={failed} now={T0} onClose={() => {}} />);
-    expect(within(screen.getByTestId("task-attempt-1")).getByText("first")).toBeInTheDocument();
-    expect(within(screen.getByTestId("task-attempt-2")).getByText("second")).toBeInTheDocument();
-    expect(within(screen.getByTestId("task-attempt-3")).getByText("third")).toBeInTheDocument();
+    expect(within(screen.getByTestId("task-attempt-1")).getByText("100 ms")).toBeInTheDocument();
+    expect(screen.getByTestId("task-attempt-1-error")).toHaveTextContent("first");
+    expect(screen.getByTestId("task-attempt-2-error")).toHaveTextContent("second");
+    expect(screen.getByTestId("task-attempt-3-error")).toHaveTextContent("third");
   });
 
   it("points to S3 for an output above 64 KB", () => {

@@ -1,5 +1,6 @@
 import type { Task } from "../api/types";
-import { elapsedMs, formatDateTime, formatDuration, formatJson } from "../format";
+import { Fragment } from "react";
+import { elapsedMs, formatDateTime, formatDuration, formatJson, formatTime } from "../format";
 import { StatusBadge } from "./StatusBadge";
 
 interface TaskPanelProps {
@@ -82,20 +83,26 @@ export function TaskPanel({ task, now, onClose }: TaskPanelProps) {
                 <th scope="col">Status</th>
                 <th scope="col">Started</th>
                 <th scope="col">Duration</th>
-                <th scope="col">Error</th>
               </tr>
             </thead>
             <tbody>
               {task.attempts.map((attempt) => (
-                <tr key={attempt.attempt} data-testid={`task-attempt-${attempt.attempt}`}>
-                  <td>{attempt.attempt}</td>
-                  <td>
-                    <StatusBadge status={attempt.status} />
-                  </td>
-                  <td>{formatDateTime(attempt.started_at)}</td>
-                  <td>{formatDuration(elapsedMs(attempt.started_at, attempt.finished_at, null, now))}</td>
-                  <td className="attempts__error">{attempt.error == null ? "—" : errorSummary(attempt.error)}</td>
-                </tr>
+                <Fragment key={attempt.attempt}>
+                  <tr data-testid={`task-attempt-${attempt.attempt}`}>
+                    <td>{attempt.attempt}</td>
+                    <td>
+                      <StatusBadge status={attempt.status} />
+                    </td>
+                    <td title={attempt.started_at ?? undefined}>{formatTime(attempt.started_at)}</td>
+                    <td>{formatDuration(elapsedMs(attempt.started_at, attempt.finished_at, null, now))}</td>
+                  </tr>
+                  {/* The error on a row of its own: long messages need the panel's full width. */}
+                  {attempt.error != null && (
+                    <tr className="attempts__error" data-testid={`task-attempt-${attempt.attempt}-error`}>
+                      <td colSpan={4}>{errorSummary(attempt.error)}</td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>

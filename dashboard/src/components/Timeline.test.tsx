@@ -1,7 +1,7 @@
 import { fireEvent, render, screen } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { T0, at, makeTask } from "../test/fixtures";
-import { Timeline, timelineBars } from "./Timeline";
+import { Timeline, barGeometry, timeScale, timelineBars } from "./Timeline";
 
 const tasks = [
   makeTask({
@@ -34,7 +34,6 @@ function bar(testId: string) {
   const element = screen.getByTestId(testId);
   return {
     element,
-    left: Number.parseFloat(element.style.left),
     start: Number(element.dataset.startMs),
     end: Number(element.dataset.endMs),
   };
@@ -50,14 +49,23 @@ describe("Timeline", () => {
 
   it("places bars on one time axis: parallel runs overlap, a retry waits out its backoff", () => {
     render(<Timeline tasks={tasks} now={NOW} selectedTaskId={null} onSelectTask={() => {}} />);
-    const a = bar("timeline-bar-A-1");
     const b1 = bar("timeline-bar-B1-1");
     const b2 = bar("timeline-bar-B2-1");
     const retry = bar("timeline-bar-B1-2");
-    expect(a.left).toBe(0);
-    expect(b1.left).toBeCloseTo(25); // starts 1 s into a 4 s span
     expect(b1.start).toBe(b2.start);
+    expect(b2.end).toBeGreaterThan(b1.end);
     expect(retry.start).toBeGreaterThan(b1.end);
+  });
+
+  it("scales bars to the span from the first start to now", () => {
+    const bars = timelineBars(tasks);
+    const scale = timeScale(bars, NOW);
+    expect(scale).toEqual({ origin: T0, span: 4000 });
+    const geometry = (taskId: string, attempt: number) =>
+      barGeometry(bars.find((b) => b.taskId === taskId && b.attempt === attempt)!, scale, NOW);
+    expect(geometry("A", 1)).toEqual({ leftPct: 0, widthPct: 25 });
+    expect(geometry("B1", 2)).toEqual({ leftPct: 62.5, widthPct: 12.5 });
+    expect(geometry("B2", 1)).toEqual({ leftPct: 25, widthPct: 75 });
   });
 
   it("runs an open attempt up to now", () => {

@@ -29,6 +29,25 @@ export function timelineBars(tasks: readonly Task[]): TimelineBar[] {
   return bars;
 }
 
+export interface TimeScale {
+  origin: number;
+  span: number;
+}
+
+/** The time axis: from the first start to the last end (now, while anything runs). */
+export function timeScale(bars: readonly TimelineBar[], now: number): TimeScale {
+  const origin = Math.min(...bars.map((bar) => bar.start));
+  const finish = Math.max(...bars.map((bar) => bar.end ?? now));
+  return { origin, span: Math.max(finish - origin, 1) };
+}
+
+/** Where a bar sits on the track, in percent of its width. */
+export function barGeometry(bar: TimelineBar, scale: TimeScale, now: number): { leftPct: number; widthPct: number } {
+  const leftPct = ((bar.start - scale.origin) / scale.span) * 100;
+  const rightPct = (((bar.end ?? now) - scale.origin) / scale.span) * 100;
+  return { leftPct, widthPct: rightPct - leftPct };
+}
+
 interface TimelineProps {
   tasks: readonly Task[];
   now: number;
@@ -48,10 +67,7 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
       </p>
     );
   }
-  const origin = Math.min(...bars.map((bar) => bar.start));
-  const finish = Math.max(...bars.map((bar) => bar.end ?? now));
-  const span = Math.max(finish - origin, 1);
-  const percent = (ms: number) => ((ms - origin) / span) * 100;
+  const scale = timeScale(bars, now);
 
   return (
     <div className="timeline" data-testid="timeline">
@@ -71,6 +87,7 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
                 .map((bar) => {
                   const end = bar.end ?? now;
                   const appearance = statusAppearance(bar.status);
+                  const { leftPct, widthPct } = barGeometry(bar, scale, now);
                   const label = `${task.task_id} attempt ${bar.attempt}: ${appearance.label}, ${formatDuration(
                     end - bar.start,
                   )}${bar.end === null ? " so far" : ""}, started ${formatDateTime(new Date(bar.start).toISOString())}`;
@@ -86,8 +103,9 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
                       data-start-ms={bar.start}
                       data-end-ms={end}
                       style={{
-                        left: `${percent(bar.start)}%`,
-                        width: `max(${percent(end) - percent(bar.start)}%, 4px)`,
+                        // A bar that has just started still shows, inside the track.
+                        left: `min(${leftPct}%, calc(100% - 4px))`,
+                        width: `max(${widthPct}%, 4px)`,
                         background: appearance.background,
                         borderColor: appearance.border,
                         color: appearance.color,
@@ -105,7 +123,7 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
       <div className="timeline__axis" aria-hidden="true">
         {TICKS.map((tick) => (
           <span key={tick} className="timeline__tick" style={{ left: `${tick * 100}%` }}>
-            {formatDuration(tick * span)}
+            {formatDuration(tick * scale.span)}
           </span>
         ))}
       </div>

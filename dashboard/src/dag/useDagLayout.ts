@@ -1,9 +1,11 @@
-import { useNodesState, type Edge, type OnNodesChange } from "@xyflow/react";
+import { MarkerType, useNodesState, type Edge, type OnNodesChange } from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 import type { Task } from "../api/types";
 import { statusAppearance } from "../status";
-import { TASK_NODE_HEIGHT, TASK_NODE_WIDTH, layoutDag, type DagTask } from "./layout";
+import { layoutDag, type DagTask, type LayoutOptions } from "./layout";
 import type { TaskFlowNode, TaskNodeData } from "./TaskNode";
+
+const EDGE_COLOR = "#9aa3af";
 
 export interface DagView {
   nodes: TaskFlowNode[];
@@ -17,12 +19,15 @@ export interface DagView {
  * and are spread, never rebuilt, on updates, so the sizes React Flow measured survive: node
  * objects rebuilt from scratch on every update lose them, and the edges vanish with them.
  */
-export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | null): DagView {
+export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | null, options: LayoutOptions): DagView {
   const shapeKey = JSON.stringify(tasks.map((task) => [task.task_id, task.depends_on]));
   const layout = useMemo(() => {
     const shape = JSON.parse(shapeKey) as [string, string[]][];
-    return layoutDag(shape.map(([id, dependsOn]): DagTask => ({ id, dependsOn })));
-  }, [shapeKey]);
+    return layoutDag(
+      shape.map(([id, dependsOn]): DagTask => ({ id, dependsOn })),
+      options,
+    );
+  }, [shapeKey, options]);
 
   const [nodes, setNodes, onNodesChange] = useNodesState<TaskFlowNode>([]);
 
@@ -35,12 +40,19 @@ export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | nu
           type: "task",
           position: { x: position.x, y: position.y },
           // Known sizes: edges can be drawn before React Flow has measured anything.
-          width: TASK_NODE_WIDTH,
-          height: TASK_NODE_HEIGHT,
+          width: layout.options.nodeWidth,
+          height: layout.options.nodeHeight,
           draggable: false,
           connectable: false,
           ariaRole: "button",
-          data: { taskId: position.id, functionName: "", status: "PENDING", attempt: 0, maxAttempts: 0 },
+          data: {
+            taskId: position.id,
+            functionName: "",
+            status: "PENDING",
+            attempt: 0,
+            maxAttempts: 0,
+            compact: layout.options.direction === "TB",
+          },
         }),
       ),
     );
@@ -52,7 +64,7 @@ export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | nu
     setNodes((current) =>
       current.map((node) => {
         const task = byId.get(node.id);
-        return task ? withTask(node, task, node.id === selectedTaskId) : node;
+        return task ? withTask(node, task, node.id === selectedTaskId, node.data.compact) : node;
       }),
     );
   }, [tasks, selectedTaskId, setNodes]);
@@ -62,6 +74,8 @@ export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | nu
     return layout.edges.map(
       (edge): Edge => ({
         ...edge,
+        markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: EDGE_COLOR },
+        style: { stroke: EDGE_COLOR, strokeWidth: 1.5 },
         // Edges into running tasks move, so where the work is now reads at a glance.
         animated: running.has(edge.target),
         focusable: false,
@@ -73,13 +87,14 @@ export function useDagLayout(tasks: readonly Task[], selectedTaskId: string | nu
   return { nodes, edges, onNodesChange };
 }
 
-function withTask(node: TaskFlowNode, task: Task, selected: boolean): TaskFlowNode {
+function withTask(node: TaskFlowNode, task: Task, selected: boolean, compact: boolean): TaskFlowNode {
   const data: TaskNodeData = {
     taskId: task.task_id,
     functionName: task.function,
     status: task.status,
     attempt: task.attempt,
     maxAttempts: task.max_attempts,
+    compact,
   };
   const retrying = task.attempt > 1 ? `, attempt ${task.attempt} of ${task.max_attempts}` : "";
   const ariaLabel = `Task ${task.task_id}: ${statusAppearance(task.status).label}${retrying}`;
