@@ -50,3 +50,11 @@ def lint(session: nox.Session) -> None:
     sync(session, "lint")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=False)
+def dashboard(session: nox.Session) -> None:
+    """Build the dashboard into dashboard/dist (npm ci, lint, typecheck, unit tests, vite build)."""
+    npm_ci(session, "dashboard")
+    for script in ("lint", "test", "build"):
+        session.run("npm", "run", script, "--prefix", str(ROOT / "dashboard"), external=True)
