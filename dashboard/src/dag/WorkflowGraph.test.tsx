@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Task } from "../api/types";
 import { referenceTasks } from "../test/fixtures";
 import { WorkflowGraph } from "./WorkflowGraph";
@@ -85,5 +85,30 @@ describe("WorkflowGraph", () => {
     await screen.findByTestId("task-node-C");
     await waitFor(() => expect(container.querySelector('[data-id="C"]')).toHaveClass("selected"));
     expect(container.querySelector('[data-id="A"]')).not.toHaveClass("selected");
+  });
+});
+
+describe("WorkflowGraph in a narrow window", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("draws small nodes top to bottom, without function names", async () => {
+    vi.stubGlobal("matchMedia", (query: string) => ({
+      matches: query === "(max-width: 640px)",
+      addEventListener: () => {},
+      removeEventListener: () => {},
+    }));
+    const { container } = renderGraph(referenceTasks({ A: "SUCCEEDED" }));
+    const a = await screen.findByTestId("task-node-A");
+    expect(a).toHaveClass("task-node--compact");
+    expect(within(a).queryByText("task-a")).not.toBeInTheDocument();
+    expect(within(a).getByText("Succeeded")).toBeInTheDocument();
+    await waitFor(() => expect(edgeIds(container)).toEqual(ALL_EDGES));
+    const top = (id: string) => Number.parseFloat(/translate\([\d.-]+px, ?([\d.-]+)px\)/.exec(
+      (container.querySelector(`[data-id="${id}"]`) as HTMLElement).style.transform,
+    )?.[1] ?? "NaN");
+    expect(top("A")).toBeLessThan(top("B1"));
+    expect(top("B1")).toBeLessThan(top("C"));
   });
 });

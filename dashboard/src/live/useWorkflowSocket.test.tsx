@@ -129,7 +129,7 @@ describe("reconnecting", () => {
 
   it("says Offline after several failures in a row, keeps trying, and recovers", () => {
     const { result } = renderSocket();
-    for (let failures = 1; failures <= 3; failures += 1) {
+    for (let failures = 1; failures < 3; failures += 1) {
       act(() => FakeWebSocket.latest().drop());
       expect(result.current).toBe("reconnecting");
       act(() => vi.advanceTimersByTime(8000));

@@ -12,7 +12,7 @@ export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "offline
 export interface BackoffOptions {
   initialDelayMs: number;
   maxDelayMs: number;
-  /** Consecutive failed attempts after which the indicator says Offline rather than Reconnecting. */
+  /** From this many failures in a row (a drop counts as one), the indicator says Offline, not Reconnecting. */
   offlineAfterFailures: number;
 }
 
@@ -96,7 +96,7 @@ export function useWorkflowSocket(options: WorkflowSocketOptions): ConnectionSta
 
     function scheduleReconnect() {
       failures += 1;
-      const offline = failures > backoff.offlineAfterFailures || !navigator.onLine;
+      const offline = failures >= backoff.offlineAfterFailures || !navigator.onLine;
       setStatus(offline ? "offline" : "reconnecting");
       retryTimer = setTimeout(connect, reconnectDelay(failures, backoff, random));
     }
