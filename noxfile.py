@@ -89,7 +89,13 @@ def typecheck(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@nox.session(python=False)
+def package(session: nox.Session) -> None:
+    """Build every Lambda zip into build/lambda/ deterministically, and the container images manifest."""
+    session.run("python", "scripts/package.py")
+
+
+@nox.session(requires=["package", "dashboard"])
 def synth(session: nox.Session) -> None:
     """Synthesize every stack (bootstrap, dev, staging, prod) into cdktf.out/stacks/."""
     sync(session, "infra")
@@ -99,7 +105,7 @@ def synth(session: nox.Session) -> None:
         session.log(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
 
 
-@nox.session
+@nox.session(requires=["package", "dashboard"])
 def infra(session: nox.Session) -> None:
     """Infrastructure tests: synthesize each stack once and assert its properties (tests/infra)."""
     sync(session, "infra", "test")
