@@ -9,9 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from environments import ENVIRONMENT_NAMES, Bootstrap, Settings, SettingsError, load, load_bootstrap
+from modules.api import STAGE, Api, ApiInputs
 from modules.cdk import App, Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
 from modules.data import Data, DataInputs
+from modules.monitoring import Monitoring, MonitoringInputs, QueueRef
 from modules.network import Network, NetworkInputs
+from modules.orchestration import FUNCTIONS, Orchestration, OrchestrationInputs
+from modules.site import Site, SiteInputs
 from modules.state import RemoteState, StateInputs, key_alias
 
 
@@ -49,6 +53,12 @@ class BootstrapStack(TerraformStack):
             "state_kms_key_arn",
             value=state.key.arn,
             description="KMS key the state objects are encrypted with",
+        )
+        TerraformOutput(
+            self,
+            "api_gateway_logging_role_arn",
+            value=state.api_gateway_logging_role.arn,
+            description="Role API Gateway uses (account-wide, per region) to write access and execution logs",
         )
 
 
@@ -99,6 +109,92 @@ class OrchestraStack(TerraformStack):
             ),
         )
 
+        orchestration = Orchestration(
+            self,
+            "orchestration",
+            OrchestrationInputs(
+                name_prefix=settings.name_prefix,
+                environment=settings.name,
+                account_id=settings.account_id,
+                region=settings.region,
+                data=data,
+                memory_mb=settings.functions.memory_mb,
+                task_timeout_seconds=settings.functions.timeout_seconds,
+                worker_reserved_concurrency=settings.functions.worker_reserved_concurrency,
+                orchestrator_reserved_concurrency=settings.functions.orchestrator_reserved_concurrency,
+                log_retention_days=settings.log_retention_days,
+                workflow_ttl_days=settings.workflow_ttl_days,
+                subnet_ids=network.private_subnet_ids,
+                security_group_ids=network.lambda_security_group_ids,
+                in_vpc=True,
+            ),
+        )
+        functions = orchestration.functions
+        api = Api(
+            self,
+            "api",
+            ApiInputs(
+                name_prefix=settings.name_prefix,
+                region=settings.region,
+                api_function_name=functions["api"].function_name,
+                api_function_invoke_arn=functions["api"].invoke_arn,
+                websocket_function_name=functions["websocket"].function_name,
+                websocket_function_invoke_arn=functions["websocket"].invoke_arn,
+                throttle_rate_limit=settings.api.throttle_rate_limit,
+                throttle_burst_limit=settings.api.throttle_burst_limit,
+                log_retention_days=settings.log_retention_days,
+                kms_key_arn=data.kms_key_arn,
+            ),
+        )
+        site = Site(
+            self,
+            "site",
+            SiteInputs(
+                name_prefix=settings.name_prefix,
+                account_id=settings.account_id,
+                region=settings.region,
+                kms_key_arn=data.kms_key_arn,
+                access_log_bucket=data.access_logs.name,
+                api_url=api.api_url,
+                websocket_url=api.websocket_url,
+            ),
+        )
+        orchestration.connect(
+            websocket_api_endpoint=api.websocket_management_endpoint,
+            websocket_execution_arn=api.websocket_execution_arn,
+            websocket_stage=STAGE,
+            cors_allow_origins=[site.url, *settings.api.cors_extra_origins],
+        )
+        api.allow_origin(site.url)
+        monitoring = Monitoring(
+            self,
+            "monitoring",
+            MonitoringInputs(
+                name_prefix=settings.name_prefix,
+                environment=settings.name,
+                account_id=settings.account_id,
+                region=settings.region,
+                kms_key_arn=data.kms_key_arn,
+                alarm_email=settings.alarm_email,
+                function_names=orchestration.names,
+                orchestrator_name=orchestration.names["orchestrator"],
+                dead_letter_queues=[
+                    QueueRef(
+                        orchestration.queue_names["orchestrator_dlq"],
+                        "Stream batches the orchestrator gave up on",
+                    ),
+                    QueueRef(
+                        orchestration.queue_names["worker_dlq"],
+                        "Worker dispatches and retries that were dropped",
+                    ),
+                ],
+                table_names=[f"{settings.name_prefix}-workflows", f"{settings.name_prefix}-connections"],
+                rest_api_name=f"{settings.name_prefix}-api",
+                rest_stage=STAGE,
+                metrics_namespace=f"Orchestra/{settings.name}",
+            ),
+        )
+
         self.output("vpc_id", network.vpc_id, "VPC the functions run in")
         self.output("public_subnet_ids", network.public_subnet_ids, "Public subnets (NAT gateways)")
         self.output("private_subnet_ids", network.private_subnet_ids, "Private subnets (Lambda functions)")
@@ -121,6 +217,37 @@ class OrchestraStack(TerraformStack):
         self.output("access_logs_bucket", data.access_logs.name, "S3 server access logs")
         self.output("backups_bucket", data.backups.name, "Backups (Glacier after 30 days)")
         self.output("kms_key_arn", data.kms_key_arn, "Project KMS key")
+        self.output("api_url", api.api_url, "REST API base URL (stage prod)")
+        self.output("websocket_url", api.websocket_url, "WebSocket API URL (stage prod)")
+        self.output("dashboard_url", site.url, "The dashboard (CloudFront)")
+        self.output("dashboard_bucket", site.bucket.name, "Bucket the dashboard is served from")
+        self.output(
+            "function_names",
+            {f.id: functions[f.id].function_name for f in FUNCTIONS},
+            "Lambda function names by role (api, orchestrator, worker, ..., task-c)",
+        )
+        self.output(
+            "orchestrator_dlq_url",
+            orchestration.orchestrator_dlq.url,
+            "Dead-letter queue of stream batches the orchestrator gave up on",
+        )
+        self.output(
+            "worker_dlq_url",
+            orchestration.retry_dlq.url,
+            "Dead-letter queue of worker invocations and retries that were dropped",
+        )
+        self.output(
+            "task_retries_queue_url",
+            orchestration.retry_queue.url,
+            "Queue holding task retries during their backoff",
+        )
+        self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic every alarm notifies")
+        self.output("cloudwatch_dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard")
+        self.output(
+            "task_image_repository_url",
+            orchestration.repository.repository_url,
+            "ECR repository the container-image task (B3) is pushed to",
+        )
 
     def output(self, name: str, value: object, description: str) -> None:
         TerraformOutput(self, name, value=value, description=description)

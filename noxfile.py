@@ -56,6 +56,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+@nox.session(python=False)
+def dashboard(session: nox.Session) -> None:
+    """Build the dashboard into dashboard/dist (npm ci, lint, typecheck, unit tests, vite build)."""
+    npm_ci(session, "dashboard")
+    for script in ("lint", "test", "build"):
+        session.run("npm", "run", script, "--prefix", str(ROOT / "dashboard"), external=True)
+
+
 @nox.session
 def unit(session: nox.Session) -> None:
     """Engine unit tests against DynamoDB Local, and the Node tasks' tests."""
@@ -81,7 +89,13 @@ def typecheck(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@nox.session(python=False)
+def package(session: nox.Session) -> None:
+    """Build every Lambda zip into build/lambda/ deterministically, and the container images manifest."""
+    session.run("python", "scripts/package.py")
+
+
+@nox.session(requires=["package", "dashboard"])
 def synth(session: nox.Session) -> None:
     """Synthesize every stack (bootstrap, dev, staging, prod) into cdktf.out/stacks/."""
     sync(session, "infra")
@@ -91,7 +105,7 @@ def synth(session: nox.Session) -> None:
         session.log(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")
 
 
-@nox.session
+@nox.session(requires=["package", "dashboard"])
 def infra(session: nox.Session) -> None:
     """Infrastructure tests: synthesize each stack once and assert its properties (tests/infra)."""
     sync(session, "infra", "test")
@@ -112,7 +126,7 @@ def local(session: nox.Session) -> None:
     session.error("The local cloud is not built yet (issue 5): there is nothing to run locally so far.")
 
 
-@nox.session(python=False, requires=["lint", "typecheck", "infra", "security", "unit"])
+@nox.session(python=False, requires=["lint", "typecheck", "infra", "security", "unit", "dashboard"])
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit."""
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard."""
     session.log("all CI sessions passed")

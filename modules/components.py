@@ -118,14 +118,20 @@ class SecureBucket(Construct):
             bucket=self.bucket.id,
             rule=[_lifecycle_rule(rule) for rule in inputs.lifecycle],
         )
+        self._statements = [*self._guard_statements(inputs), *inputs.extra_statements]
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
             bucket=self.bucket.id,
-            policy=policy_document([*self._guard_statements(inputs), *inputs.extra_statements]),
+            policy=policy_document(self._statements),
             # S3 rejects a policy while the public access block is still being written.
             depends_on=[self.public_access_block],
         )
+
+    def add_statement(self, statement: Statement) -> None:
+        """Grant access that needs something created after the bucket (e.g. a distribution's ARN)."""
+        self._statements.append(statement)
+        self.policy.policy = policy_document(self._statements)
 
     def _guard_statements(self, inputs: BucketInputs) -> list[Statement]:
         objects = f"{self.arn}/*"

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modules.cdk import Construct, aws
-from modules.components import BucketInputs, LifecycleRule, SecureBucket, policy_document
+from modules.components import (
+    BucketInputs,
+    LifecycleRule,
+    SecureBucket,
+    allow,
+    assume_role_policy,
+    policy_document,
+)
 from modules.data import KEY_ACCOUNT_ACTIONS, log_delivery_statement
 
 
@@ -65,6 +72,41 @@ class RemoteState(Construct):
                 # Old state versions are how a bad apply is undone; keep them a year.
                 lifecycle=(LifecycleRule("expire-old-state-versions", noncurrent_expire_days=365),),
             ),
+        )
+        # API Gateway writes access and execution logs through one role set per account and region,
+        # so it belongs here, applied once, rather than in every environment stack.
+        self.api_gateway_logging_role = aws.iam_role.IamRole(
+            self,
+            "api_gateway_logging_role",
+            name=f"{inputs.name_prefix}-apigateway-cloudwatch",
+            description="API Gateway writes access and execution logs to CloudWatch Logs",
+            assume_role_policy=assume_role_policy("apigateway.amazonaws.com", inputs.account_id),
+        )
+        aws.iam_role_policy.IamRolePolicy(
+            self,
+            "api_gateway_logging_policy",
+            name="write-logs",
+            role=self.api_gateway_logging_role.id,
+            policy=policy_document(
+                [
+                    allow(
+                        "WriteApiGatewayLogs",
+                        [
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                            "logs:FilterLogEvents",
+                            "logs:GetLogEvents",
+                            "logs:PutLogEvents",
+                        ],
+                        [f"arn:aws:logs:{inputs.region}:{inputs.account_id}:log-group:*"],
+                    )
+                ]
+            ),
+        )
+        aws.api_gateway_account.ApiGatewayAccount(
+            self, "api_gateway_account", cloudwatch_role_arn=self.api_gateway_logging_role.arn
         )
 
 

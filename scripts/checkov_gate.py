@@ -82,6 +82,18 @@ def scan(stack_dir: Path) -> dict[str, Any]:
     return dict(report)
 
 
+def resource_types(stack_dir: Path) -> dict[str, str]:
+    """Logical name → resource type, from the synthesized stack."""
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return {name: type_ for type_, bodies in stack.get("resource", {}).items() for name in bodies}
+
+
+def address(resource: str, types: dict[str, str]) -> str:
+    """`type.name` for a checkov resource id; for some checks checkov reports `resource.name`."""
+    kind, _, name = resource.partition(".")
+    return f"{types[name]}.{name}" if kind == "resource" and name in types else resource
+
+
 def main(stack_dirs: list[str]) -> int:
     skips = load_skips()
     unsuppressed = 0
@@ -90,8 +102,10 @@ def main(stack_dirs: list[str]) -> int:
         report = scan(stack_dir)
         passed = len(report["results"]["passed_checks"])
         suppressed = 0
+        types = resource_types(stack_dir)
         for failure in report["results"]["failed_checks"]:
-            skip = next((s for s in skips if s.covers(stack, failure["check_id"], failure["resource"])), None)
+            resource = address(failure["resource"], types)
+            skip = next((s for s in skips if s.covers(stack, failure["check_id"], resource)), None)
             if skip:
                 skip.used += 1
                 suppressed += 1
@@ -99,7 +113,7 @@ def main(stack_dirs: list[str]) -> int:
                 unsuppressed += 1
                 print(
                     f"FAILED {stack}: {failure['check_id']} {failure['check_name']}\n"
-                    f"       resource {failure['resource']}"
+                    f"       resource {resource}"
                 )
         failed = len(report["results"]["failed_checks"]) - suppressed
         print(f"{stack:>10}: {passed} passed, {suppressed} skipped (justified), {failed} failed")

@@ -17,6 +17,8 @@ from engine.errors import InvalidDefinition
 
 MAX_TASKS = 50
 MAX_DEPTH = 20
+# The worker waits synchronously for a task and Lambda stops any function at 900 s.
+MAX_TIMEOUT_SECONDS = 840
 TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DEFAULT_DEFINITION = "orchestra"
 
@@ -39,7 +41,7 @@ class TaskDefinition(BaseModel):
     retry: RetryPolicy = RetryPolicy()
     # The worker waits for the task synchronously and Lambda stops any function at 900 s: leave the
     # worker a minute for its own reads and writes.
-    timeout_seconds: Annotated[int, Field(ge=1, le=840)] = 30
+    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)] = 30
     input: dict[str, Any] = {}
 
 

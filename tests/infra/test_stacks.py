@@ -26,6 +26,17 @@ OUTPUTS = (
     "access_logs_bucket",
     "backups_bucket",
     "kms_key_arn",
+    "api_url",
+    "websocket_url",
+    "dashboard_url",
+    "dashboard_bucket",
+    "function_names",
+    "orchestrator_dlq_url",
+    "worker_dlq_url",
+    "task_retries_queue_url",
+    "alarm_topic_arn",
+    "cloudwatch_dashboard_name",
+    "task_image_repository_url",
 )
 
 

@@ -1,0 +1,241 @@
+"""API: the REST API (Lambda proxy) and the WebSocket API, their stages, throttling and access logs.
+
+Every REST path goes to the api function (a `{proxy+}` resource plus the root), which owns routing,
+404/405 and CORS, so errors have one shape. The WebSocket routes all go to the websocket function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from modules.cdk import Construct, aws
+from modules.components import EncryptedLogGroup, LogGroupInputs
+
+STAGE = "prod"
+WEBSOCKET_ROUTES = ("$connect", "$disconnect", "$default", "subscribe")
+# Access log lines as JSON, one per request, with what an operator needs to find a failing call.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integrationErrorMessage",
+        "connectionId": "$context.connectionId",
+        "eventType": "$context.eventType",
+    },
+    separators=(",", ":"),
+)
+# Answers API Gateway gives itself (throttled, no route, integration down) in the engine's error shape.
+GATEWAY_ERROR_TEMPLATE = json.dumps(
+    {"error": "$context.error.responseType", "message": "$context.error.messageString", "details": []}
+)
+
+
+@dataclass(frozen=True)
+class ApiInputs:
+    name_prefix: str
+    region: str
+    api_function_name: str
+    api_function_invoke_arn: str
+    websocket_function_name: str
+    websocket_function_invoke_arn: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    log_retention_days: int
+    kms_key_arn: str
+
+
+class Api(Construct):
+    """The two public entry points of Orchestra."""
+
+    def __init__(self, scope: Construct, id: str, inputs: ApiInputs) -> None:
+        super().__init__(scope, id)
+        self.inputs = inputs
+        self._rest(inputs)
+        self._websocket(inputs)
+
+    def _rest(self, inputs: ApiInputs) -> None:
+        rest = aws.api_gateway_rest_api.ApiGatewayRestApi(
+            self,
+            "rest_api",
+            name=f"{inputs.name_prefix}-api",
+            description="Orchestra REST API",
+            endpoint_configuration=aws.api_gateway_rest_api.ApiGatewayRestApiEndpointConfiguration(
+                types=["REGIONAL"]
+            ),
+            lifecycle={"create_before_destroy": True},
+        )
+        self.rest_api = rest
+        proxy = aws.api_gateway_resource.ApiGatewayResource(
+            self, "proxy", rest_api_id=rest.id, parent_id=rest.root_resource_id, path_part="{proxy+}"
+        )
+        integrations = []
+        for name, resource_id in (("root", rest.root_resource_id), ("proxy", proxy.id)):
+            method = aws.api_gateway_method.ApiGatewayMethod(
+                self,
+                f"{name}_any",
+                rest_api_id=rest.id,
+                resource_id=resource_id,
+                http_method="ANY",
+                authorization="NONE",
+            )
+            integrations.append(
+                aws.api_gateway_integration.ApiGatewayIntegration(
+                    self,
+                    f"{name}_integration",
+                    rest_api_id=rest.id,
+                    resource_id=resource_id,
+                    http_method=method.http_method,
+                    integration_http_method="POST",
+                    type="AWS_PROXY",
+                    uri=inputs.api_function_invoke_arn,
+                )
+            )
+        # A deployment is a snapshot: make a new one whenever the routes or integrations change.
+        routes = json.dumps({"paths": ["/", "/{proxy+}"], "methods": ["ANY"], "type": "AWS_PROXY"})
+        deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=rest.id,
+            triggers={"redeployment": hashlib.sha256(routes.encode()).hexdigest()},
+            lifecycle={"create_before_destroy": True},
+            depends_on=integrations,
+        )
+        logs = EncryptedLogGroup(
+            self,
+            "rest_access_logs",
+            LogGroupInputs(
+                name=f"/aws/apigateway/{inputs.name_prefix}-api",
+                retention_days=inputs.log_retention_days,
+                kms_key_arn=inputs.kms_key_arn,
+            ),
+        )
+        self.rest_stage = aws.api_gateway_stage.ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=rest.id,
+            deployment_id=deployment.id,
+            stage_name=STAGE,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
+                destination_arn=logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+        )
+        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
+            self,
+            "throttling",
+            rest_api_id=rest.id,
+            stage_name=self.rest_stage.stage_name,
+            method_path="*/*",
+            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
+                throttling_rate_limit=inputs.throttle_rate_limit,
+                throttling_burst_limit=inputs.throttle_burst_limit,
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+            ),
+        )
+        aws.lambda_permission.LambdaPermission(
+            self,
+            "rest_invokes_api_function",
+            statement_id="AllowRestApi",
+            action="lambda:InvokeFunction",
+            function_name=inputs.api_function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{rest.execution_arn}/*/*",
+        )
+        self.api_url: str = self.rest_stage.invoke_url
+
+    def _websocket(self, inputs: ApiInputs) -> None:
+        ws = aws.apigatewayv2_api.Apigatewayv2Api(
+            self,
+            "websocket_api",
+            name=f"{inputs.name_prefix}-ws",
+            protocol_type="WEBSOCKET",
+            description="Orchestra live workflow updates",
+            route_selection_expression="$request.body.action",
+        )
+        self.websocket_api = ws
+        integration = aws.apigatewayv2_integration.Apigatewayv2Integration(
+            self,
+            "websocket_integration",
+            api_id=ws.id,
+            integration_type="AWS_PROXY",
+            integration_method="POST",
+            integration_uri=inputs.websocket_function_invoke_arn,
+        )
+        routes = [
+            aws.apigatewayv2_route.Apigatewayv2Route(
+                self,
+                f"route_{key.strip('$')}",
+                api_id=ws.id,
+                route_key=key,
+                authorization_type="NONE",
+                target=f"integrations/{integration.id}",
+            )
+            for key in WEBSOCKET_ROUTES
+        ]
+        logs = EncryptedLogGroup(
+            self,
+            "websocket_access_logs",
+            LogGroupInputs(
+                name=f"/aws/apigateway/{inputs.name_prefix}-ws",
+                retention_days=inputs.log_retention_days,
+                kms_key_arn=inputs.kms_key_arn,
+            ),
+        )
+        self.websocket_stage = aws.apigatewayv2_stage.Apigatewayv2Stage(
+            self,
+            "websocket_stage",
+            api_id=ws.id,
+            name=STAGE,
+            auto_deploy=True,
+            default_route_settings=aws.apigatewayv2_stage.Apigatewayv2StageDefaultRouteSettings(
+                throttling_rate_limit=inputs.throttle_rate_limit,
+                throttling_burst_limit=inputs.throttle_burst_limit,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+            ),
+            access_log_settings=aws.apigatewayv2_stage.Apigatewayv2StageAccessLogSettings(
+                destination_arn=logs.arn, format=ACCESS_LOG_FORMAT
+            ),
+            depends_on=routes,
+        )
+        aws.lambda_permission.LambdaPermission(
+            self,
+            "websocket_invokes_function",
+            statement_id="AllowWebSocketApi",
+            action="lambda:InvokeFunction",
+            function_name=inputs.websocket_function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{ws.execution_arn}/*",
+        )
+        self.websocket_url: str = self.websocket_stage.invoke_url
+        # Where the orchestrator posts to connections (the @connections management API).
+        self.websocket_management_endpoint = (
+            f"https://{ws.id}.execute-api.{inputs.region}.amazonaws.com/{STAGE}"
+        )
+        self.websocket_execution_arn: str = ws.execution_arn
+
+    def allow_origin(self, origin: str) -> None:
+        """Let browsers on `origin` read the answers API Gateway itself gives (429, 5xx, ...)."""
+        for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+            aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
+                self,
+                f"gateway_{response_type.lower()}",
+                rest_api_id=self.rest_api.id,
+                response_type=response_type,
+                response_parameters={
+                    "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
+                    "gatewayresponse.header.Vary": "'Origin'",
+                },
+                response_templates={"application/json": GATEWAY_ERROR_TEMPLATE},
+            )

@@ -1,0 +1,627 @@
+"""Orchestration: the Lambda functions and their roles, the stream mapping, queues, the reaper schedule.
+
+Function code comes from `./noxw -s package` (build/lambda/manifest.json, build/images.json); each
+function gets its own role with only the actions it uses on only the ARNs it touches, its own
+KMS-encrypted log group, and exactly the environment variables docs/architecture.md gives it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modules.cdk import AssetType, Construct, TerraformAsset, aws
+from modules.components import (
+    EncryptedLogGroup,
+    LogGroupInputs,
+    Statement,
+    allow,
+    assume_role_policy,
+    policy_document,
+)
+from modules.data import Data
+
+ROOT = Path(__file__).resolve().parents[1]
+LAMBDA_MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
+IMAGES_MANIFEST = ROOT / "build" / "images.json"
+# The orchestrator only needs workflow items: their images carry every task's summary.
+WORKFLOW_ITEMS_ONLY = {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
+WORKER_TIMEOUT = 900  # the worker waits for a task (at most 840 s, see the engine's limits)
+STREAM_READ = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+QUEUE_CONSUME = (
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+)
+KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
+
+
+class BuildMissingError(RuntimeError):
+    """Synthesis needs the packaged functions; say how to make them."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """One function: where its code comes from and how Lambda runs it."""
+
+    id: str
+    description: str
+    artifact: str  # an entry of build/lambda/manifest.json, or of build/images.json for images
+    handler: str
+    runtime: str | None  # None for container images
+    timeout: int | None  # None: the environment's task timeout
+    task_type: str | None = None  # node / python / container, for tasks (the dashboard shows it)
+
+    @property
+    def is_image(self) -> bool:
+        return self.runtime is None
+
+
+ENGINE = "engine"
+FUNCTIONS = (
+    Function(
+        "api",
+        "REST API: create, list, inspect, cancel and retry workflows",
+        ENGINE,
+        "engine.handlers.api.handler",
+        "python3.12",
+        timeout=29,
+    ),
+    Function(
+        "orchestrator",
+        "Consumes the workflows stream: fan-out, fan-in, completion, broadcasts",
+        ENGINE,
+        "engine.handlers.orchestrator.handler",
+        "python3.12",
+        timeout=60,
+    ),
+    Function(
+        "worker",
+        "Claims a READY task attempt, runs its function, records the result once",
+        ENGINE,
+        "engine.handlers.worker.handler",
+        "python3.12",
+        timeout=WORKER_TIMEOUT,
+    ),
+    Function(
+        "reaper",
+        "Retries or fails tasks whose lease expired; re-dispatches lost dispatches",
+        ENGINE,
+        "engine.handlers.reaper.handler",
+        "python3.12",
+        timeout=60,
+    ),
+    Function(
+        "websocket",
+        "WebSocket API: connect, disconnect, subscribe",
+        ENGINE,
+        "engine.handlers.websocket.handler",
+        "python3.12",
+        timeout=10,
+    ),
+    Function(
+        "task-a",
+        "Task A: returns workflow metadata",
+        "task-a",
+        "index.handler",
+        "nodejs20.x",
+        timeout=None,
+        task_type="node",
+    ),
+    Function(
+        "task-b1",
+        "Task B1: processes data",
+        "task-b1",
+        "index.handler",
+        "nodejs20.x",
+        timeout=None,
+        task_type="node",
+    ),
+    Function(
+        "task-b2",
+        "Task B2: processes data in Python",
+        "task-b2",
+        "handler.handler",
+        "python3.12",
+        timeout=None,
+        task_type="python",
+    ),
+    Function(
+        "task-b3",
+        "Task B3: runs from a container image",
+        "task-b3",
+        "handler.handler",
+        None,
+        timeout=None,
+        task_type="container",
+    ),
+    Function(
+        "task-c",
+        "Task C: aggregates the outputs of B1-B3",
+        "task-c",
+        "index.handler",
+        "nodejs20.x",
+        timeout=None,
+        task_type="node",
+    ),
+)
+TASKS = tuple(f for f in FUNCTIONS if f.task_type)
+
+
+@dataclass(frozen=True)
+class OrchestrationInputs:
+    name_prefix: str
+    environment: str
+    account_id: str
+    region: str
+    data: Data
+    memory_mb: int
+    task_timeout_seconds: int
+    worker_reserved_concurrency: int
+    orchestrator_reserved_concurrency: int
+    log_retention_days: int
+    workflow_ttl_days: int
+    subnet_ids: Sequence[str]
+    security_group_ids: Sequence[str]
+    in_vpc: bool
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class Orchestration(Construct):
+    """Every function of the system, wired to the tables, queues and each other."""
+
+    def __init__(self, scope: Construct, id: str, inputs: OrchestrationInputs) -> None:
+        super().__init__(scope, id)
+        self.inputs = inputs
+        data = inputs.data
+        prefix = inputs.name_prefix
+        self.names = {f.id: f"{prefix}-{f.id}" for f in FUNCTIONS}
+        self.arns = {
+            f.id: f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:{prefix}-{f.id}"
+            for f in FUNCTIONS
+        }
+
+        self.queue_names: dict[str, str] = {}  # literal names (alarm ids are built from them)
+        self.retry_dlq = self._queue("worker_dlq", f"{prefix}-worker-dlq", "dead letters of the worker")
+        self.orchestrator_dlq = self._queue(
+            "orchestrator_dlq",
+            f"{prefix}-orchestrator-dlq",
+            "stream batches the orchestrator could not process",
+        )
+        self.retry_queue = self._queue(
+            "retry_queue",
+            f"{prefix}-task-retries",
+            "task attempts waiting for their backoff",
+            # A message stays invisible while the worker runs it (up to its timeout).
+            visibility_timeout_seconds=WORKER_TIMEOUT + 30,
+            redrive_policy=json.dumps({"deadLetterTargetArn": self.retry_dlq.arn, "maxReceiveCount": 5}),
+        )
+        self.repository = self._repository(prefix)
+
+        table, index = data.workflows_table.arn, f"{data.workflows_table.arn}/index/*"
+        connections = data.connections_table.arn
+        task_functions = json.dumps(
+            {f.id: {"function_name": self.names[f.id], "type": f.task_type} for f in TASKS}, sort_keys=True
+        )
+        common = {
+            "POWERTOOLS_SERVICE_NAME": "orchestra",
+            "POWERTOOLS_METRICS_NAMESPACE": f"Orchestra/{inputs.environment}",
+            "LOG_LEVEL": "INFO",
+        }
+        self.environment: dict[str, dict[str, str]] = {
+            "api": {
+                **common,
+                "TABLE_NAME": data.workflows_table.name,
+                "ARTIFACTS_BUCKET": data.artifacts.name,
+                "TASK_FUNCTIONS": task_functions,
+                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
+            },
+            "orchestrator": {
+                **common,
+                "TABLE_NAME": data.workflows_table.name,
+                "CONNECTIONS_TABLE": data.connections_table.name,
+                "WORKER_FUNCTION_NAME": self.names["worker"],
+                "RETRY_QUEUE_URL": self.retry_queue.url,
+                "TASK_FUNCTIONS": task_functions,
+                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
+            },
+            "worker": {
+                **common,
+                "TABLE_NAME": data.workflows_table.name,
+                "ARTIFACTS_BUCKET": data.artifacts.name,
+                "TASK_FUNCTIONS": task_functions,
+            },
+            "reaper": {
+                **common,
+                "TABLE_NAME": data.workflows_table.name,
+                "WORKER_FUNCTION_NAME": self.names["worker"],
+                "RETRY_QUEUE_URL": self.retry_queue.url,
+            },
+            "websocket": {
+                **common,
+                "CONNECTIONS_TABLE": data.connections_table.name,
+                "CONNECTION_TTL_SECONDS": "7200",
+            },
+        }
+        self.permissions: dict[str, list[Statement]] = {
+            "api": [
+                allow("ReadWorkflows", ["dynamodb:GetItem", "dynamodb:Query"], [table, index]),
+                allow(
+                    "WriteWorkflows",
+                    ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    [table],
+                ),
+            ],
+            "orchestrator": [
+                allow("ReadStream", STREAM_READ, [data.workflows_stream_arn]),
+                allow(
+                    "ReconcileWorkflows",
+                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    [table],
+                ),
+                allow("FindSubscribers", ["dynamodb:Query"], [f"{connections}/index/by_topic"]),
+                allow("ForgetGoneConnections", ["dynamodb:DeleteItem"], [connections]),
+                allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
+                allow("DeadLetterStreamBatches", ["sqs:SendMessage"], [self.orchestrator_dlq.arn]),
+            ],
+            "worker": [
+                allow(
+                    "ClaimAndRecord",
+                    [
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:GetItem",
+                        "dynamodb:Query",
+                        "dynamodb:UpdateItem",
+                    ],
+                    [table],
+                ),
+                allow("RunTasks", ["lambda:InvokeFunction"], [self.arns[f.id] for f in TASKS]),
+                allow("LargeOutputs", ["s3:GetObject", "s3:PutObject"], [f"{data.artifacts.arn}/outputs/*"]),
+                allow("ConsumeRetries", QUEUE_CONSUME, [self.retry_queue.arn]),
+                allow("DeadLetterFailedInvokes", ["sqs:SendMessage"], [self.retry_dlq.arn]),
+            ],
+            "reaper": [
+                allow("FindDueTasks", ["dynamodb:Query"], [f"{table}/index/by_due"]),
+                allow(
+                    "RetryOrFail",
+                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    [table],
+                ),
+                allow("Redispatch", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
+            ],
+            "websocket": [
+                allow(
+                    "TrackConnections",
+                    ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                    [connections],
+                ),
+            ],
+        }
+
+        artifacts = _load_manifest(LAMBDA_MANIFEST, "package")
+        images = _load_manifest(IMAGES_MANIFEST, "package")
+        self.functions: dict[str, aws.lambda_function.LambdaFunction] = {}
+        self.roles: dict[str, aws.iam_role.IamRole] = {}
+        self.log_groups: dict[str, EncryptedLogGroup] = {}
+        assets: dict[str, TerraformAsset] = {}
+        for function in FUNCTIONS:
+            if not function.is_image and function.artifact not in assets:
+                assets[function.artifact] = TerraformAsset(
+                    self,
+                    f"{function.artifact}_code",
+                    path=str(ROOT / _entry(artifacts, function.artifact)["file"]),
+                    type=AssetType.FILE,
+                )
+            self._function(function, artifacts, images, assets)
+
+    def connect(
+        self,
+        *,
+        websocket_api_endpoint: str,
+        websocket_execution_arn: str,
+        websocket_stage: str,
+        cors_allow_origins: Sequence[str],
+    ) -> None:
+        """Add what exists only once the APIs and the site do; then the policies, and the triggers
+        that Lambda validates against those policies when they are created."""
+        self.environment["orchestrator"]["WEBSOCKET_API_ENDPOINT"] = websocket_api_endpoint
+        self.environment["api"]["CORS_ALLOW_ORIGINS"] = ",".join(cors_allow_origins)
+        self.permissions["orchestrator"].append(
+            allow(
+                "PushToWebSocketClients",
+                ["execute-api:ManageConnections"],
+                [
+                    f"{websocket_execution_arn}/{websocket_stage}/POST/@connections/*",
+                    f"{websocket_execution_arn}/{websocket_stage}/DELETE/@connections/*",
+                ],
+            )
+        )
+        policies = {}
+        for function in FUNCTIONS:
+            lambda_function = self.functions[function.id]
+            if function.id in self.environment:
+                lambda_function.put_environment(variables=dict(sorted(self.environment[function.id].items())))
+            policies[function.id] = aws.iam_role_policy.IamRolePolicy(
+                self,
+                f"{function.id}_policy",
+                name="least-privilege",
+                role=self.roles[function.id].id,
+                policy=policy_document(self._statements(function)),
+            )
+        self._triggers(policies)
+
+    # --- pieces -------------------------------------------------------------------------------------
+
+    def _queue(self, id: str, name: str, purpose: str, **extra: Any) -> aws.sqs_queue.SqsQueue:
+        self.queue_names[id] = name
+        return aws.sqs_queue.SqsQueue(
+            self,
+            id,
+            name=name,
+            kms_master_key_id=self.inputs.data.kms_key_arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=14 * 24 * 3600,
+            tags={"Purpose": purpose},
+            **extra,
+        )
+
+    def _repository(self, prefix: str) -> aws.ecr_repository.EcrRepository:
+        repository = aws.ecr_repository.EcrRepository(
+            self,
+            "images",
+            name=f"{prefix}-tasks",
+            image_tag_mutability="IMMUTABLE",
+            force_delete=False,
+            image_scanning_configuration=aws.ecr_repository.EcrRepositoryImageScanningConfiguration(
+                scan_on_push=True
+            ),
+            encryption_configuration=[
+                aws.ecr_repository.EcrRepositoryEncryptionConfiguration(
+                    encryption_type="KMS", kms_key=self.inputs.data.kms_key_arn
+                )
+            ],
+        )
+        aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
+            self,
+            "images_lifecycle",
+            repository=repository.name,
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "Keep the 20 newest images",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 20,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+        )
+        return repository
+
+    def _function(
+        self,
+        function: Function,
+        artifacts: dict[str, Any],
+        images: dict[str, Any],
+        assets: Mapping[str, TerraformAsset],
+    ) -> None:
+        inputs = self.inputs
+        name = self.names[function.id]
+        log_group = EncryptedLogGroup(
+            self,
+            f"{function.id}_logs",
+            LogGroupInputs(
+                name=f"/aws/lambda/{name}",
+                retention_days=inputs.log_retention_days,
+                kms_key_arn=inputs.data.kms_key_arn,
+            ),
+        )
+        role = aws.iam_role.IamRole(
+            self,
+            f"{function.id}_role",
+            name=f"{name}-role",
+            description=f"Runs the {name} function",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com", inputs.account_id),
+        )
+        code: dict[str, Any]
+        if function.is_image:
+            tag = _entry(images, function.artifact)["tag"]
+            code = {"package_type": "Image", "image_uri": f"{self.repository.repository_url}:{tag}"}
+        else:
+            code = {
+                "package_type": "Zip",
+                "runtime": function.runtime,
+                "handler": function.handler,
+                "filename": assets[function.artifact].path,
+                "source_code_hash": _entry(artifacts, function.artifact)["sha256"],
+            }
+        reserved = {
+            "worker": inputs.worker_reserved_concurrency,
+            "orchestrator": inputs.orchestrator_reserved_concurrency,
+            "reaper": 1,
+        }.get(function.id)  # one reaper at a time is enough
+        self.functions[function.id] = aws.lambda_function.LambdaFunction(
+            self,
+            f"{function.id}_function",
+            function_name=name,
+            description=function.description,
+            role=role.arn,
+            memory_size=inputs.memory_mb,
+            timeout=function.timeout or inputs.task_timeout_seconds,
+            reserved_concurrent_executions=reserved,
+            kms_key_arn=inputs.data.kms_key_arn,
+            tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
+            logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(
+                log_format="JSON", log_group=log_group.name
+            ),
+            vpc_config=aws.lambda_function.LambdaFunctionVpcConfig(
+                subnet_ids=list(inputs.subnet_ids), security_group_ids=list(inputs.security_group_ids)
+            ),
+            environment=aws.lambda_function.LambdaFunctionEnvironment(
+                variables=dict(sorted(self.environment.get(function.id, {}).items()))
+            ),
+            # The log group exists before the function, so Lambda never creates an unencrypted one.
+            depends_on=[log_group.log_group],
+            **code,
+        )
+        self.roles[function.id] = role
+        self.log_groups[function.id] = log_group
+
+    def _statements(self, function: Function) -> list[Statement]:
+        inputs = self.inputs
+        log_group = self.log_groups[function.id].arn
+        statements = [
+            allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group}:*"]),
+            # X-Ray accepts no resource-level scoping for these two actions.
+            allow("SendTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]),
+            allow("UseProjectKey", KEY_USE, [inputs.data.kms_key_arn]),
+            *self.permissions.get(function.id, []),
+        ]
+        if inputs.in_vpc:
+            statements += vpc_statements(
+                inputs.region, inputs.account_id, inputs.subnet_ids, inputs.security_group_ids
+            )
+        if function.is_image:
+            statements.append(
+                allow(
+                    "PullOwnImage", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], [self.repository.arn]
+                )
+            )
+        return statements
+
+    def _triggers(self, policies: Mapping[str, aws.iam_role_policy.IamRolePolicy]) -> None:
+        esm = aws.lambda_event_source_mapping
+        self.stream_mapping = esm.LambdaEventSourceMapping(
+            self,
+            "orchestrator_stream",
+            function_name=self.functions["orchestrator"].arn,
+            event_source_arn=self.inputs.data.workflows_stream_arn,
+            starting_position="TRIM_HORIZON",
+            batch_size=25,
+            maximum_batching_window_in_seconds=0,
+            parallelization_factor=2,
+            maximum_retry_attempts=5,
+            maximum_record_age_in_seconds=3600,
+            bisect_batch_on_function_error=True,
+            function_response_types=["ReportBatchItemFailures"],
+            enabled=True,
+            filter_criteria=esm.LambdaEventSourceMappingFilterCriteria(
+                filter=[
+                    esm.LambdaEventSourceMappingFilterCriteriaFilter(pattern=json.dumps(WORKFLOW_ITEMS_ONLY))
+                ]
+            ),
+            destination_config=esm.LambdaEventSourceMappingDestinationConfig(
+                on_failure=esm.LambdaEventSourceMappingDestinationConfigOnFailure(
+                    destination_arn=self.orchestrator_dlq.arn
+                )
+            ),
+            depends_on=[policies["orchestrator"]],
+        )
+        esm.LambdaEventSourceMapping(
+            self,
+            "worker_retries",
+            function_name=self.functions["worker"].arn,
+            event_source_arn=self.retry_queue.arn,
+            batch_size=1,
+            enabled=True,
+            function_response_types=["ReportBatchItemFailures"],
+            depends_on=[policies["worker"]],
+        )
+        invoke = aws.lambda_function_event_invoke_config
+        invoke.LambdaFunctionEventInvokeConfig(
+            self,
+            "worker_async",
+            function_name=self.functions["worker"].function_name,
+            maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=3600,
+            destination_config=invoke.LambdaFunctionEventInvokeConfigDestinationConfig(
+                on_failure=invoke.LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(
+                    destination=self.retry_dlq.arn
+                )
+            ),
+            depends_on=[policies["worker"]],
+        )
+
+        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "reaper_schedule",
+            name=f"{self.inputs.name_prefix}-reaper",
+            description="Every minute: retry or fail tasks whose lease expired",
+            schedule_expression="rate(1 minute)",
+        )
+        aws.cloudwatch_event_target.CloudwatchEventTarget(
+            self,
+            "reaper_target",
+            rule=rule.name,
+            arn=self.functions["reaper"].arn,
+            retry_policy=aws.cloudwatch_event_target.CloudwatchEventTargetRetryPolicy(
+                maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+            ),
+        )  # the next minute reaps anyway
+        aws.lambda_permission.LambdaPermission(
+            self,
+            "reaper_invoked_by_schedule",
+            statement_id="AllowSchedule",
+            action="lambda:InvokeFunction",
+            function_name=self.functions["reaper"].function_name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+        )
+
+
+def vpc_statements(
+    region: str, account: str, subnet_ids: Sequence[str], security_group_ids: Sequence[str]
+) -> list[Statement]:
+    """What Lambda needs to place a function's network interfaces, scoped where EC2 allows it."""
+    interfaces = f"arn:aws:ec2:{region}:{account}:network-interface/*"
+    return [
+        # Describe* accepts no resource scoping.
+        allow("DescribeNetworkInterfaces", ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], ["*"]),
+        allow(
+            "ManageOwnNetworkInterfaces",
+            [
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            [
+                interfaces,
+                *(f"arn:aws:ec2:{region}:{account}:subnet/{subnet}" for subnet in subnet_ids),
+                *(f"arn:aws:ec2:{region}:{account}:security-group/{group}" for group in security_group_ids),
+            ],
+        ),
+    ]
+
+
+def _load_manifest(path: Path, session: str) -> dict[str, Any]:
+    if not path.exists():
+        raise BuildMissingError(f"{path.relative_to(ROOT)} is missing: run `./noxw -s {session}` first")
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
+
+
+def _entry(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
+    if name not in manifest:
+        raise BuildMissingError(f"{name} is not in the build manifest: run `./noxw -s package` again")
+    entry: dict[str, Any] = manifest[name]
+    if "file" in entry and not (ROOT / entry["file"]).exists():
+        raise BuildMissingError(f"{entry['file']} is missing: run `./noxw -s package` again")
+    return entry

@@ -1,0 +1,117 @@
+"""The API module: REST proxy API and WebSocket API, stages, throttling, logs, permissions."""
+
+from __future__ import annotations
+
+import json
+
+from modules.api import WEBSOCKET_ROUTES
+from tests.infra.conftest import Stack, named, only, ref, resources
+
+
+class TestRestApi:
+    def test_every_path_goes_to_the_api_function(self, env_stack: Stack) -> None:
+        rest, _ = named(env_stack, "aws_api_gateway_rest_api", "api/rest_api")
+        proxy = only(env_stack, "aws_api_gateway_resource")
+        assert proxy["path_part"] == "{proxy+}"
+        assert proxy["parent_id"] == ref("aws_api_gateway_rest_api", rest, "root_resource_id")
+        api_function, _ = named(env_stack, "aws_lambda_function", "orchestration/api_function")
+        integrations = list(resources(env_stack, "aws_api_gateway_integration").values())
+        assert len(integrations) == 2
+        for integration in integrations:
+            assert integration["type"] == "AWS_PROXY"
+            assert integration["integration_http_method"] == "POST"
+            assert integration["uri"] == ref("aws_lambda_function", api_function, "invoke_arn")
+        assert {m["http_method"] for m in resources(env_stack, "aws_api_gateway_method").values()} == {"ANY"}
+
+    def test_stage_prod_with_tracing_and_json_access_logs(self, env_stack: Stack) -> None:
+        stage = only(env_stack, "aws_api_gateway_stage")
+        assert stage["stage_name"] == "prod"
+        assert stage["xray_tracing_enabled"] is True
+        log_format = json.loads(stage["access_log_settings"]["format"])
+        assert {"requestId", "status", "integrationError"} <= set(log_format)
+        group, body = named(env_stack, "aws_cloudwatch_log_group", "api/rest_access_logs/log_group")
+        assert stage["access_log_settings"]["destination_arn"] == ref(
+            "aws_cloudwatch_log_group", group, "arn"
+        )
+        assert body["kms_key_id"].startswith("${aws_kms_key.")
+
+    def test_throttling_follows_the_environment(self, stacks: dict[str, Stack]) -> None:
+        for environment, rate, burst in (("dev", 20, 40), ("prod", 200, 400)):
+            settings = only(stacks[environment], "aws_api_gateway_method_settings")
+            assert settings["method_path"] == "*/*"
+            assert settings["settings"]["throttling_rate_limit"] == rate
+            assert settings["settings"]["throttling_burst_limit"] == burst
+            ws = only(stacks[environment], "aws_apigatewayv2_stage")["default_route_settings"]
+            assert (ws["throttling_rate_limit"], ws["throttling_burst_limit"]) == (rate, burst)
+
+    def test_redeploys_before_destroying(self, env_stack: Stack) -> None:
+        deployment = only(env_stack, "aws_api_gateway_deployment")
+        assert deployment["lifecycle"] == {"create_before_destroy": True}
+        assert deployment["triggers"]["redeployment"]
+        assert len(deployment["depends_on"]) == 2
+
+    def test_gateway_errors_use_the_engine_error_shape_and_cors(self, env_stack: Stack) -> None:
+        distribution, _ = named(env_stack, "aws_cloudfront_distribution", "site/distribution")
+        responses = {
+            r["response_type"]: r for r in resources(env_stack, "aws_api_gateway_gateway_response").values()
+        }
+        assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+        for response in responses.values():
+            assert response["response_parameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
+                f"'https://${{aws_cloudfront_distribution.{distribution}.domain_name}}'"
+            )
+            assert set(json.loads(response["response_templates"]["application/json"])) == {
+                "error",
+                "message",
+                "details",
+            }
+
+
+class TestWebSocketApi:
+    def test_routes_select_on_the_action_and_go_to_the_websocket_function(self, env_stack: Stack) -> None:
+        _, api = named(env_stack, "aws_apigatewayv2_api", "api/websocket_api")
+        assert api["protocol_type"] == "WEBSOCKET"
+        assert api["route_selection_expression"] == "$request.body.action"
+        integration_name, integration = named(
+            env_stack, "aws_apigatewayv2_integration", "api/websocket_integration"
+        )
+        function, _ = named(env_stack, "aws_lambda_function", "orchestration/websocket_function")
+        assert integration["integration_uri"] == ref("aws_lambda_function", function, "invoke_arn")
+        routes = {r["route_key"]: r for r in resources(env_stack, "aws_apigatewayv2_route").values()}
+        assert set(routes) == set(WEBSOCKET_ROUTES) == {"$connect", "$disconnect", "$default", "subscribe"}
+        for route in routes.values():
+            assert (
+                route["target"]
+                == f"integrations/{ref('aws_apigatewayv2_integration', integration_name, 'id')}"
+            )
+
+    def test_stage_logs_and_deploys_itself(self, env_stack: Stack) -> None:
+        stage = only(env_stack, "aws_apigatewayv2_stage")
+        assert stage["name"] == "prod" and stage["auto_deploy"] is True
+        assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
+
+
+class TestInvokePermissions:
+    def test_each_api_may_invoke_only_its_function_from_its_own_execution_arn(self, env_stack: Stack) -> None:
+        rest, _ = named(env_stack, "aws_api_gateway_rest_api", "api/rest_api")
+        ws, _ = named(env_stack, "aws_apigatewayv2_api", "api/websocket_api")
+        permissions = {p["statement_id"]: p for p in resources(env_stack, "aws_lambda_permission").values()}
+        assert permissions["AllowRestApi"]["principal"] == "apigateway.amazonaws.com"
+        assert (
+            permissions["AllowRestApi"]["source_arn"]
+            == f"{ref('aws_api_gateway_rest_api', rest, 'execution_arn')}/*/*"
+        )
+        assert "orchestration_api_function_" in permissions["AllowRestApi"]["function_name"]
+        assert (
+            permissions["AllowWebSocketApi"]["source_arn"]
+            == f"{ref('aws_apigatewayv2_api', ws, 'execution_arn')}/*"
+        )
+        assert "websocket_function" in permissions["AllowWebSocketApi"]["function_name"]
+
+
+class TestApiGatewayAccountLogging:
+    def test_bootstrap_sets_the_account_logging_role_once(self, stacks: dict[str, Stack]) -> None:
+        account = only(stacks["bootstrap"], "aws_api_gateway_account")
+        assert account["cloudwatch_role_arn"].startswith("${aws_iam_role.")
+        for environment in ("dev", "staging", "prod"):
+            assert resources(stacks[environment], "aws_api_gateway_account") == {}
