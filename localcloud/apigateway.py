@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import logging
 import re
+import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -334,14 +335,15 @@ class RestApi:
             config = plan.resolved(resource.address)
             responses[str(config["response_type"])] = GatewayResponse(
                 int(config["status_code"]) if config.get("status_code") else None,
-                dict(config.get("response_parameters") or {}),
+                # Header values may name the stack's endpoints (a CORS origin): the local ones here.
+                dict(plan.localize(config.get("response_parameters") or {})),
                 dict(config.get("response_templates") or {}),
             )
         return responses
 
     # -- serving ------------------------------------------------------------------------------
 
-    async def start(self, port: int = 0) -> Listener:
+    async def start(self, port: int | socket.socket = 0) -> Listener:
         app = web.Application(client_max_size=PAYLOAD_LIMIT + 1)
         app.router.add_route("*", "/{path:.*}", self.handle)
         self.listener = await listen(app, port)

@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from localcloud.moto_server import MotoServer
 from localcloud.permissions import Permissions
 from localcloud.plan import Plan, PlanError
 from localcloud.streams import StreamMapping
+from localcloud.web import HOST
 
 log = logging.getLogger("localcloud")
 
@@ -134,6 +136,18 @@ class LocalCloud:
     def _port(self) -> int:
         return next(self._ports) if self._ports is not None else 0
 
+    def _bind(self, sockets: dict[str, socket.socket], address: str) -> str:
+        """Bind a listening socket on 127.0.0.1 for a gateway; its local base URL."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((HOST, self._port()))
+            sock.listen(128)
+        except OSError as exc:
+            sock.close()
+            raise PlanError(f"{address}: cannot listen on {HOST}: {exc}") from exc
+        sockets[address] = sock
+        return f"http://{HOST}:{sock.getsockname()[1]}"
+
     async def _blocking(self, function: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
 
@@ -189,28 +203,51 @@ class LocalCloud:
             local_concurrency=options.local_concurrency,
             async_retry_delays=options.async_retry_delays,
         )
+        # Every gateway's socket is bound first, so that each local URL is known before any
+        # gateway reads a value naming another (the site's CSP names the APIs; the APIs' CORS
+        # headers name the site).
+        sockets: dict[str, socket.socket] = {}
+        http_apis: list[str] = []
+        ws_apis: list[str] = []
         for resource in plan.of_type("aws_cloudfront_distribution"):
-            distribution = site.Distribution(plan, resource, self.moto.endpoint_url)
-            listener = await distribution.start(self._port())
-            self.distributions.append(distribution)
-            for host in (distribution.domain, *distribution.aliases):
-                plan.map_endpoint(f"https://{host}", listener.url)
-                plan.map_endpoint(f"http://{host}", listener.url)
+            url = self._bind(sockets, resource.address)
+            hosts = [plan.attribute(resource.address, "domain_name"), *(resource.config.get("aliases") or [])]
+            for host in hosts:
+                plan.map_endpoint(f"https://{host}", url)
+                plan.map_endpoint(f"http://{host}", url)
+        region_host = f"execute-api.{plan.region}.amazonaws.com"
         for resource in plan.of_type("aws_api_gateway_rest_api"):
-            api = apigateway.RestApi(plan, resource, self.lambdas, permissions)
-            listener = await api.start(self._port())
-            self.rest_apis.append(api)
-            plan.map_endpoint(f"https://{api.host}", listener.url)
+            url = self._bind(sockets, resource.address)
+            plan.map_endpoint(f"https://{plan.attribute(resource.address, 'id')}.{region_host}", url)
+            http_apis.append(url)
         for resource in plan.of_type("aws_apigatewayv2_api"):
             if str(resource.config.get("protocol_type", "")).upper() != "WEBSOCKET":
                 raise PlanError(
                     f"{resource.address}: HTTP APIs (API Gateway v2) are not supported by the local cloud"
                 )
+            url = self._bind(sockets, resource.address)
+            host = f"{plan.attribute(resource.address, 'id')}.{region_host}"
+            plan.map_endpoint(f"wss://{host}", url.replace("http://", "ws://"))
+            plan.map_endpoint(f"https://{host}", url)
+            http_apis.append(url)
+            ws_apis.append(url.replace("http://", "ws://"))
+        # Wildcards over every API of the region (a CSP's connect-src) cover every local API.
+        if http_apis:
+            plan.map_endpoint(f"https://*.{region_host}", " ".join(http_apis))
+        if ws_apis:
+            plan.map_endpoint(f"wss://*.{region_host}", " ".join(ws_apis))
+        for resource in plan.of_type("aws_cloudfront_distribution"):
+            distribution = site.Distribution(plan, resource, self.moto.endpoint_url)
+            self.distributions.append(distribution)
+            await distribution.start(sockets[resource.address])
+        for resource in plan.of_type("aws_api_gateway_rest_api"):
+            api = apigateway.RestApi(plan, resource, self.lambdas, permissions)
+            self.rest_apis.append(api)
+            await api.start(sockets[resource.address])
+        for resource in plan.of_type("aws_apigatewayv2_api"):
             ws_api = websocket.WebSocketApi(plan, resource, self.lambdas, permissions)
-            listener = await ws_api.start(self._port())
             self.websocket_apis.append(ws_api)
-            plan.map_endpoint(f"wss://{ws_api.host}", listener.url.replace("http://", "ws://"))
-            plan.map_endpoint(f"https://{ws_api.host}", listener.url)
+            listener = await ws_api.start(sockets[resource.address])
             for stage in ws_api.stages:
                 management[ws_api.id] = f"{listener.url}/{stage}"
         await self.lambdas.start(self._port())
@@ -250,16 +287,20 @@ class LocalCloud:
             ]
         )
         runtime_notes = set()
+        by_note: dict[str, list[str]] = {}
         for spec in specs:
             self.lambdas.add(spec)
-            self.notes.extend(f"{spec.name}: {note}" for note in spec.code.notes)
+            for note in spec.code.notes:
+                by_note.setdefault(note, []).append(spec.name)
             try:
                 note = runtimes.runtime_note(spec.code.runtime, versions)
             except runtimes.RuntimeSetupError as exc:
                 raise PlanError(f"{spec.address}: {exc}") from exc
             if note:
                 runtime_notes.add(note)
-        self.notes[:0] = sorted(runtime_notes)
+        self.notes = sorted(runtime_notes) + [
+            f"{', '.join(names)}: {note}" for note, names in by_note.items()
+        ]
         await self._blocking(self.lambdas.python_runtime_dir)
         self.progress(f"functions: {', '.join(s.name for s in specs)}")
 
@@ -284,6 +325,7 @@ class LocalCloud:
                     region=plan.region,
                     send=destinations.send,
                     executor=self.executor,
+                    partition_key=table.hash_key,
                 )
             else:
                 mapping = sqs.SqsMapping(

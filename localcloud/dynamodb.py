@@ -25,6 +25,7 @@ class Table:
     arn: str
     stream_arn: str  # the stack's ARN ("" without a stream)
     local_stream_arn: str  # DynamoDB Local's ARN for the same stream
+    hash_key: str
 
 
 def table_request(plan: Plan, resource: Resource) -> dict[str, Any]:
@@ -133,6 +134,7 @@ class Tables:
                 arn=str(plan.attribute(resource.address, "arn")),
                 stream_arn=str(plan.attribute(resource.address, "stream_arn")),
                 local_stream_arn=description.get("LatestStreamArn", ""),
+                hash_key=request["KeySchema"][0]["AttributeName"],
             )
         return list(self.by_address.values())
 

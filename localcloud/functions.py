@@ -4,8 +4,8 @@ Zip functions come from `filename` (relative to the stack folder: cdktf assets);
 functions from their build context, found in the images manifest that `nox -s package` writes
 (`build/images.json`: image name -> build context and handler). Settings the local cloud cannot
 honour stop start-up, naming the function: layers, file systems, an SQS/SNS-less destination.
-`vpc_config`, `architectures`, `tracing_config`, `kms_key_arn`, `logging_config` and
-`ephemeral_storage` are accepted and have no effect here.
+`logging_config` sets the log format (JSON or text) as Lambda does; `vpc_config`, `architectures`,
+`tracing_config`, `kms_key_arn` and `ephemeral_storage` are accepted and have no effect here.
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def function_spec(
     environment = {
         str(k): str(v) for k, v in (_block(config.get("environment")).get("variables") or {}).items()
     }
+    logging = _block(config.get("logging_config"))
     reserved = config.get("reserved_concurrent_executions")
     reserved = None if reserved is None or int(reserved) < 0 else int(reserved)
     return FunctionSpec(
@@ -135,6 +136,8 @@ def function_spec(
         reserved_concurrency=reserved,
         async_config=_async_config(plan, name),
         address=where,
+        log_format=str(logging.get("log_format") or "Text"),
+        log_level=str(logging["application_log_level"]) if logging.get("application_log_level") else None,
     )
 
 

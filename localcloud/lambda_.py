@@ -112,6 +112,8 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     async_config: AsyncConfig = field(default_factory=AsyncConfig)
     address: str = ""
+    log_format: str = "Text"  # logging_config: JSON or Text
+    log_level: str | None = None  # logging_config.application_log_level (JSON only)
 
 
 @dataclass
@@ -715,6 +717,10 @@ class LambdaService:
         }
         if code.runtime.startswith("nodejs"):
             env["NODE_PATH"] = str(code.task_root)
+        if spec.log_format == "JSON":  # what Lambda sets for logging_config.log_format = JSON
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            if spec.log_level:
+                env["AWS_LAMBDA_LOG_LEVEL"] = spec.log_level
         env.update(spec.environment)
         return env
 

@@ -35,6 +35,7 @@ class MappingConfig:
     maximum_batching_window_in_seconds: float
     enabled: bool
     maximum_concurrency: int | None
+    parallelization_factor: int = 1
 
     @property
     def source(self) -> str:
@@ -73,6 +74,9 @@ def read_mapping(plan: Plan, resource: Resource) -> MappingConfig:
     age = int(config.get("maximum_record_age_in_seconds") or -1)
     if age != -1 and not 60 <= age <= 604800:
         raise PlanError(f"{where}: maximum_record_age_in_seconds {age} must be -1 or 60..604800")
+    factor = int(config.get("parallelization_factor") or 1)
+    if not 1 <= factor <= 10 or (factor > 1 and not stream):
+        raise PlanError(f"{where}: parallelization_factor {factor} must be 1..10 (streams only)")
     if config.get("tumbling_window_in_seconds"):
         raise PlanError(f"{where}: tumbling windows are not supported by the local cloud")
     response_types = list(config.get("function_response_types") or [])

@@ -1,6 +1,9 @@
 """CloudFront: each distribution served on its own 127.0.0.1 port from its S3 origin (moto).
 
-As CloudFront does with an S3 origin: `/` is the default root object; the object's own headers
+As CloudFront does with an S3 origin: the first ordered cache behavior whose path pattern matches
+(else the default one) decides origin, allowed methods, compression and response headers policy;
+`/` is the default root object; requests to the bucket are signed when the origin has origin
+access control (the bucket refuses anonymous reads, as S3 does); the object's own headers
 (Content-Type, Cache-Control, ETag, Last-Modified, ...) pass through; conditional requests reach
 the origin (304); an origin error (403 from S3 with origin access control, 404 here) is answered
 by the distribution's custom error response (the SPA fallback: /index.html with 200); the
@@ -13,6 +16,7 @@ and stop start-up.
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -132,6 +136,28 @@ class ErrorResponse:
     page_path: str | None
 
 
+@dataclass
+class Origin:
+    bucket: str
+    path: str
+    signer: S3SigV4Auth | None  # origin access control: CloudFront signs its requests to the bucket
+
+
+@dataclass
+class Behavior:
+    pattern: re.Pattern[str] | None  # None: the default behavior
+    origin: Origin
+    methods: set[str]
+    compress: bool
+    policy: HeadersPolicy
+
+
+def _path_pattern(pattern: str) -> re.Pattern[str]:
+    """CloudFront path patterns: case-sensitive, `*` any characters (slashes too), `?` one."""
+    text = pattern if pattern.startswith("/") else "/" + pattern
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text))
+
+
 class Distribution:
     def __init__(self, plan: Plan, resource: Resource, origin_endpoint: str) -> None:
         self.address = resource.address
@@ -139,34 +165,15 @@ class Distribution:
         self.domain = str(plan.attribute(resource.address, "domain_name"))
         self.aliases = [str(a) for a in config.get("aliases") or []]
         self.root_object = str(config.get("default_root_object") or "")
-        behavior = _block(config.get("default_cache_behavior"))
-        for key in ("function_association", "lambda_function_association"):
-            if behavior.get(key):
-                raise PlanError(f"{self.address}: {key} (code at the edge) cannot run in the local cloud")
-        if config.get("ordered_cache_behavior"):
-            raise PlanError(f"{self.address}: ordered_cache_behavior is not supported by the local cloud")
-        origins = {o["origin_id"]: o for o in _blocks(config.get("origin"))}
-        origin = origins.get(behavior.get("target_origin_id"))
-        if origin is None:
-            raise PlanError(f"{self.address}: the default cache behavior targets no declared origin")
-        match = re.fullmatch(r"(.+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com", str(origin["domain_name"]))
-        if not match:
-            raise PlanError(
-                f"{self.address}: origin {origin['domain_name']} is not an S3 bucket; "
-                "only S3 origins run locally"
-            )
-        self.bucket = match.group(1)
-        # Origin access control (or the legacy identity): CloudFront signs its requests to the bucket.
-        self.signer: S3SigV4Auth | None = None
-        if origin.get("origin_access_control_id") or _block(origin.get("s3_origin_config")).get(
-            "origin_access_identity"
-        ):
-            credentials = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
-            self.signer = S3SigV4Auth(credentials, "s3", plan.region)
-        self.origin_path = str(origin.get("origin_path") or "").rstrip("/")
         self.origin_endpoint = origin_endpoint
-        self.methods = {m.upper() for m in behavior.get("allowed_methods") or ["GET", "HEAD"]}
-        self.compress = bool(behavior.get("compress"))
+        origins = {str(o["origin_id"]): self._origin(plan, o) for o in _blocks(config.get("origin"))}
+        self.behaviors = [
+            self._behavior(plan, b, origins, _path_pattern(str(b["path_pattern"])))
+            for b in _blocks(config.get("ordered_cache_behavior"))
+        ]
+        self.behaviors.append(
+            self._behavior(plan, _block(config.get("default_cache_behavior")), origins, None)
+        )
         self.errors = {
             int(e["error_code"]): ErrorResponse(
                 int(e["response_code"]) if e.get("response_code") else None,
@@ -174,19 +181,62 @@ class Distribution:
             )
             for e in _blocks(config.get("custom_error_response"))
         }
-        self.policy = HeadersPolicy()
-        policy_id = behavior.get("response_headers_policy_id")
-        if policy_id:
-            policy = plan.find_by("aws_cloudfront_response_headers_policy", "id", policy_id)
-            if policy is None:
-                raise PlanError(
-                    f"{self.address}: response headers policy {policy_id} is not declared in the stack"
-                )
-            self.policy = HeadersPolicy.from_config(plan.resolved(policy.address))
         self.listener: Listener | None = None
         self.session: aiohttp.ClientSession | None = None
 
-    async def start(self, port: int = 0) -> Listener:
+    def _origin(self, plan: Plan, origin: dict[str, Any]) -> Origin:
+        match = re.fullmatch(r"(.+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com", str(origin["domain_name"]))
+        if not match:
+            raise PlanError(
+                f"{self.address}: origin {origin['domain_name']} is not an S3 bucket; "
+                "only S3 origins run locally"
+            )
+        signer = None
+        if origin.get("origin_access_control_id") or _block(origin.get("s3_origin_config")).get(
+            "origin_access_identity"
+        ):
+            credentials = Credentials(CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+            signer = S3SigV4Auth(credentials, "s3", plan.region)
+        return Origin(match.group(1), str(origin.get("origin_path") or "").rstrip("/"), signer)
+
+    def _behavior(
+        self,
+        plan: Plan,
+        behavior: dict[str, Any],
+        origins: dict[str, Origin],
+        pattern: re.Pattern[str] | None,
+    ) -> Behavior:
+        for key in ("function_association", "lambda_function_association"):
+            if behavior.get(key):
+                raise PlanError(f"{self.address}: {key} (code at the edge) cannot run in the local cloud")
+        origin = origins.get(str(behavior.get("target_origin_id")))
+        if origin is None:
+            raise PlanError(f"{self.address}: a cache behavior targets no declared origin")
+        policy = HeadersPolicy()
+        policy_id = behavior.get("response_headers_policy_id")
+        if policy_id:
+            found = plan.find_by("aws_cloudfront_response_headers_policy", "id", policy_id)
+            if found is None:
+                raise PlanError(
+                    f"{self.address}: response headers policy {policy_id} is not declared in the stack"
+                )
+            # Header values name the stack's endpoints (a CSP's connect-src): the local ones here.
+            policy = HeadersPolicy.from_config(plan.localize(plan.resolved(found.address)))
+        return Behavior(
+            pattern,
+            origin,
+            {m.upper() for m in behavior.get("allowed_methods") or ["GET", "HEAD"]},
+            bool(behavior.get("compress")),
+            policy,
+        )
+
+    def behavior_for(self, path: str) -> Behavior:
+        for behavior in self.behaviors:
+            if behavior.pattern is None or behavior.pattern.fullmatch(path):
+                return behavior
+        raise AssertionError("the default behavior matches every path")  # pragma: no cover
+
+    async def start(self, port: int | socket.socket = 0) -> Listener:
         self.session = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self.handle)
@@ -199,50 +249,54 @@ class Distribution:
         if self.session is not None:
             await self.session.close()
 
-    async def _origin(self, path: str, request: web.Request) -> tuple[int, dict[str, str], bytes]:
+    async def _fetch(self, path: str, request: web.Request) -> tuple[Behavior, int, dict[str, str], bytes]:
+        """Fetch `path` from the origin of the behavior that matches it."""
         assert self.session is not None
+        behavior = self.behavior_for(path)
+        origin = behavior.origin
         headers = {h: request.headers[h] for h in _FORWARDED if h in request.headers}
-        url = f"{self.origin_endpoint}/{self.bucket}{self.origin_path}{path}"
-        if self.signer is not None:
+        url = f"{self.origin_endpoint}/{origin.bucket}{origin.path}{path}"
+        if origin.signer is not None:
             signed = AWSRequest(method="GET", url=url, headers=headers)
-            self.signer.add_auth(signed)
+            origin.signer.add_auth(signed)
             headers = dict(signed.headers.items())
         async with self.session.get(url, headers=headers) as response:
             body = await response.read()
             kept = {h: response.headers[h] for h in _PASS_THROUGH if h in response.headers}
             kept.update({k: v for k, v in response.headers.items() if k.lower().startswith("x-amz-meta-")})
-            return response.status, kept, body
+            return behavior, response.status, kept, body
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        if request.method not in self.methods:
+        path = request.path
+        if request.method not in self.behavior_for(path).methods:
             return self._respond(
                 request,
+                self.behavior_for(path),
                 403,
                 {"Content-Type": "text/html"},
                 b"<h1>403 ERROR</h1>The request could not be satisfied.",
             )
-        path = request.path
         if path == "/" and self.root_object:
             path = "/" + self.root_object
-        status, headers, body = await self._origin(path, request)
+        behavior, status, headers, body = await self._fetch(path, request)
         if status >= 400 and status in self.errors:
             error = self.errors[status]
             if error.page_path:
-                page_status, headers, body = await self._origin(error.page_path, request)
+                behavior, page_status, headers, body = await self._fetch(error.page_path, request)
                 if page_status >= 400:
                     status = page_status
                 elif error.response_code:
                     status = error.response_code
             elif error.response_code:
                 status = error.response_code
-        return self._respond(request, status, headers, body)
+        return self._respond(request, behavior, status, headers, body)
 
     def _respond(
-        self, request: web.Request, status: int, headers: dict[str, str], body: bytes
+        self, request: web.Request, behavior: Behavior, status: int, headers: dict[str, str], body: bytes
     ) -> web.StreamResponse:
         headers = dict(headers)
         headers.pop("Content-Length", None)
-        self.policy.apply(headers)
+        behavior.policy.apply(headers)
         headers.update(
             {
                 "Server": "AmazonS3",
@@ -255,7 +309,7 @@ class Distribution:
         response = web.Response(status=status, body=body, headers=headers)  # aiohttp sends no body for HEAD
         content_type = headers.get("Content-Type", "")
         if (
-            self.compress
+            behavior.compress
             and status == 200
             and "Content-Encoding" not in headers
             and 1000 <= len(body) <= 10_000_000

@@ -11,18 +11,21 @@ invoke synchronously and wait. On failure:
   `maximum_record_age_in_seconds`, the records are skipped and their description goes to the
   on-failure destination in Lambda's record format (DDBStreamBatchInfo; the records themselves are
   not included), then the shard moves on.
-Child shards are read after their parent is finished.
+Child shards are read after their parent is finished. With a parallelization factor above 1, a
+shard's records are split by partition key over that many lanes, each processed in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import json
 import logging
 import time
 import uuid
+import zlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -76,6 +79,13 @@ def lambda_record(raw: dict[str, Any], *, region: str, stream_arn: str) -> dict[
 
 
 @dataclass
+class _Lane:
+    records: deque[dict[str, Any]] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
+
+
+@dataclass
 class _Pending:
     records: list[dict[str, Any]]
     retries: int = 0
@@ -104,8 +114,10 @@ class StreamMapping:
         region: str,
         send: Send,
         executor: Executor,
+        partition_key: str | None = None,
     ) -> None:
         self.config = config
+        self.partition_key = partition_key
         self.function = function
         self.client = streams_client
         self.local_stream_arn = local_stream_arn
@@ -154,6 +166,8 @@ class StreamMapping:
             kwargs["ExclusiveStartShardId"] = last
 
     async def _shard(self, shard_id: str) -> None:
+        """Read one shard in order; records go to `parallelization_factor` lanes by partition key,
+        so each key's records stay in order while different keys' batches run side by side."""
         iterator: str | None = (
             await self._call(
                 "get_shard_iterator",
@@ -162,31 +176,63 @@ class StreamMapping:
                 ShardIteratorType=self.config.starting_position,
             )
         )["ShardIterator"]
-        buffer: deque[dict[str, Any]] = deque()
-        window_started: float | None = None
-        while iterator is not None:
-            page = await self._call("get_records", ShardIterator=iterator, Limit=1000)
-            iterator = page.get("NextShardIterator")
-            for raw in page.get("Records", []):
-                record = lambda_record(raw, region=self.region, stream_arn=self.config.source_arn)
-                self.stats["records"] += 1
-                if self.config.criteria.accepts(record):
-                    buffer.append(record)
-                else:
-                    self.stats["filtered_out"] += 1
-            window = self.config.maximum_batching_window_in_seconds
-            if buffer and window and len(buffer) < self.config.batch_size and iterator is not None:
-                window_started = window_started or time.monotonic()
-                if time.monotonic() - window_started < window:
+        lanes = [_Lane() for _ in range(self.config.parallelization_factor)]
+        workers = [asyncio.create_task(self._lane(lane, shard_id)) for lane in lanes]
+        try:
+            while iterator is not None:
+                page = await self._call("get_records", ShardIterator=iterator, Limit=1000)
+                iterator = page.get("NextShardIterator")
+                for raw in page.get("Records", []):
+                    record = lambda_record(raw, region=self.region, stream_arn=self.config.source_arn)
+                    self.stats["records"] += 1
+                    if not self.config.criteria.accepts(record):
+                        self.stats["filtered_out"] += 1
+                        continue
+                    lane = lanes[self._lane_of(record, len(lanes))]
+                    lane.records.append(record)
+                    lane.wake.set()
+                # Read no further ahead than a few batches: Lambda holds the rest in the stream.
+                while any(len(lane.records) > 4 * self.config.batch_size for lane in lanes):
+                    await asyncio.sleep(0.05)
+                if not page.get("Records"):
                     await asyncio.sleep(IDLE_POLL_SECONDS)
-                    continue
-            window_started = None
-            while buffer:
-                batch = [buffer.popleft() for _ in range(min(self.config.batch_size, len(buffer)))]
-                await self.process(batch, shard_id)
-            if not page.get("Records"):
-                await asyncio.sleep(IDLE_POLL_SECONDS)
+            for lane in lanes:  # the shard is closed: finish what was read, then children may start
+                lane.closing = True
+                lane.wake.set()
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
         self._finished.add(shard_id)
+
+    def _lane_of(self, record: dict[str, Any], lanes: int) -> int:
+        if lanes == 1:
+            return 0
+        keys = record["dynamodb"].get("Keys", {})
+        key = keys.get(self.partition_key) if self.partition_key else keys
+        return zlib.crc32(json.dumps(key, sort_keys=True).encode()) % lanes
+
+    async def _lane(self, lane: _Lane, shard_id: str) -> None:
+        window = self.config.maximum_batching_window_in_seconds
+        while True:
+            if not lane.records:
+                if lane.closing:
+                    return
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            if window and len(lane.records) < self.config.batch_size and not lane.closing:
+                # The batching window: wait for a full batch, at most `window` seconds.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._filled(lane), timeout=window)
+            count = min(self.config.batch_size, len(lane.records))
+            batch = [lane.records.popleft() for _ in range(count)]
+            await self.process(batch, shard_id)
+
+    async def _filled(self, lane: _Lane) -> None:
+        while len(lane.records) < self.config.batch_size and not lane.closing:
+            lane.wake.clear()
+            await lane.wake.wait()
 
     # -- one batch, with Lambda's retry, bisect and discard rules ---------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ HOST = "127.0.0.1"
 @dataclass
 class Listener:
     runner: web.AppRunner
-    site: web.TCPSite
+    site: web.BaseSite
     port: int
 
     @property
@@ -29,13 +30,21 @@ class Listener:
         await self.runner.cleanup()
 
 
-async def listen(app: web.Application, port: int = 0, *, shutdown_timeout: float = 1.0) -> Listener:
-    """Serve `app` on 127.0.0.1 (port 0: the kernel picks a free one, with no race)."""
+async def listen(
+    app: web.Application, port: int | socket.socket = 0, *, shutdown_timeout: float = 1.0
+) -> Listener:
+    """Serve `app` on 127.0.0.1: on a port (0: the kernel picks a free one, with no race), or on a
+    socket already bound there."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, port, reuse_address=False)
-    await site.start()
-    return Listener(runner, site, bound_port(site))
+    site: web.BaseSite
+    if isinstance(port, socket.socket):
+        site = web.SockSite(runner, port)
+        await site.start()
+        return Listener(runner, site, int(port.getsockname()[1]))
+    tcp = web.TCPSite(runner, HOST, port, reuse_address=False)
+    await tcp.start()
+    return Listener(runner, tcp, bound_port(tcp))
 
 
 def bound_port(site: web.TCPSite) -> int:

@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -171,7 +172,7 @@ class WebSocketApi:
 
     # -- serving ------------------------------------------------------------------------------
 
-    async def start(self, port: int = 0) -> Listener:
+    async def start(self, port: int | socket.socket = 0) -> Listener:
         app = web.Application(client_max_size=MESSAGE_LIMIT + 1024)
         app.router.add_route("*", "/{stage}/@connections/{connection_id}", self.manage)
         app.router.add_get("/{stage}", self.connect)

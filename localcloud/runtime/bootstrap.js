@@ -42,11 +42,16 @@ function call(method, route, body, headers = {}) {
   });
 }
 
-// Console lines as Lambda writes them: time, request id, level, message.
+// Console lines as Lambda writes them: time, request id, level, message (tab-separated, or one
+// JSON object per line when the function's log format is JSON).
+const JSON_LOGS = process.env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
 function patchConsole() {
   const write = (level) => (...args) => {
-    const line = `${new Date().toISOString()}\t${currentRequestId || 'undefined'}\t${level}\t${util.format(...args)}`;
-    process.stdout.write(line.replace(/\n/g, '\r') + '\n');
+    const timestamp = new Date().toISOString();
+    const line = JSON_LOGS
+      ? JSON.stringify({ timestamp, level, requestId: currentRequestId || undefined, message: util.format(...args) })
+      : `${timestamp}\t${currentRequestId || 'undefined'}\t${level}\t${util.format(...args)}`.replace(/\n/g, '\r');
+    process.stdout.write(line + '\n');
   };
   console.log = write('INFO');
   console.info = write('INFO');

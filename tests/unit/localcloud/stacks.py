@@ -258,7 +258,12 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         "consumer", {"app.py": PY_CONSUMER}, environment={"RECORD_FILE": str(records / "stream.jsonl")}
     )
     stack.function("worker", {"app.py": PY_CONSUMER}, environment={"RECORD_FILE": str(records / "sqs.jsonl")})
-    stack.function("tick", {"app.py": PY_ECHO}, environment={"RECORD_FILE": str(records / "tick.jsonl")})
+    stack.function(
+        "tick",
+        {"app.py": PY_ECHO},
+        environment={"RECORD_FILE": str(records / "tick.jsonl")},
+        logging_config={"log_format": "JSON", "application_log_level": "WARN"},
+    )
     stack.add(
         "aws_lambda_event_source_mapping",
         "stream",
@@ -269,6 +274,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         maximum_retry_attempts=1,
         maximum_record_age_in_seconds=3600,
         bisect_batch_on_function_error=True,
+        parallelization_factor=2,
         function_response_types=["ReportBatchItemFailures"],
         filter_criteria={"filter": [{"pattern": '{"dynamodb":{"Keys":{"sk":{"S":["#ITEM"]}}}}'}]},
         destination_config={"on_failure": {"destination_arn": ref("aws_sqs_queue", "dlq", "arn")}},
@@ -434,6 +440,11 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         "security",
         name="test-security",
         security_headers_config={
+            "content_security_policy": {
+                "content_security_policy": f"default-src 'self'; connect-src 'self' https://*.execute-api.{REGION}"
+                f".amazonaws.com wss://*.execute-api.{REGION}.amazonaws.com",
+                "override": True,
+            },
             "content_type_options": {"override": True},
             "frame_options": {"frame_option": "DENY", "override": True},
             "strict_transport_security": {
@@ -463,6 +474,16 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
             "compress": True,
             "response_headers_policy_id": ref("aws_cloudfront_response_headers_policy", "security", "id"),
         },
+        ordered_cache_behavior=[
+            {
+                "path_pattern": "/config.js",
+                "target_origin_id": "s3",
+                "viewer_protocol_policy": "redirect-to-https",
+                "allowed_methods": ["GET", "HEAD"],
+                "cached_methods": ["GET", "HEAD"],
+                "compress": False,
+            }
+        ],
         custom_error_response=[
             {"error_code": 403, "response_code": 200, "response_page_path": "/index.html"},
             {"error_code": 404, "response_code": 200, "response_page_path": "/index.html"},

@@ -44,6 +44,12 @@ class TestFunctionEnvironment:
         assert env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] == env["MANAGEMENT_ENDPOINT"]
         assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
 
+    def test_json_log_format_is_passed_on_as_lambda_does(self, running: Running) -> None:
+        response = running.client("lambda").invoke(FunctionName="test-tick", Payload=b'{"peek": 1}')
+        env = json.loads(response["Payload"].read())["environ"]
+        assert env["AWS_LAMBDA_LOG_FORMAT"] == "JSON"
+        assert env["AWS_LAMBDA_LOG_LEVEL"] == "WARN"
+
     def test_cors_origin_is_the_local_dashboard(self, running: Running) -> None:
         assert running.cloud.lambdas is not None
         assert (
@@ -155,7 +161,7 @@ class TestSchedule:
         (rule,) = running.cloud.scheduler.rules
         assert rule.period == 60
         aio.call(lambda: running.cloud.scheduler.fire(rule))  # type: ignore[union-attr]
-        event = eventually(lambda: running.recorded("tick")[-1])
+        event = eventually(lambda: next(e for e in running.recorded("tick") if "detail-type" in e))
         assert event["detail-type"] == "Scheduled Event"
         assert event["source"] == "aws.events"
         assert event["resources"] == ["arn:aws:events:eu-central-1:123456789012:rule/test-tick"]

@@ -42,6 +42,19 @@ class TestObjects:
             f"window.WEBSOCKET_URL = '{running.outputs['websocket_url']}';"
         )
 
+    def test_the_content_security_policy_names_the_local_apis(self, running: Running) -> None:
+        # The stack allows https://*.execute-api... and wss://*.execute-api...: every API, locally.
+        csp = get(running, "/").headers["Content-Security-Policy"]
+        api = running.outputs["api_url"].removesuffix("/prod")
+        websocket = running.outputs["websocket_url"].removesuffix("/prod")
+        assert f"connect-src 'self' {api} " in csp
+        assert csp.endswith(websocket)
+
+    def test_an_ordered_behavior_decides_for_its_path(self, running: Running) -> None:
+        # /config.js has its own behavior: GET and HEAD only (the default one allows OPTIONS too).
+        assert get(running, "/config.js", method="OPTIONS").status_code == 403
+        assert get(running, "/index.html", method="OPTIONS").status_code != 403
+
     def test_the_response_headers_policy_applies(self, running: Running) -> None:
         headers = get(running, "/").headers
         assert headers["X-Content-Type-Options"] == "nosniff"

@@ -229,6 +229,71 @@ class TestRecordAge:
         assert "responseContext" not in document
 
 
+class FakeStreams:
+    """A closed shard holding `records` (raw GetRecords records), read in one page."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+
+    def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
+        return {"ShardIterator": "iterator"}
+
+    def get_records(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Records": self.records}  # no NextShardIterator: the shard is closed
+
+
+class TestParallelization:
+    def test_two_lanes_keep_each_partition_keys_records_in_order(self, aio: Loop) -> None:
+        import datetime as dt
+
+        raw = [
+            {
+                "eventID": str(n),
+                "eventName": "MODIFY",
+                "dynamodb": {
+                    "Keys": {"pk": {"S": f"WF#{n % 4}"}, "sk": {"S": "#WF"}},
+                    "SequenceNumber": f"{1000 + n}",
+                    "ApproximateCreationDateTime": dt.datetime.now(dt.UTC),
+                },
+            }
+            for n in range(24)
+        ]
+        batches: list[list[str]] = []
+
+        async def collect(payload: bytes, *, throttle: bool = True) -> InvokeResult:
+            records = json.loads(payload)["Records"]
+            batches.append(
+                [r["dynamodb"]["Keys"]["pk"]["S"] + "/" + r["dynamodb"]["SequenceNumber"] for r in records]
+            )
+            await asyncio.sleep(0.05)  # long enough for the other lane to run alongside
+            return ok({})
+
+        function = FakeFunction(lambda batch: ok())
+        function.invoke = collect  # type: ignore[method-assign]
+        mapping = StreamMapping(
+            config(batch_size=4, parallelization_factor=2),
+            function,
+            FakeStreams(raw),
+            "local-arn",
+            region=REGION,
+            send=lambda arn, record: asyncio.sleep(0),
+            executor=ThreadPoolExecutor(1),
+            partition_key="pk",
+        )
+        aio.run(mapping._shard("shardId-1"))
+        delivered = [item for batch in batches for item in batch]
+        assert sorted(delivered) == sorted(f"WF#{n % 4}/{1000 + n}" for n in range(24))
+        for key in range(4):  # per key, in stream order
+            mine = [int(item.split("/")[1]) for item in delivered if item.startswith(f"WF#{key}/")]
+            assert mine == sorted(mine)
+        lanes = [
+            {mapping._lane_of({"dynamodb": {"Keys": {"pk": {"S": i.split("/")[0]}}}}, 2) for i in b}
+            for b in batches
+        ]
+        assert all(len(lane) == 1 for lane in lanes)  # a batch never mixes lanes
+        assert {next(iter(lane)) for lane in lanes} == {0, 1}  # and both lanes were used
+
+
 class TestTheRealStream:
     """The poller over DynamoDB Local's Streams API: order, batch size, filters, record format."""
 
