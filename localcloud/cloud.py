@@ -255,6 +255,7 @@ class LocalCloud:
         self.endpoints.lambda_ = self.lambdas.api.url
         plan.map_endpoint(f"https://sqs.{plan.region}.amazonaws.com", self.moto.endpoint_url)
         self.lambdas.endpoint_environment.update(self._function_endpoints(management))
+        self.lambdas.report = self.stats
         self.progress(
             f"gateways: {len(self.rest_apis)} REST, {len(self.websocket_apis)} WebSocket, "
             f"{len(self.distributions)} site(s); Lambda API on {self.endpoints.lambda_}"

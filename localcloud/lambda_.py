@@ -670,6 +670,7 @@ class LambdaService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._python_runtime: Path | None = None
         self.billed: Counter[str] = Counter()  # function -> billed milliseconds
+        self.report: Callable[[], dict[str, Any]] | None = None  # the whole cloud's stats, if set
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -880,7 +881,8 @@ def invoke_api(service: LambdaService) -> web.Application:
         return web.Response(status=200, body=result.payload, headers=headers, content_type="application/json")
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response(service.stats())
+        report = service.report() if service.report is not None else {"functions": service.stats()}
+        return web.json_response(report)
 
     async def fault(request: web.Request) -> web.Response:
         # Local-cloud-only fault injection (tests of §4): arm `count` crashes of a function's

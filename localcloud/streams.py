@@ -32,6 +32,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from localcloud.lambda_ import SYNC_PAYLOAD_LIMIT, Function, InvokeResult
 from localcloud.mappings import MappingConfig, iso
 
@@ -139,6 +141,14 @@ class StreamMapping:
             while True:
                 shards = await self._describe()
                 known = {s["ShardId"] for s in shards}
+                for shard_id, task in list(self._shards.items()):
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        # A bug, not a stream condition: say so loudly, and read the shard again
+                        # from the starting position (at least once beats a silently stuck shard).
+                        log.error(
+                            "%s: shard %s failed", self.config.address, shard_id, exc_info=task.exception()
+                        )
+                        del self._shards[shard_id]
                 for shard in shards:
                     shard_id, parent = shard["ShardId"], shard.get("ParentShardId")
                     if shard_id in self._shards:
@@ -168,21 +178,30 @@ class StreamMapping:
     async def _shard(self, shard_id: str) -> None:
         """Read one shard in order; records go to `parallelization_factor` lanes by partition key,
         so each key's records stay in order while different keys' batches run side by side."""
-        iterator: str | None = (
-            await self._call(
-                "get_shard_iterator",
-                StreamArn=self.local_stream_arn,
-                ShardId=shard_id,
-                ShardIteratorType=self.config.starting_position,
-            )
-        )["ShardIterator"]
+        last: str | None = None  # the last sequence number read: where to resume with a new iterator
+        iterator: str | None = await self._iterator(shard_id, last)
         lanes = [_Lane() for _ in range(self.config.parallelization_factor)]
         workers = [asyncio.create_task(self._lane(lane, shard_id)) for lane in lanes]
         try:
             while iterator is not None:
-                page = await self._call("get_records", ShardIterator=iterator, Limit=1000)
+                try:
+                    page = await self._call("get_records", ShardIterator=iterator, Limit=1000)
+                except (ClientError, BotoCoreError) as exc:
+                    # Iterators expire (and DynamoDB Local calls one made on an empty shard
+                    # trimmed): start again after the last record read, as Lambda's poller does.
+                    code = (
+                        exc.response["Error"]["Code"] if isinstance(exc, ClientError) else type(exc).__name__
+                    )
+                    if code not in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                        log.warning(
+                            "%s: reading shard %s failed (%s); retrying", self.config.address, shard_id, exc
+                        )
+                        await asyncio.sleep(1.0)
+                    iterator = await self._iterator(shard_id, last)
+                    continue
                 iterator = page.get("NextShardIterator")
                 for raw in page.get("Records", []):
+                    last = raw["dynamodb"]["SequenceNumber"]
                     record = lambda_record(raw, region=self.region, stream_arn=self.config.source_arn)
                     self.stats["records"] += 1
                     if not self.config.criteria.accepts(record):
@@ -204,6 +223,15 @@ class StreamMapping:
             for worker in workers:
                 worker.cancel()
         self._finished.add(shard_id)
+
+    async def _iterator(self, shard_id: str, after: str | None) -> str | None:
+        kwargs: dict[str, Any] = {"StreamArn": self.local_stream_arn, "ShardId": shard_id}
+        if after is None:
+            kwargs["ShardIteratorType"] = self.config.starting_position
+        else:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=after)
+        response = await self._call("get_shard_iterator", **kwargs)
+        return str(response["ShardIterator"]) if response.get("ShardIterator") else None
 
     def _lane_of(self, record: dict[str, Any], lanes: int) -> int:
         if lanes == 1:

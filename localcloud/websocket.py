@@ -169,6 +169,7 @@ class WebSocketApi:
             )
         self.connections: dict[str, Connection] = {}
         self.listener: Listener | None = None
+        self.stopping = False
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -181,6 +182,7 @@ class WebSocketApi:
         return self.listener
 
     async def stop(self) -> None:
+        self.stopping = True  # the API is going away with its functions: no $disconnect now
         for connection in list(self.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"Going away")
@@ -270,7 +272,8 @@ class WebSocketApi:
         finally:
             self.connections.pop(connection_id, None)
             connection.closed.set()
-            self.service.spawn(self._disconnected(connection), f"disconnect {connection_id}")
+            if not self.stopping:
+                self.service.spawn(self._disconnected(connection), f"disconnect {connection_id}")
         return ws
 
     async def _receive(self, connection: Connection) -> None:

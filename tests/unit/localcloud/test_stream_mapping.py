@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from conftest import Loop, eventually
 
 from localcloud.dynamodb_local import DynamoDBLocal
@@ -230,34 +231,71 @@ class TestRecordAge:
 
 
 class FakeStreams:
-    """A closed shard holding `records` (raw GetRecords records), read in one page."""
+    """A closed shard holding `records` (raw GetRecords records), read in one page; the first
+    `trimmed` reads fail as DynamoDB Local fails an iterator taken on an empty shard."""
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
+    def __init__(self, records: list[dict[str, Any]], trimmed: int = 0) -> None:
         self.records = records
+        self.trimmed = trimmed
+        self.iterators: list[dict[str, Any]] = []
 
     def get_shard_iterator(self, **kwargs: Any) -> dict[str, Any]:
+        self.iterators.append(kwargs)
         return {"ShardIterator": "iterator"}
 
     def get_records(self, **kwargs: Any) -> dict[str, Any]:
+        if self.trimmed:
+            self.trimmed -= 1
+            error = {
+                "Error": {"Code": "TrimmedDataAccessException", "Message": "read past the oldest record"}
+            }
+            raise ClientError(error, "GetRecords")
         return {"Records": self.records}  # no NextShardIterator: the shard is closed
+
+
+def raw_records(count: int) -> list[dict[str, Any]]:
+    import datetime as dt
+
+    return [
+        {
+            "eventID": str(n),
+            "eventName": "MODIFY",
+            "dynamodb": {
+                "Keys": {"pk": {"S": f"WF#{n % 4}"}, "sk": {"S": "#WF"}},
+                "SequenceNumber": f"{1000 + n}",
+                "ApproximateCreationDateTime": dt.datetime.now(dt.UTC),
+            },
+        }
+        for n in range(count)
+    ]
+
+
+class TestIterators:
+    def test_a_trimmed_iterator_is_replaced_and_no_record_is_lost(self, aio: Loop) -> None:
+        seen: list[str] = []
+
+        def collect(batch: list[dict[str, Any]]) -> InvokeResult:
+            seen.extend(r["dynamodb"]["SequenceNumber"] for r in batch)
+            return ok({})
+
+        streams = FakeStreams(raw_records(3), trimmed=1)
+        mapping = StreamMapping(
+            config(),
+            FakeFunction(collect),
+            streams,
+            "local-arn",
+            region=REGION,
+            send=lambda arn, record: asyncio.sleep(0),
+            executor=ThreadPoolExecutor(1),
+        )
+        aio.run(mapping._shard("shardId-1"))
+        assert seen == ["1000", "1001", "1002"]
+        assert [i["ShardIteratorType"] for i in streams.iterators] == ["TRIM_HORIZON", "TRIM_HORIZON"]
 
 
 class TestParallelization:
     def test_two_lanes_keep_each_partition_keys_records_in_order(self, aio: Loop) -> None:
-        import datetime as dt
-
-        raw = [
-            {
-                "eventID": str(n),
-                "eventName": "MODIFY",
-                "dynamodb": {
-                    "Keys": {"pk": {"S": f"WF#{n % 4}"}, "sk": {"S": "#WF"}},
-                    "SequenceNumber": f"{1000 + n}",
-                    "ApproximateCreationDateTime": dt.datetime.now(dt.UTC),
-                },
-            }
-            for n in range(24)
-        ]
+        raw = raw_records(24)
         batches: list[list[str]] = []
 
         async def collect(payload: bytes, *, throttle: bool = True) -> InvokeResult:
