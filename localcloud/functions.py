@@ -136,6 +136,7 @@ def function_spec(
         reserved_concurrency=reserved,
         async_config=_async_config(plan, name),
         address=where,
+        package_type=package_type,
         log_format=str(logging.get("log_format") or "Text"),
         log_level=str(logging["application_log_level"]) if logging.get("application_log_level") else None,
     )

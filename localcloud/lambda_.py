@@ -112,6 +112,7 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     async_config: AsyncConfig = field(default_factory=AsyncConfig)
     address: str = ""
+    package_type: str = "Zip"
     log_format: str = "Text"  # logging_config: JSON or Text
     log_level: str | None = None  # logging_config.application_log_level (JSON only)
 
@@ -194,6 +195,7 @@ class Environment:
         self.initialized = asyncio.get_running_loop().create_future()
         self.exited = False
         self.doomed = False
+        self.crashing = False  # fault injection: about to be killed mid-invocation
         self.reason = ""
         self.waiter: asyncio.Task[Any] | None = None
         self.spawned_at = time.monotonic()
@@ -450,7 +452,9 @@ class Function:
         if self.faults:
             fault = self.faults.popleft()
             if fault == "crash":
-                # Fault injection (local only): the process dies while it handles this event.
+                # Fault injection (local only): the process dies while it handles this event;
+                # whatever it answers meanwhile is not taken, so the invocation fails as a crash.
+                env.crashing = True
                 loop.call_later(0.05, env.kill)
 
     def complete(self, env: Environment, payload: bytes, error: str | None) -> None:
@@ -615,6 +619,8 @@ class RuntimeAPI:
         if env.current is None or env.current.request_id != request_id:
             return self._rapid_error(400, "InvalidRequestID", "Invalid request ID")
         body = await request.read()
+        if env.crashing:
+            return web.json_response({"status": "OK"}, status=202)
         if not error and len(body) > SYNC_PAYLOAD_LIMIT:
             message = (
                 f"Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes)."
@@ -809,7 +815,8 @@ class LambdaService:
 
 
 def invoke_api(service: LambdaService) -> web.Application:
-    """POST /2015-03-31/functions/{FunctionName}/invocations, as boto3's `lambda` client calls it;
+    """POST /2015-03-31/functions/{FunctionName}/invocations, as boto3's `lambda` client calls it, and
+    GetFunctionConfiguration;
     plus the local cloud's own /_localcloud/ endpoints (stats, fault injection: local only)."""
     app = web.Application(client_max_size=SYNC_PAYLOAD_LIMIT + 1024 * 1024)
 
@@ -880,6 +887,34 @@ def invoke_api(service: LambdaService) -> web.Application:
             headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail).decode()
         return web.Response(status=200, body=result.payload, headers=headers, content_type="application/json")
 
+    async def configuration(request: web.Request) -> web.Response:
+        """GetFunctionConfiguration: what clients and tests read back (timeout, memory, ...)."""
+        if "Authorization" not in request.headers:
+            return aws_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        try:
+            function = service.get(request.match_info["name"])
+        except FunctionNotFound as exc:
+            return aws_error(
+                404, "ResourceNotFoundException", str(exc), body={"Type": "User"}, message_key="Message"
+            )
+        spec = function.spec
+        body: dict[str, Any] = {
+            "FunctionName": spec.name,
+            "FunctionArn": spec.arn,
+            "Timeout": int(spec.timeout),
+            "MemorySize": spec.memory_size,
+            "Version": "$LATEST",
+            "Environment": {"Variables": spec.environment},
+            "PackageType": spec.package_type,
+            "Architectures": ["x86_64"],
+            "State": "Active",
+            "LastUpdateStatus": "Successful",
+            "LoggingConfig": {"LogFormat": spec.log_format, "LogGroup": f"/aws/lambda/{spec.name}"},
+        }
+        if spec.package_type == "Zip":
+            body.update(Runtime=spec.code.runtime, Handler=spec.code.handler)
+        return web.json_response(body, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
     async def stats(request: web.Request) -> web.Response:
         report = service.report() if service.report is not None else {"functions": service.stats()}
         return web.json_response(report)
@@ -901,6 +936,7 @@ def invoke_api(service: LambdaService) -> web.Application:
         return aws_error(404, "UnknownOperationException", None, message_key="Message")
 
     app.router.add_post("/2015-03-31/functions/{name}/invocations", invoke)
+    app.router.add_get("/2015-03-31/functions/{name}/configuration", configuration)
     app.router.add_get("/_localcloud/stats", stats)
     app.router.add_post("/_localcloud/faults", fault)
     app.router.add_route("*", "/{tail:.*}", unknown)

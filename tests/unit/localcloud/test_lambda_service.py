@@ -167,6 +167,13 @@ class TestRequestResponse:
         tail = base64.b64decode(response["LogResult"]).decode()
         assert "START RequestId:" in tail and "REPORT RequestId:" in tail and "Billed Duration:" in tail
 
+    def test_get_function_configuration(self, lam: Harness) -> None:
+        configuration = lam.client().get_function_configuration(FunctionName="node")
+        assert configuration["FunctionArn"] == arn("node")
+        assert configuration["Runtime"] == "nodejs20.x" and configuration["Handler"] == "index.handler"
+        assert configuration["Timeout"] == 1
+        assert configuration["Environment"]["Variables"] == {"GREETING": "hello"}
+
     def test_dry_run(self, lam: Harness) -> None:
         response = lam.client().invoke(FunctionName="py", InvocationType="DryRun")
         assert response["StatusCode"] == 204
