@@ -120,13 +120,37 @@ def security(session: nox.Session) -> None:
     session.run("python", "scripts/checkov_gate.py", *stacks)
 
 
-@nox.session(python=False)
+def localcloud_env(session: nox.Session, *groups: str) -> None:
+    """What running the local cloud needs. The `lambda` group too: python3.12 zips carry compiled
+    packages built for Lambda (pydantic_core), run here with this environment's build of them."""
+    sync(session, "lambda", "localcloud", *groups)
+    npm_ci(session, "localcloud")
+
+
+@nox.session(requires=["package", "dashboard", "synth"])
 def local(session: nox.Session) -> None:
-    """Run the whole system on this machine (the local cloud) and print the dashboard URL."""
-    session.error("The local cloud is not built yet (issue 5): there is nothing to run locally so far.")
+    """Run the whole system on this machine (the local cloud) until Ctrl-C; prints the dashboard URL."""
+    localcloud_env(session)
+    session.run("python", "-m", "localcloud", "up", "--stack", "dev", *session.posargs)
 
 
-@nox.session(python=False, requires=["lint", "typecheck", "infra", "security", "unit", "dashboard"])
+@nox.session(requires=["package", "dashboard", "synth"])
+def deployed(session: nox.Session) -> None:
+    """tests/deployed on the local cloud (started by the tests), or on any deployment: -- --outputs FILE."""
+    localcloud_env(session, "test")
+    session.run(*PYTEST, "tests/deployed", *session.posargs)
+
+
+@nox.session(requires=["package", "dashboard", "synth"])
+def bench(session: nox.Session) -> None:
+    """Benchmark the reference workflow on the local cloud: latency, throughput, calls, cost (figures)."""
+    localcloud_env(session)
+    session.run("python", "scripts/bench.py", *session.posargs)
+
+
+@nox.session(
+    python=False, requires=["lint", "typecheck", "infra", "security", "unit", "dashboard", "deployed"]
+)
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard."""
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard, deployed."""
     session.log("all CI sessions passed")
