@@ -31,8 +31,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.requirements import Requirement
-
 HERE = Path(__file__).resolve().parent
 PYTHON_BOOTSTRAP = HERE / "runtime" / "bootstrap.py"
 NODE_BOOTSTRAP = HERE / "runtime" / "bootstrap.js"
@@ -187,6 +185,8 @@ def _top_level(dist: metadata.Distribution) -> set[str]:
 
 
 def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
+    """The distributions and their installed requirements (extras left out). A requirement that is
+    not installed was not needed by this interpreter (a marker excluded it): it is skipped."""
     seen: dict[str, metadata.Distribution] = {}
     todo = list(names)
     while todo:
@@ -194,12 +194,20 @@ def _closure(names: tuple[str, ...]) -> list[metadata.Distribution]:
         key = re.sub(r"[-_.]+", "-", name).lower()
         if key in seen:
             continue
-        dist = metadata.distribution(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            if name in names:
+                raise RuntimeSetupError(f"{name} is not installed: the Python runtime needs it") from None
+            continue
         seen[key] = dist
         for text in dist.requires or []:
-            requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
+            requirement, _, marker = text.partition(";")
+            if "extra" in marker:
+                continue
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+            if match:
+                todo.append(match.group(1))
     return list(seen.values())
 
 
