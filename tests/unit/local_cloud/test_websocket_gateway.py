@@ -11,9 +11,10 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from conftest import Running, eventually
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+
+from local_cloud.harness import Running, eventually
 
 
 def events(running: Running, connection_id: str) -> list[dict[str, Any]]:

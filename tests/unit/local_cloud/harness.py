@@ -1,6 +1,5 @@
-"""Fixtures for the local cloud's tests: an event loop in a background thread (the emulators run
-on it; tests drive them from the test thread with production clients: boto3, requests,
-websockets), stack builders, and one running local cloud of a stack shaped like Orchestra's."""
+"""Helpers of the local cloud's tests: an event loop in a background thread (the emulators run on
+it; tests drive them from the test thread with production clients), a running cloud, retries."""
 
 from __future__ import annotations
 
@@ -8,15 +7,12 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
-from stacks import StackBuilder, full_stack
-
-from localcloud.cloud import LocalCloud, Options
+from localcloud.cloud import LocalCloud
 
 T = TypeVar("T")
 
@@ -39,18 +35,6 @@ class Loop:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
-
-
-@pytest.fixture(scope="session")
-def aio() -> Iterator[Loop]:
-    loop = Loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> StackBuilder:
-    return StackBuilder(tmp_path)
 
 
 @dataclass
@@ -85,19 +69,3 @@ def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 
         if time.monotonic() > deadline:
             raise error
         time.sleep(interval)
-
-
-@pytest.fixture(scope="session")
-def running(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The local cloud of `full_stack`, started once for the session (async retries shortened)."""
-    root = tmp_path_factory.mktemp("cloud")
-    records = root / "records"
-    full_stack(StackBuilder(root, "test"), records)
-    cloud = LocalCloud(
-        Options(root=root, stack="test", async_retry_delays=(0.2, 0.2)), progress=lambda m: None
-    )
-    aio.run(cloud.start(), timeout=120)
-    try:
-        yield Running(cloud, root, records, dict(cloud.outputs))
-    finally:
-        aio.run(cloud.stop(), timeout=60)

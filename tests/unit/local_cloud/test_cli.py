@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from stacks import StackBuilder, full_stack, ref
+from local_cloud.stacks import StackBuilder, full_stack, ref
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -7,8 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from conftest import Loop, Running, eventually
-
+from local_cloud.harness import Loop, Running, eventually
 from localcloud.cloud import endpoints_path
 
 

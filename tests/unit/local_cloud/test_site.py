@@ -6,8 +6,9 @@ import gzip
 
 import pytest
 import requests
-from conftest import Running
-from stacks import SITE_FILES
+
+from local_cloud.harness import Running
+from local_cloud.stacks import SITE_FILES
 
 
 def get(running: Running, path: str, method: str = "GET", **kwargs: object) -> requests.Response:

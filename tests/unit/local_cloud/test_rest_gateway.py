@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Loop, Running
-from stacks import PY_API, StackBuilder, ref
 
+from local_cloud.harness import Loop, Running
+from local_cloud.stacks import PY_API, StackBuilder, ref
 from localcloud.apigateway import RestApi
 from localcloud.cloud import LocalCloud, Options
 from localcloud.web import TokenBucket

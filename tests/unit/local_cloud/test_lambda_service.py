@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from conftest import Loop, eventually
-from stacks import NODE_ECHO, PY_ECHO
 
+from local_cloud.harness import Loop, eventually
+from local_cloud.stacks import NODE_ECHO, PY_ECHO
 from localcloud import runtimes
 from localcloud.lambda_ import AsyncConfig, FunctionSpec, LambdaService
 

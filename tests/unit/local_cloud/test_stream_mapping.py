@@ -14,8 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import Loop, eventually
 
+from local_cloud.harness import Loop, eventually
 from localcloud.dynamodb_local import DynamoDBLocal
 from localcloud.filters import Criteria
 from localcloud.lambda_ import InvokeResult

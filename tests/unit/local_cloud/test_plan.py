@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from stacks import ACCOUNT, REGION, StackBuilder, ref
 
+from local_cloud.stacks import ACCOUNT, REGION, StackBuilder, ref
 from localcloud.plan import Plan, PlanError
 
 
