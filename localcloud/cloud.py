@@ -108,6 +108,8 @@ class Endpoints:
 
 class LocalCloud:
     def __init__(self, options: Options, progress: Callable[[str], None] | None = None) -> None:
+        # Function processes run in their own folders: every path they are given must be absolute.
+        options.root = options.root.resolve()
         self.options = options
         self._progress = progress or (lambda message: log.info("%s", message))
         self._started = time.monotonic()

@@ -19,7 +19,7 @@ import json
 import re
 import string
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -763,12 +763,3 @@ _COMPUTED: dict[str, Computed] = {
     "aws_region": _region,
     "aws_partition": _partition,
 }
-
-
-@dataclass
-class Endpoint:
-    """A service the local cloud serves, as a client reaches it."""
-
-    name: str
-    url: str
-    extra: dict[str, str] = field(default_factory=dict)
