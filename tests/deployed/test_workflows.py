@@ -90,6 +90,24 @@ class TestReferenceWorkflow:
         assert again.json()["workflow_id"] == created["workflow_id"]
 
 
+class TestArtifacts:
+    def test_a_large_output_goes_to_the_artifacts_bucket_and_reaches_its_dependent(
+        self, api: Api, deployment: Deployment
+    ) -> None:
+        created = api.create(
+            {
+                "definition": inline(task("A", "task-a"), task("B", "task-b2", "A")),
+                "input": {"simulate": {"A": {"output_bytes": 100_000}}},  # above the 64 KB inline limit
+            }
+        )
+        workflow = api.wait(created["workflow_id"])
+        assert workflow["status"] == "SUCCESS", workflow
+        a, b = tasks_by_id(workflow)["A"], tasks_by_id(workflow)["B"]
+        assert a["output"] is None
+        assert a["output_ref"].startswith(f"s3://{deployment.outputs['artifacts_bucket']}/")
+        assert b["output"]["count"] == 10, "B read A's data back from the bucket"
+
+
 class TestLifecycle:
     def test_a_failing_task_fails_the_workflow_and_skips_its_dependents(self, api: Api) -> None:
         created = api.create(
