@@ -188,44 +188,29 @@ class Network(Construct):
 
         route_table_ids = [table.id for table in private_route_tables] + [isolated_routes.id]
         account, region = inputs.account_id, inputs.region
-        dynamodb = aws.vpc_endpoint.VpcEndpoint(
-            self,
-            "dynamodb_endpoint",
-            vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{region}.dynamodb",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=route_table_ids,
-            policy=policy_document(
-                [
-                    allow(
-                        "ProjectTablesOnly",
-                        DYNAMODB_ENDPOINT_ACTIONS,
-                        [f"arn:aws:dynamodb:{region}:{account}:table/{prefix}-*"],
-                        Principal="*",
-                    )
-                ]
-            ),
-            tags={"Name": f"{prefix}-dynamodb"},
-        )
-        s3 = aws.vpc_endpoint.VpcEndpoint(
-            self,
-            "s3_endpoint",
-            vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{region}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=route_table_ids,
-            policy=policy_document(
-                [
-                    allow(
-                        "ProjectBucketsOnly",
-                        S3_ENDPOINT_ACTIONS,
-                        [f"arn:aws:s3:::{prefix}-*/*"],
-                        Principal="*",
-                    )
-                ]
-            ),
-            tags={"Name": f"{prefix}-s3"},
-        )
+        # Gateway endpoints are free and keep table and bucket traffic off the NAT; their policies
+        # admit only this environment's tables and buckets.
+        gateways = {
+            service: aws.vpc_endpoint.VpcEndpoint(
+                self,
+                f"{service}_endpoint",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=route_table_ids,
+                policy=policy_document([allow(sid, actions, [resource], Principal="*")]),
+                tags={"Name": f"{prefix}-{service}"},
+            )
+            for service, sid, actions, resource in (
+                (
+                    "dynamodb",
+                    "ProjectTablesOnly",
+                    DYNAMODB_ENDPOINT_ACTIONS,
+                    f"arn:aws:dynamodb:{region}:{account}:table/{prefix}-*",
+                ),
+                ("s3", "ProjectBucketsOnly", S3_ENDPOINT_ACTIONS, f"arn:aws:s3:::{prefix}-*/*"),
+            )
+        }
 
         functions = aws.security_group.SecurityGroup(
             self,
@@ -240,9 +225,13 @@ class Network(Construct):
             Egress(
                 "to_dynamodb",
                 "HTTPS to DynamoDB through its gateway endpoint",
-                prefix_list_id=dynamodb.prefix_list_id,
+                prefix_list_id=gateways["dynamodb"].prefix_list_id,
             ),
-            Egress("to_s3", "HTTPS to S3 through its gateway endpoint", prefix_list_id=s3.prefix_list_id),
+            Egress(
+                "to_s3",
+                "HTTPS to S3 through its gateway endpoint",
+                prefix_list_id=gateways["s3"].prefix_list_id,
+            ),
         ]
         if nat_ids:
             egress.append(

@@ -161,6 +161,9 @@ def image_tag(context: Path) -> str:
 
 
 def main() -> int:
+    if shutil.which("uv") is None:
+        print("package.py: uv is not on PATH; run it through `./noxw -s package`", file=sys.stderr)
+        return 2
     LAMBDA_BUILD.mkdir(parents=True, exist_ok=True)
     manifest = {name: build_artifact(name, artifact) for name, artifact in ARTIFACTS.items()}
     (LAMBDA_BUILD / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
