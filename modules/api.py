@@ -34,8 +34,9 @@ ACCESS_LOG_FORMAT = json.dumps(
     separators=(",", ":"),
 )
 # Answers API Gateway gives itself (throttled, no route, integration down) in the engine's error shape.
-GATEWAY_ERROR_TEMPLATE = json.dumps(
-    {"error": "$context.error.responseType", "message": "$context.error.messageString", "details": []}
+# $context.error.messageString is already a quoted JSON string (AWS's own examples leave it bare).
+GATEWAY_ERROR_TEMPLATE = (
+    '{"error":"$context.error.responseType","message":$context.error.messageString,"details":[]}'
 )
 
 

@@ -38,6 +38,18 @@ KEY_ACCOUNT_ACTIONS = (
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
+# What the list indexes copy of a workflow item besides their keys: a list row, not the definition
+# or the input, because the copy is rewritten on every transition and billed by its size. The
+# engine reads these rows (engine/store.py LISTED_ATTRIBUTES; tests/infra checks they agree).
+LISTED_ATTRIBUTES = (
+    "workflow_id",
+    "status",
+    "definition_name",
+    "tasks",
+    "version",
+    "started_at",
+    "finished_at",
+)
 KEY_USE_ACTIONS = (
     "kms:Decrypt",
     "kms:DescribeKey",
@@ -102,11 +114,15 @@ class Data(Construct):
             ],
             global_secondary_index=[
                 # Newest first: Query list_pk = "WORKFLOW", ScanIndexForward = false.
-                ddb.DynamodbTableGlobalSecondaryIndex(
-                    name="by_created", hash_key="list_pk", range_key="created_at", projection_type="ALL"
-                ),
-                ddb.DynamodbTableGlobalSecondaryIndex(
-                    name="by_status", hash_key="wf_status", range_key="created_at", projection_type="ALL"
+                *(
+                    ddb.DynamodbTableGlobalSecondaryIndex(
+                        name=name,
+                        hash_key=hash_key,
+                        range_key="created_at",
+                        projection_type="INCLUDE",
+                        non_key_attributes=list(LISTED_ATTRIBUTES),
+                    )
+                    for name, hash_key in (("by_created", "list_pk"), ("by_status", "wf_status"))
                 ),
                 # Sparse: only READY and RUNNING tasks carry due_pk, so the reaper reads only those.
                 ddb.DynamodbTableGlobalSecondaryIndex(

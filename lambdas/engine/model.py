@@ -145,6 +145,22 @@ class Workflow:
         return list(self.definition["tasks"])
 
 
+@dataclass(frozen=True)
+class WorkflowSummary:
+    """A workflow as the list indexes hold it: their projection leaves out the definition and the
+    input, so that the index copy written on every transition stays small (DynamoDB bills index
+    writes by the projected item's size)."""
+
+    workflow_id: str
+    status: str
+    definition_name: str
+    tasks: dict[str, TaskSummary]
+    version: int
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
 @dataclass
 class Attempt:
     attempt: int

@@ -29,7 +29,16 @@ from engine.errors import (
     WorkflowIdConflict,
     WorkflowNotFound,
 )
-from engine.model import Attempt, Entity, Task, TaskStatus, TaskSummary, Workflow, WorkflowStatus
+from engine.model import (
+    Attempt,
+    Entity,
+    Task,
+    TaskStatus,
+    TaskSummary,
+    Workflow,
+    WorkflowStatus,
+    WorkflowSummary,
+)
 from engine.store import Store, TaskChange, TaskTouch, WorkflowChange, dump_json
 
 # A READY task not claimed this long after it became due is dispatched again by the reaper.
@@ -162,7 +171,7 @@ class Engine:
 
     def list_workflows(
         self, status: str | None, limit: int, cursor: str | None
-    ) -> tuple[list[Workflow], str | None]:
+    ) -> tuple[list[WorkflowSummary], str | None]:
         start = _decode_cursor(cursor, status) if cursor else None
         workflows, last = self.store.list_workflows(status, limit, start)
         return workflows, _encode_cursor(last, status) if last else None

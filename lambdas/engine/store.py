@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from engine import model
 from engine.errors import ContentionExhausted, ItemAlreadyExists, VersionConflict
-from engine.model import Attempt, Entity, Task, TaskSummary, Workflow
+from engine.model import Attempt, Entity, Task, TaskSummary, Workflow, WorkflowSummary
 
 WORKFLOW_SK = "#WF"
 TASK_SK_PREFIX = "TASK#"
@@ -116,6 +116,33 @@ def workflow_to_item(wf: Workflow) -> dict[str, Any]:
         "finished_at": wf.finished_at,
         "expires_at": wf.expires_at,
     }
+
+
+# What the by_created and by_status indexes project besides their keys (modules/data.py declares
+# the same list): what a list row shows, and no more.
+LISTED_ATTRIBUTES = (
+    "workflow_id",
+    "status",
+    "definition_name",
+    "tasks",
+    "version",
+    "started_at",
+    "finished_at",
+)
+
+
+def summary_from_item(item: dict[str, Any]) -> WorkflowSummary:
+    """A list row from a by_created / by_status item."""
+    return WorkflowSummary(
+        workflow_id=item["workflow_id"],
+        status=item["status"],
+        definition_name=item["definition_name"],
+        tasks={tid: TaskSummary.from_item(s) for tid, s in item.get("tasks", {}).items()},
+        version=int(item["version"]),
+        created_at=item["created_at"],
+        started_at=item.get("started_at"),
+        finished_at=item.get("finished_at"),
+    )
 
 
 def workflow_from_item(item: dict[str, Any]) -> Workflow:
@@ -378,7 +405,7 @@ class Store:
 
     def list_workflows(
         self, status: str | None, limit: int, start_key: dict[str, Any] | None
-    ) -> tuple[list[Workflow], dict[str, Any] | None]:
+    ) -> tuple[list[WorkflowSummary], dict[str, Any] | None]:
         """Newest first, from by_created (or by_status when filtering); the key to continue from."""
         if status is None:
             index, condition, values = BY_CREATED, "list_pk = :k", {":k": {"S": LIST_PK}}
@@ -395,11 +422,14 @@ class Store:
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
         page = self.client.query(**kwargs)
-        workflows = [workflow_from_item(deserialize_item(i)) for i in page.get("Items", [])]
+        workflows = [summary_from_item(deserialize_item(i)) for i in page.get("Items", [])]
         return workflows, page.get("LastEvaluatedKey")
 
     def due_tasks(self, now: float, limit: int = 500) -> Iterator[Task]:
-        """READY and RUNNING tasks whose due time passed, oldest first (the sparse by_due index)."""
+        """READY and RUNNING tasks whose due time passed, oldest first (the sparse by_due index).
+
+        The index holds keys only (it is written on every READY and RUNNING transition, so it stays
+        small); each task is then read whole and current, which also drops one that moved on since."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": BY_DUE,
@@ -412,7 +442,11 @@ class Store:
             page = self.client.query(**kwargs)
             for item in page.get("Items", []):
                 seen += 1
-                yield task_from_item(deserialize_item(item))
+                current = self.client.get_item(
+                    TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True
+                ).get("Item")
+                if current:
+                    yield task_from_item(deserialize_item(current))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

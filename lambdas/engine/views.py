@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config import TaskFunction
-from engine.model import Task, Workflow
+from engine.model import Task, Workflow, WorkflowSummary
 from engine.service import parse_iso, task_counts
 
 
@@ -21,7 +21,7 @@ def _order(wf: Workflow) -> list[str]:
     return [t["id"] for t in wf.task_definitions()]
 
 
-def workflow_summary(wf: Workflow) -> dict[str, Any]:
+def workflow_summary(wf: Workflow | WorkflowSummary) -> dict[str, Any]:
     return {
         "workflow_id": wf.workflow_id,
         "definition_name": wf.definition_name,

@@ -96,11 +96,6 @@ class TestApiEdges:
         assert body["error"] == code
         assert isinstance(body["message"], str) and body["message"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason='modules/api.py: the gateway response template writes "$context.error.messageString" in '
-        "quotes, but API Gateway's messageString is already quoted: the 403 body is not valid JSON",
-    )
     def test_a_path_outside_the_stage_is_a_json_403(self, deployment: Deployment) -> None:
         base = deployment.api_url.rsplit("/", 1)[0]
         response = requests.get(base + "/nostage/workflows", timeout=20)

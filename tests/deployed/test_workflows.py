@@ -9,7 +9,6 @@ from support import Api, Deployment, Listener, eventually, tasks_by_id
 
 # B1-B3 sleep so that running in parallel is visible as overlapping times, whatever the machine.
 PARALLEL = {"simulate": {"B1": {"sleep_ms": 1500}, "B2": {"sleep_ms": 1500}, "B3": {"sleep_ms": 1500}}}
-ORDER = ["PENDING", "READY", "RUNNING", "SUCCEEDED"]
 
 
 def at(text: str) -> datetime:
@@ -52,8 +51,8 @@ class TestReferenceWorkflow:
 
             updates = eventually(lambda: self._final(listener, created["workflow_id"]), timeout=20)
         versions = [u.message["data"]["version"] for u in updates]
-        assert versions == sorted(set(versions)), "updates arrive in order, each version once"
-        self._transitions_in_order(updates)
+        assert versions == list(range(1, versions[-1] + 1)), "one update per transition, in order"
+        self._every_transition(updates)
 
     @staticmethod
     def _final(listener: Listener, workflow_id: str) -> list[Any]:
@@ -62,10 +61,9 @@ class TestReferenceWorkflow:
         return updates
 
     @staticmethod
-    def _transitions_in_order(updates: list[Any]) -> None:
-        """Every transition is reflected: each task moves forward only, and ends SUCCEEDED; the
-        workflow goes PENDING/RUNNING to SUCCESS. (Two images of one workflow in the same stream
-        batch are broadcast once, as the newest: the orchestrator's design; none goes backwards.)"""
+    def _every_transition(updates: list[Any]) -> None:
+        """Each update is one transition, so every task is seen in every status it passed through,
+        and the workflow goes PENDING, RUNNING, SUCCESS."""
         seen: dict[str, list[str]] = {}
         for update in updates:
             data = update.message["data"]
@@ -74,14 +72,15 @@ class TestReferenceWorkflow:
                 history = seen.setdefault(item["taskId"], [])
                 if not history or history[-1] != item["status"]:
                     history.append(item["status"])
-        assert set(seen) == {"A", "B1", "B2", "B3", "C"}
-        for task_id, statuses in seen.items():
-            positions = [ORDER.index(s) for s in statuses]
-            assert positions == sorted(positions), f"{task_id} went {statuses}"
-            assert statuses[-1] == "SUCCEEDED"
+        assert seen == {
+            task: ["PENDING", "READY", "RUNNING", "SUCCEEDED"] for task in ("A", "B1", "B2", "B3", "C")
+        }
         workflow_statuses = [u.message["data"]["status"] for u in updates]
-        assert workflow_statuses[-1] == "SUCCESS"
-        assert set(workflow_statuses) <= {"PENDING", "RUNNING", "SUCCESS"}
+        assert [s for i, s in enumerate(workflow_statuses) if i == 0 or s != workflow_statuses[i - 1]] == [
+            "PENDING",
+            "RUNNING",
+            "SUCCESS",
+        ]
 
     def test_a_workflow_started_twice_with_the_same_id_is_created_once(self, api: Api) -> None:
         created = api.create()

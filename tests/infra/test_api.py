@@ -60,11 +60,14 @@ class TestRestApi:
             assert response["response_parameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
                 f"'https://${{aws_cloudfront_distribution.{distribution}.domain_name}}'"
             )
-            assert set(json.loads(response["response_templates"]["application/json"])) == {
-                "error",
-                "message",
-                "details",
-            }
+            # API Gateway substitutes messageString already quoted, and responseType bare.
+            template = response["response_templates"]["application/json"]
+            body = json.loads(
+                template.replace("$context.error.messageString", json.dumps('Say "hi"')).replace(
+                    "$context.error.responseType", "THROTTLED"
+                )
+            )
+            assert body == {"error": "THROTTLED", "message": 'Say "hi"', "details": []}
 
 
 class TestWebSocketApi:

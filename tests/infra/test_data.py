@@ -210,3 +210,55 @@ class TestDataBuckets:
         delivery = statements["S3ServerAccessLogDelivery"]
         assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
         assert delivery["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+
+
+class TestUnitTestTablesMatchTheStack:
+    """tests/unit creates the tables by hand (no synthesis there): they must be the stack's tables."""
+
+    @staticmethod
+    def canonical_stack(table: dict[str, Any]) -> dict[str, Any]:
+        def projection(index: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+            return index["projection_type"], tuple(index.get("non_key_attributes", ()))
+
+        return {
+            "keys": (table["hash_key"], table.get("range_key")),
+            "attributes": {a["name"]: a["type"] for a in table["attribute"]},
+            "indexes": {
+                i["name"]: (i["hash_key"], i.get("range_key"), projection(i))
+                for i in table.get("global_secondary_index", [])
+            },
+            "stream": table.get("stream_view_type"),
+        }
+
+    @staticmethod
+    def canonical_request(request: dict[str, Any]) -> dict[str, Any]:
+        def keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:
+            by_type = {k["KeyType"]: k["AttributeName"] for k in schema}
+            return by_type["HASH"], by_type.get("RANGE")
+
+        return {
+            "keys": keys(request["KeySchema"]),
+            "attributes": {a["AttributeName"]: a["AttributeType"] for a in request["AttributeDefinitions"]},
+            "indexes": {
+                i["IndexName"]: (
+                    *keys(i["KeySchema"]),
+                    (i["Projection"]["ProjectionType"], tuple(i["Projection"].get("NonKeyAttributes", ()))),
+                )
+                for i in request.get("GlobalSecondaryIndexes", [])
+            },
+            "stream": request.get("StreamSpecification", {}).get("StreamViewType"),
+        }
+
+    def test_same_keys_indexes_projections_and_stream(self, stacks: dict[str, Stack]) -> None:
+        from tests.unit.tables import connections_table, workflows_table
+
+        for table, request in (("workflows", workflows_table("x")), ("connections", connections_table("x"))):
+            _, body = named(stacks["dev"], "aws_dynamodb_table", f"data/{table}")
+            assert self.canonical_request(request) == self.canonical_stack(body), table
+
+    def test_engine_reads_what_the_list_indexes_project(self) -> None:
+        from engine.store import LISTED_ATTRIBUTES as ENGINE_LISTED
+
+        from modules.data import LISTED_ATTRIBUTES
+
+        assert ENGINE_LISTED == LISTED_ATTRIBUTES

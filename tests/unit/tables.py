@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.store import LISTED_ATTRIBUTES
 
-def _gsi(name: str, hash_key: str, range_key: str | None = None, projection: str = "ALL") -> dict[str, Any]:
+
+def _gsi(
+    name: str, hash_key: str, range_key: str | None = None, include: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
     if range_key:
         schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
-    return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": projection}}
+    projection: dict[str, Any] = {"ProjectionType": "KEYS_ONLY"}
+    if include:
+        projection = {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(include)}
+    return {"IndexName": name, "KeySchema": schema, "Projection": projection}
 
 
 def workflows_table(name: str) -> dict[str, Any]:
@@ -30,8 +37,8 @@ def workflows_table(name: str) -> dict[str, Any]:
             {"AttributeName": "due_at", "AttributeType": "N"},
         ],
         "GlobalSecondaryIndexes": [
-            _gsi("by_created", "list_pk", "created_at"),
-            _gsi("by_status", "wf_status", "created_at"),
+            _gsi("by_created", "list_pk", "created_at", include=LISTED_ATTRIBUTES),
+            _gsi("by_status", "wf_status", "created_at", include=LISTED_ATTRIBUTES),
             _gsi("by_due", "due_pk", "due_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -47,7 +54,7 @@ def connections_table(name: str) -> dict[str, Any]:
             {"AttributeName": "connection_id", "AttributeType": "S"},
             {"AttributeName": "topic", "AttributeType": "S"},
         ],
-        "GlobalSecondaryIndexes": [_gsi("by_topic", "topic", projection="KEYS_ONLY")],
+        "GlobalSecondaryIndexes": [_gsi("by_topic", "topic")],
     }
 
 

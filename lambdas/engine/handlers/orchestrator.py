@@ -71,7 +71,7 @@ class RecordHandler:
             return  # a task item (the mapping filters them out; ignore them anyway) or a TTL removal
         logger.set_correlation_id(new.workflow_id)
         # A later image of this workflow is in the same batch: it carries every decision this one
-        # would take, so reconciling and broadcasting it alone saves writes that would lose anyway.
+        # would take, so reconciling it alone saves writes that would lose anyway.
         superseded = self.newest.get(new.workflow_id, 0) > new.version
         if not superseded:
             result = self.engine.reconcile(new)
@@ -86,12 +86,12 @@ class RecordHandler:
             logger.info(
                 "dispatched", extra={"task_id": dispatch.task_id, "attempt": dispatch.attempt, "how": how}
             )
-        if not superseded:
-            delivered, gone = self.broadcaster.send(
-                new.workflow_id, views.workflow_update(new, self.settings.task_functions)
-            )
-            if gone:
-                logger.info("deleted gone connections", extra={"gone": gone, "delivered": delivered})
+        # Every image is one transition: clients see each of them, in stream order.
+        delivered, gone = self.broadcaster.send(
+            new.workflow_id, views.workflow_update(new, self.settings.task_functions)
+        )
+        if gone:
+            logger.info("deleted gone connections", extra={"gone": gone, "delivered": delivered})
 
 
 @logger.inject_lambda_context(clear_state=True)
