@@ -7,10 +7,12 @@ client and `local_only` come from the shared plugin `tests/cloud.py`.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.cloud import Api, Deployment
+if TYPE_CHECKING:  # imported by pytest_plugins, where its asserts are rewritten
+    from tests.cloud import Api, Deployment
 
 pytest_plugins = ["tests.cloud"]
 
