@@ -142,6 +142,21 @@ def deployed(session: nox.Session) -> None:
 
 
 @nox.session(requires=["package", "dashboard", "synth"])
+def e2e(session: nox.Session) -> None:
+    """tests/e2e: the dashboard in the system Chromium (Playwright) on the local cloud (or --outputs FILE)."""
+    localcloud_env(session, "test", "e2e")
+    artifacts = BUILD / "e2e" / "failures"  # a failed test's screenshot and trace
+    session.run(
+        *PYTEST,
+        "tests/e2e",
+        f"--output={artifacts}",
+        "--screenshot=only-on-failure",
+        "--tracing=retain-on-failure",
+        *session.posargs,
+    )
+
+
+@nox.session(requires=["package", "dashboard", "synth"])
 def bench(session: nox.Session) -> None:
     """Benchmark the reference workflow on the local cloud: latency, throughput, calls, cost (figures)."""
     localcloud_env(session)
@@ -149,8 +164,10 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(
-    python=False, requires=["lint", "typecheck", "infra", "security", "unit", "dashboard", "deployed"]
+    python=False,
+    requires=["lint", "typecheck", "infra", "security", "unit", "dashboard", "deployed", "e2e"],
 )
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard, deployed."""
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard, deployed,
+    e2e."""
     session.log("all CI sessions passed")

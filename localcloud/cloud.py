@@ -258,6 +258,7 @@ class LocalCloud:
         plan.map_endpoint(f"https://sqs.{plan.region}.amazonaws.com", self.moto.endpoint_url)
         self.lambdas.endpoint_environment.update(self._function_endpoints(management))
         self.lambdas.report = self.stats
+        self.lambdas.drop_websockets = self.drop_websocket_connections
         self.progress(
             f"gateways: {len(self.rest_apis)} REST, {len(self.websocket_apis)} WebSocket, "
             f"{len(self.distributions)} site(s); Lambda API on {self.endpoints.lambda_}"
@@ -406,6 +407,11 @@ class LocalCloud:
             "schedules_fired": self.scheduler.fired if self.scheduler else 0,
             "dynamodb": self.meter.stats() if self.meter else None,
         }
+
+    async def drop_websocket_connections(self, hold_seconds: float) -> int:
+        """The control API's websocket/disconnect: every WebSocket API drops its connections."""
+        dropped = await asyncio.gather(*(api.drop_connections(hold_seconds) for api in self.websocket_apis))
+        return sum(dropped)
 
     async def stop(self) -> None:
         for task in self._tasks:

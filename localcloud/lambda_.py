@@ -677,6 +677,8 @@ class LambdaService:
         self._python_runtime: Path | None = None
         self.billed: Counter[str] = Counter()  # function -> billed milliseconds
         self.report: Callable[[], dict[str, Any]] | None = None  # the whole cloud's stats, if set
+        # Set by the cloud: close every WebSocket connection, holding new ones for N seconds.
+        self.drop_websockets: Callable[[float], Awaitable[int]] | None = None
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -932,6 +934,17 @@ def invoke_api(service: LambdaService) -> web.Application:
         function.faults.extend(["crash"] * int(body.get("count", 1)))
         return web.json_response({"function": function.spec.name, "armed": list(function.faults)})
 
+    async def websocket_disconnect(request: web.Request) -> web.Response:
+        # Local-cloud-only: the gateway drops every WebSocket connection (clients must reconnect);
+        # {"hold_seconds": N} keeps new handshakes waiting that long.
+        body = await request.json() if request.can_read_body else {}
+        hold = body.get("hold_seconds", 0) if isinstance(body, dict) else None
+        if isinstance(hold, bool) or not isinstance(hold, int | float) or not 0 <= hold <= 3600:
+            return web.json_response({"error": "hold_seconds must be a number from 0 to 3600"}, status=400)
+        if service.drop_websockets is None:
+            return web.json_response({"error": "no WebSocket API runs here"}, status=404)
+        return web.json_response({"closed": await service.drop_websockets(float(hold)), "hold_seconds": hold})
+
     async def unknown(request: web.Request) -> web.Response:
         return aws_error(404, "UnknownOperationException", None, message_key="Message")
 
@@ -939,5 +952,6 @@ def invoke_api(service: LambdaService) -> web.Application:
     app.router.add_get("/2015-03-31/functions/{name}/configuration", configuration)
     app.router.add_get("/_localcloud/stats", stats)
     app.router.add_post("/_localcloud/faults", fault)
+    app.router.add_post("/_localcloud/websocket/disconnect", websocket_disconnect)
     app.router.add_route("*", "/{tail:.*}", unknown)
     return app

@@ -12,7 +12,8 @@ refuses the connection); each message is routed by the API's route selection exp
 client only when the route has a route response; `$disconnect` runs after the connection is
 closed, whoever closed it. Connections close after 10 minutes idle or 2 hours in all. Messages
 above 128 KB close the connection (1009). Stage throttling (default and per-route route settings)
-answers `{"message": "Too Many Requests", ...}`.
+answers `{"message": "Too Many Requests", ...}`. `drop_connections` (the control API's
+`websocket/disconnect`, local only) closes every connection at once, as those limits do.
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ class WebSocketApi:
         self.connections: dict[str, Connection] = {}
         self.listener: Listener | None = None
         self.stopping = False
+        self.held_until = 0.0  # time.monotonic(): until then, new handshakes wait (drop_connections)
+        self._hold_changed = asyncio.Event()
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -181,8 +184,31 @@ class WebSocketApi:
         self.listener = await listen(app, port, shutdown_timeout=0.2)
         return self.listener
 
+    async def drop_connections(self, hold_seconds: float = 0.0) -> int:
+        """Close every open connection as API Gateway does at its 2-hour limit or idle timeout
+        (1001 Going away; `$disconnect` runs for each); return how many. For `hold_seconds` from
+        now, new connections wait before their handshake, as through a gateway outage; a new call
+        replaces the hold (0 ends it at once)."""
+        self.held_until = time.monotonic() + max(0.0, hold_seconds)
+        self._hold_changed.set()
+        dropped = list(self.connections.values())
+        for connection in dropped:
+            connection.close_code, connection.close_reason = 1001, "Going away"
+        await asyncio.gather(
+            *(c.ws.close(code=1001, message=b"Going away") for c in dropped), return_exceptions=True
+        )
+        return len(dropped)
+
+    async def _held(self) -> None:
+        while (remaining := self.held_until - time.monotonic()) > 0:
+            self._hold_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hold_changed.wait(), remaining)
+
     async def stop(self) -> None:
         self.stopping = True  # the API is going away with its functions: no $disconnect now
+        self.held_until = 0.0
+        self._hold_changed.set()
         for connection in list(self.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"Going away")
@@ -233,6 +259,7 @@ class WebSocketApi:
         stage = self.stages.get(request.match_info["stage"])
         if stage is None or request.headers.get("Upgrade", "").lower() != "websocket":
             return web.json_response({"message": "Forbidden"}, status=403)
+        await self._held()
         connection_id = _connection_id()
         connected_at = int(time.time() * 1000)
         peer = request.remote or "127.0.0.1"
@@ -292,7 +319,8 @@ class WebSocketApi:
                 connection.close_code, connection.close_reason = 1001, "Going away"
                 return
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                connection.close_code = ws.close_code or 1005
+                # The gateway's own close (DELETE, drop_connections) has set its code already.
+                connection.close_code = connection.close_code or ws.close_code or 1005
                 return
             if message.type == WSMsgType.ERROR:
                 connection.close_code = (

@@ -8,7 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
-from support import Api, Deployment, eventually, tasks_by_id
+from support import tasks_by_id
+
+from tests.cloud import Api, Deployment, eventually
 
 
 def inline(*tasks: dict[str, Any]) -> dict[str, Any]:

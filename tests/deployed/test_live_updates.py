@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from support import Api, Deployment, Listener, eventually
+from support import Listener
+
+from tests.cloud import Api, Deployment, eventually
 
 
 def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(

@@ -6,7 +6,8 @@ import re
 
 import pytest
 import requests
-from support import Api, Deployment
+
+from tests.cloud import Api, Deployment
 
 
 def site(deployment: Deployment, path: str, **kwargs: object) -> requests.Response:

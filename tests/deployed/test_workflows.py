@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from support import Api, Deployment, Listener, eventually, tasks_by_id
+from support import Listener, tasks_by_id
+
+from tests.cloud import Api, Deployment, eventually
 
 # B1-B3 sleep so that running in parallel is visible as overlapping times, whatever the machine.
 PARALLEL = {"simulate": {"B1": {"sleep_ms": 1500}, "B2": {"sleep_ms": 1500}, "B3": {"sleep_ms": 1500}}}

@@ -103,9 +103,10 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
                       data-start-ms={bar.start}
                       data-end-ms={end}
                       style={{
-                        // A bar that has just started still shows, inside the track.
-                        left: `min(${leftPct}%, calc(100% - 4px))`,
-                        width: `max(${widthPct}%, 4px)`,
+                        // A short run (or one that has just started) is still wide enough for its
+                        // status icon, and stays inside the track.
+                        left: `min(${leftPct}%, calc(100% - var(--bar-min-width)))`,
+                        width: `max(${widthPct}%, var(--bar-min-width))`,
                         background: appearance.background,
                         borderColor: appearance.border,
                         color: appearance.color,

@@ -168,3 +168,43 @@ class TestConnectionsApi:
         assert running.cloud.lambdas is not None
         env = running.cloud.lambdas.functions["test-ws"].spec.environment
         assert env["MANAGEMENT_ENDPOINT"] == running.outputs["websocket_url"].replace("ws://", "http://")
+
+
+class TestControlApi:
+    """websocket/disconnect on the control API: the gateway drops every connection (local only)."""
+
+    def control(self, running: Running, body: Any) -> requests.Response:
+        url = f"{running.cloud.endpoints.lambda_}/_localcloud/websocket/disconnect"
+        return requests.post(url, json=body, timeout=10)
+
+    def test_every_connection_is_closed_going_away_and_new_handshakes_wait_out_the_hold(
+        self, running: Running
+    ) -> None:
+        url = running.outputs["websocket_url"]
+        with connect(url, open_timeout=20) as first, connect(url, open_timeout=20) as second:
+            ids = [connection_id_of(running, ws) for ws in (first, second)]
+            answer = self.control(running, {"hold_seconds": 30})
+            assert answer.status_code == 200
+            assert answer.json()["closed"] >= 2
+            for ws in (first, second):
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=20)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        for connection_id in ids:
+            event = eventually(
+                lambda connection_id=connection_id: next(
+                    e
+                    for e in events(running, connection_id)
+                    if e["requestContext"]["routeKey"] == "$disconnect"
+                )
+            )
+            assert event["requestContext"]["disconnectStatusCode"] == 1001
+        with pytest.raises(TimeoutError):
+            connect(url, open_timeout=1)
+        assert self.control(running, {"hold_seconds": 0}).json()["closed"] == 0  # ends the hold
+        with connect(url, open_timeout=20) as again:
+            assert connection_id_of(running, again) not in ids
+
+    @pytest.mark.parametrize("body", [{"hold_seconds": -1}, {"hold_seconds": "5"}, [1]])
+    def test_a_bad_hold_is_refused(self, running: Running, body: Any) -> None:
+        assert self.control(running, body).status_code == 400

@@ -1,0 +1,1 @@
+"""End-to-end tests of the dashboard in the system Chromium (see conftest.py)."""
