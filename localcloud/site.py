@@ -249,12 +249,16 @@ class Distribution:
         if self.session is not None:
             await self.session.close()
 
-    async def _fetch(self, path: str, request: web.Request) -> tuple[Behavior, int, dict[str, str], bytes]:
-        """Fetch `path` from the origin of the behavior that matches it."""
+    async def _fetch(
+        self, path: str, request: web.Request, *, conditional: bool = True
+    ) -> tuple[Behavior, int, dict[str, str], bytes]:
+        """Fetch `path` from the origin of the behavior that matches it. An error page is fetched
+        unconditionally: the viewer's validators belong to the URL it asked for, not to the page."""
         assert self.session is not None
         behavior = self.behavior_for(path)
         origin = behavior.origin
-        headers = {h: request.headers[h] for h in _FORWARDED if h in request.headers}
+        forwarded = _FORWARDED if conditional else ()
+        headers = {h: request.headers[h] for h in forwarded if h in request.headers}
         url = f"{self.origin_endpoint}/{origin.bucket}{origin.path}{path}"
         if origin.signer is not None:
             signed = AWSRequest(method="GET", url=url, headers=headers)
@@ -282,7 +286,9 @@ class Distribution:
         if status >= 400 and status in self.errors:
             error = self.errors[status]
             if error.page_path:
-                behavior, page_status, headers, body = await self._fetch(error.page_path, request)
+                behavior, page_status, headers, body = await self._fetch(
+                    error.page_path, request, conditional=False
+                )
                 if page_status >= 400:
                     status = page_status
                 elif error.response_code:

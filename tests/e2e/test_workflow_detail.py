@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.cloud import Api, Deployment
+from tests.cloud import Api
 from tests.e2e.dashboard import (
     PARALLEL,
     TASKS,
@@ -43,18 +42,7 @@ def test_a_deep_link_to_a_workflow_opens_its_page(page: Page, api: Api) -> None:
     expect(page.get_by_role("heading", name=workflow_id, level=1)).to_be_visible()
 
 
-def test_reloading_a_deep_link_shows_the_workflow_again(
-    page: Page, api: Api, deployment: Deployment, request: pytest.FixtureRequest
-) -> None:
-    if deployment.is_local:
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="localcloud/site.py: the SPA fallback fetches /index.html with the browser's "
-                "If-None-Match and turns the origin's 304 into a 200 with an empty body, so a reload "
-                "of /workflows/<id> shows a blank page (CloudFront answers the error page in full)",
-                strict=True,
-            )
-        )
+def test_reloading_a_deep_link_shows_the_workflow_again(page: Page, api: Api) -> None:
     workflow_id = unique_id("reload")
     api.create({"workflowId": workflow_id})
     open_workflow(page, workflow_id)

@@ -71,6 +71,14 @@ class TestSpaFallback:
         assert response.status_code == 200
         assert response.text == SITE_FILES["index.html"][0]
 
+    def test_a_reloaded_deep_link_gets_the_whole_page_not_a_bodiless_200(self, running: Running) -> None:
+        # The browser revalidates with index.html's ETag; the URL it reloads is not index.html, so
+        # CloudFront answers the error page in full.
+        etag = get(running, "/index.html").headers["ETag"]
+        response = get(running, "/workflows/wf-1", headers={"If-None-Match": etag})
+        assert response.status_code == 200
+        assert response.text == SITE_FILES["index.html"][0]
+
 
 class TestHttp:
     def test_head_has_headers_and_no_body(self, running: Running) -> None:
