@@ -66,7 +66,7 @@ def dashboard(session: nox.Session) -> None:
 
 @nox.session
 def unit(session: nox.Session) -> None:
-    """Engine unit tests against DynamoDB Local, and the Node tasks' tests."""
+    """Engine and local-cloud unit tests against DynamoDB Local, and the Node tasks' tests."""
     sync(session, "lambda", "localcloud", "test")
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
