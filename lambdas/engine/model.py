@@ -145,6 +145,19 @@ class Workflow:
         return list(self.definition["tasks"])
 
 
+# What the by_created and by_status indexes project besides their keys (modules/data.py declares
+# the same list; tests/infra checks they agree): what a list row shows, and no more.
+LISTED_ATTRIBUTES = (
+    "workflow_id",
+    "status",
+    "definition_name",
+    "tasks",
+    "version",
+    "started_at",
+    "finished_at",
+)
+
+
 @dataclass(frozen=True)
 class WorkflowSummary:
     """A workflow as the list indexes hold it: their projection leaves out the definition and the

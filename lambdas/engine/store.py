@@ -118,19 +118,6 @@ def workflow_to_item(wf: Workflow) -> dict[str, Any]:
     }
 
 
-# What the by_created and by_status indexes project besides their keys (modules/data.py declares
-# the same list): what a list row shows, and no more.
-LISTED_ATTRIBUTES = (
-    "workflow_id",
-    "status",
-    "definition_name",
-    "tasks",
-    "version",
-    "started_at",
-    "finished_at",
-)
-
-
 def summary_from_item(item: dict[str, Any]) -> WorkflowSummary:
     """A list row from a by_created / by_status item."""
     return WorkflowSummary(

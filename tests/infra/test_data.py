@@ -257,7 +257,7 @@ class TestUnitTestTablesMatchTheStack:
             assert self.canonical_request(request) == self.canonical_stack(body), table
 
     def test_engine_reads_what_the_list_indexes_project(self) -> None:
-        from engine.store import LISTED_ATTRIBUTES as ENGINE_LISTED
+        from engine.model import LISTED_ATTRIBUTES as ENGINE_LISTED
 
         from modules.data import LISTED_ATTRIBUTES
 

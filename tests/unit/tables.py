@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.store import LISTED_ATTRIBUTES
+from engine.model import LISTED_ATTRIBUTES
 
 
 def _gsi(
