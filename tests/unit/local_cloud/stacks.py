@@ -140,11 +140,12 @@ class StackBuilder:
         runtime: str = "python3.12",
         handler: str = "app.handler",
         environment: dict[str, str] | None = None,
+        role: str = "role",
         **extra: Any,
     ) -> str:
         config: dict[str, Any] = {
             "function_name": f"{self.name}-{name}",
-            "role": ref("aws_iam_role", "role", "arn"),
+            "role": ref("aws_iam_role", role, "arn"),
             "runtime": runtime,
             "handler": handler,
             "filename": self.asset(name, files),
@@ -154,9 +155,16 @@ class StackBuilder:
         }
         if environment:
             config["environment"] = {"variables": environment}
-        if "aws_iam_role" not in self.document["resource"]:
-            self.add("aws_iam_role", "role", name=f"{self.name}-role", assume_role_policy="{}")
+        if role not in self.document["resource"].get("aws_iam_role", {}):
+            role_name = f"{self.name}-{role.replace('_', '-')}"
+            self.add("aws_iam_role", role, name=role_name, assume_role_policy="{}")
         return self.add("aws_lambda_function", name, **config)
+
+    def policy(self, name: str, role: str, *statements: dict[str, Any]) -> str:
+        """An inline policy (aws_iam_role_policy) of a role, as cdktf writes one: JSON text."""
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        role_id = ref("aws_iam_role", role, "id")
+        return self.add("aws_iam_role_policy", name, name=name, role=role_id, policy=json.dumps(document))
 
     def write(self) -> Path:
         path = self.stack_dir / "cdk.tf.json"
@@ -186,6 +194,7 @@ def handler(event, context):
     return {"batchItemFailures": failures}
 """
 
+SITE_BUCKET = "test-site-123456789012"
 SITE_FILES = {
     "index.html": (
         "<!doctype html><title>Orchestra</title><script src='/assets/app-abc123.js'></script>",
@@ -228,7 +237,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         redrive_policy="${jsonencode({"
         + '"deadLetterTargetArn" = aws_sqs_queue.dlq.arn, "maxReceiveCount" = 2})}',
     )
-    stack.add("aws_s3_bucket", "site", bucket="test-site-123456789012")
+    stack.add("aws_s3_bucket", "site", bucket=SITE_BUCKET)
     ws_endpoint = (
         "https://" + ref("aws_apigatewayv2_api", "ws", "id") + f".execute-api.{REGION}.amazonaws.com/prod"
     )
@@ -513,3 +522,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
     stack.output("retry_queue_url", ref("aws_sqs_queue", "retry", "url"))
     stack.write()
     return stack
+
+
+def allow(actions: str | list[str], resources: str | list[str], **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
