@@ -293,9 +293,14 @@ class Identities:
         signed = signer(headers, query)
         return self.by_key.get(signed[0]) if signed else None
 
-    def refused(self, principal: Principal, denial: Denial) -> None:
-        self.denials[f"{principal.function} {denial.action}"] += 1
-        log.warning("%s: %s", principal.function, denial.message())
+    def authorize(self, principal: Principal, requests: Iterable[tuple[str, str]]) -> Denial | None:
+        """Whether the function's role allows every (action, resource) of a request; a denial is
+        counted (the control API's stats) and logged, so a developer sees why a call failed."""
+        denial = principal.authorize(requests)
+        if denial is not None:
+            self.denials[f"{principal.function} {denial.action}"] += 1
+            log.warning("%s: %s", principal.function, denial.message())
+        return denial
 
     # -- reading the plan ------------------------------------------------------------------------
 

@@ -82,6 +82,23 @@ def handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"route": ctx["routeKey"]})}
 """
 
+# A function that makes one AWS SDK call its event describes, with its own credentials, and says
+# how AWS answered: what a handler sees when its role refuses.
+PY_CALLER = """
+import base64, os
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    client = boto3.client(event["service"])
+    try:
+        getattr(client, event["method"])(**event.get("params", {}))
+    except ClientError as error:
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"],
+                "status": error.response["ResponseMetadata"]["HTTPStatusCode"]}
+    return {"code": None, "key": os.environ["AWS_ACCESS_KEY_ID"]}
+"""
+
 NODE_ECHO = """
 exports.handler = async (event, context) => {
   if (event.fail) { const e = new Error(event.fail); e.name = 'Failure'; throw e; }
@@ -273,6 +290,9 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         environment={"RECORD_FILE": str(records / "tick.jsonl")},
         logging_config={"log_format": "JSON", "application_log_level": "WARN"},
     )
+    stack.function("caller", {"app.py": PY_CALLER}, role="caller_role")
+    shared_role_policy(stack)
+    caller_policy(stack)
     stack.add(
         "aws_lambda_event_source_mapping",
         "stream",
@@ -526,3 +546,47 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
 
 def allow(actions: str | list[str], resources: str | list[str], **extra: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def shared_role_policy(stack: StackBuilder) -> None:
+    """What the fixture's functions need of their shared role: the stream and queue mappings read
+    their sources and dead-letter, the WebSocket function answers through @connections."""
+    stack.policy(
+        "role_policy",
+        "role",
+        allow(
+            [f"dynamodb:{a}" for a in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")],
+            ref("aws_dynamodb_table", "items", "stream_arn"),
+        ),
+        allow("sqs:SendMessage", ref("aws_sqs_queue", "dlq", "arn")),
+        allow(
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            ref("aws_sqs_queue", "retry", "arn"),
+        ),
+        allow(
+            "execute-api:ManageConnections",
+            ref("aws_apigatewayv2_api", "ws", "execution_arn") + "/prod/POST/@connections/*",
+        ),
+    )
+
+
+def caller_policy(stack: StackBuilder) -> None:
+    """test-caller's role: one rule of IAM per statement, for the enforcement tests."""
+    table = ref("aws_dynamodb_table", "items", "arn")
+    stack.policy(
+        "caller_policy",
+        "caller_role",
+        allow("dynamodb:*Item", table, Sid="ItemsByWildcard"),
+        {"Sid": "NoDeletes", "Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
+        allow("DYNAMODB:query", table + "/index/by_stat?s", Sid="IndexOnlyAnyCase"),
+        # *Item covers BatchGetItem and BatchWriteItem too; batch writes are denied on their own.
+        {"Sid": "NoBatchWrites", "Effect": "Deny", "Action": "dynamodb:BatchWrite*", "Resource": "*"},
+        allow("sqs:SendMessage", "arn:aws:sqs:*:*:test-retry", Sid="RetryQueueAnyRegion"),
+        allow(["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{SITE_BUCKET}/uploads/*", Sid="Uploads"),
+        allow(
+            "execute-api:ManageConnections",
+            ref("aws_apigatewayv2_api", "ws", "execution_arn") + "/prod/POST/@connections/*",
+            Sid="PostOnly",
+        ),
+        allow("lambda:InvokeFunction", ref("aws_lambda_function", "echo", "arn"), Sid="EchoOnly"),
+    )

@@ -1,15 +1,20 @@
 """IAM identity policies as the local cloud evaluates them (localcloud/iam.py): AWS's evaluation
-logic, where policies come from in the stack, what stops start-up. No service runs here."""
+logic, where policies come from in the stack, what stops start-up, and what Lambda checks of an
+execution role when a mapping or a destination is created. No service runs here."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local_cloud.harness import Loop
 from local_cloud.stacks import ACCOUNT, REGION, StackBuilder, allow, ref
-from localcloud import iam
+from localcloud import functions, iam
+from localcloud.cloud import LocalCloud, Options
+from localcloud.mappings import check_execution_role, read_mapping
 from localcloud.plan import Plan, PlanError
 
 TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/items"
@@ -282,3 +287,118 @@ class TestWhatStopsStartUp:
             PlanError, match=r"aws_lambda_function\.fn: role .*role/elsewhere is not declared"
         ):
             identities(stack)
+
+
+class TestWhatLambdaChecksOfTheExecutionRole:
+    """CreateEventSourceMapping and PutFunctionEventInvokeConfig refuse a role that cannot read the
+    source or send to the destination; the stack would not deploy, and start-up stops."""
+
+    STREAM_READ = tuple(
+        f"dynamodb:{a}" for a in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")
+    )
+
+    def mapping_stack(self, stack: StackBuilder, *statements: dict[str, Any]) -> Plan:
+        function_stack(stack)
+        stack.add(
+            "aws_lambda_event_source_mapping",
+            "stream",
+            function_name=ref("aws_lambda_function", "fn", "arn"),
+            event_source_arn=ref("aws_dynamodb_table", "items", "stream_arn"),
+            starting_position="LATEST",
+            destination_config={"on_failure": {"destination_arn": ref("aws_sqs_queue", "dlq", "arn")}},
+        )
+        if statements:
+            stack.policy("p", "role", *statements)
+        stack.write()
+        return Plan.load(stack.root, stack.name)
+
+    def check(self, plan: Plan) -> None:
+        config = read_mapping(plan, plan.get("aws_lambda_event_source_mapping.stream"))
+        check_execution_role(config, iam.Identities(plan).by_function["test-fn"])
+
+    def test_start_up_stops_on_it_before_any_poller_runs(self, stack: StackBuilder, aio: Loop) -> None:
+        self.mapping_stack(stack, allow("sqs:SendMessage", "*"))
+        cloud = LocalCloud(Options(root=stack.root, stack=stack.name, warm=False), progress=lambda m: None)
+        with pytest.raises(
+            PlanError, match=r"aws_lambda_event_source_mapping\.stream: .*Cannot access stream"
+        ):
+            aio.run(cloud.start(), timeout=120)
+        assert cloud.mappings == [] and cloud.dynamodb_local is not None and cloud.dynamodb_local.pid is None
+
+    def test_a_role_that_reads_the_stream_and_sends_to_the_destination(self, stack: StackBuilder) -> None:
+        stream = ref("aws_dynamodb_table", "items", "stream_arn")
+        self.check(
+            self.mapping_stack(stack, allow(list(self.STREAM_READ), stream), allow("sqs:SendMessage", "*"))
+        )
+
+    def test_a_role_that_cannot_read_the_stream(self, stack: StackBuilder) -> None:
+        plan = self.mapping_stack(
+            stack, allow(list(self.STREAM_READ[:3]), "*"), allow("sqs:SendMessage", "*")
+        )
+        stream = plan.attribute("aws_dynamodb_table.items", "stream_arn")
+        with pytest.raises(PlanError) as refused:
+            self.check(plan)
+        assert str(refused.value) == (
+            f"aws_lambda_event_source_mapping.stream: InvalidParameterValueException: Cannot access stream "
+            f"{stream}. Please ensure the role can perform the GetRecords, GetShardIterator, DescribeStream, "
+            "and ListStreams Actions on your stream in IAM."
+        )
+
+    def test_a_role_that_cannot_send_to_the_on_failure_destination(self, stack: StackBuilder) -> None:
+        plan = self.mapping_stack(stack, allow(list(self.STREAM_READ), "*"))
+        with pytest.raises(
+            PlanError,
+            match=r"InvalidParameterValueException: The provided execution role does not have permissions "
+            r"to call SendMessage on SQS",
+        ):
+            self.check(plan)
+
+    def test_a_queue_mapping_needs_receive_delete_and_attributes(self, stack: StackBuilder) -> None:
+        function_stack(stack)
+        stack.add(
+            "aws_lambda_event_source_mapping",
+            "queue",
+            function_name=ref("aws_lambda_function", "fn", "function_name"),
+            event_source_arn=ref("aws_sqs_queue", "dlq", "arn"),
+        )
+        stack.policy("p", "role", allow(["sqs:ReceiveMessage", "sqs:GetQueueAttributes"], "*"))
+        stack.write()
+        plan = Plan.load(stack.root, stack.name)
+        config = read_mapping(plan, plan.get("aws_lambda_event_source_mapping.queue"))
+        with pytest.raises(PlanError, match=r"permissions to call DeleteMessage on SQS"):
+            check_execution_role(config, iam.Identities(plan).by_function["test-fn"])
+
+    def test_an_asynchronous_destination_the_role_cannot_send_to(
+        self, stack: StackBuilder, tmp_path: Path
+    ) -> None:
+        function_stack(stack)
+        stack.add(
+            "aws_lambda_function_event_invoke_config",
+            "async",
+            function_name=ref("aws_lambda_function", "fn", "function_name"),
+            destination_config={"on_failure": {"destination": ref("aws_sqs_queue", "dlq", "arn")}},
+        )
+        stack.write()
+        plan = Plan.load(stack.root, stack.name)
+        fn = iam.Identities(plan).by_function["test-fn"]
+        resource = plan.get("aws_lambda_function.fn")
+        with pytest.raises(
+            PlanError, match=r"aws_lambda_function_event_invoke_config\.async: InvalidParameterValueException"
+        ):
+            functions.function_spec(
+                plan, resource, root=tmp_path, cache=tmp_path / "code", images={}, principal=fn
+            )
+        stack.policy("p", "role", allow("sqs:SendMessage", ref("aws_sqs_queue", "dlq", "arn")))
+        stack.write()
+        plan = Plan.load(stack.root, stack.name)
+        fn = iam.Identities(plan).by_function["test-fn"]
+        spec = functions.function_spec(
+            plan,
+            plan.get("aws_lambda_function.fn"),
+            root=tmp_path,
+            cache=tmp_path / "code",
+            images={},
+            principal=fn,
+        )
+        assert spec.async_config.on_failure == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dlq"
+        assert spec.credentials["AWS_ACCESS_KEY_ID"] == iam.access_key("test-fn")
