@@ -222,7 +222,6 @@ class Principal:
 
     function: str
     role: str  # the role's name
-    role_address: str
     arn: str
     statements: list[Statement]
     _decisions: dict[tuple[str, str], Denial | None] = field(default_factory=dict, repr=False)
@@ -281,7 +280,6 @@ class Identities:
             principal = Principal(
                 function=name,
                 role=role_name,
-                role_address=role.address,
                 arn=f"arn:aws:sts::{self.account_id}:assumed-role/{role_name}/{name}",
                 statements=statements_of[role.address],
             )

@@ -56,7 +56,7 @@ class Running:
         """A boto3 client signed as a function's role session, at the endpoint that function uses:
         what the function's own code would get (one attempt: denials are not retried anyway)."""
         assert self.cloud.lambdas is not None and self.cloud.plan is not None
-        variable = "AWS_ENDPOINT_URL_" + service.upper()
+        variable = "AWS_ENDPOINT_URL_" + {"dynamodbstreams": "DYNAMODB_STREAMS"}.get(service, service.upper())
         credentials = iam.credentials(function)
         factory: Any = boto3.client
         return factory(

@@ -142,6 +142,15 @@ class TestDynamoDB:
         scan = refused(lambda: ddb.scan(TableName="test-items", IndexName="by_status"))
         assert scan["Error"]["Message"] == implicit("dynamodb:Scan", f"{TABLE}/index/by_status")
 
+    def test_stream_reads_are_checked_on_the_stacks_stream_arn(self, running: Running) -> None:
+        assert running.cloud.plan is not None
+        local = running.client("dynamodb").describe_table(TableName="test-items")["Table"]["LatestStreamArn"]
+        streams = running.as_function(CALLER, "dynamodbstreams")
+        response = refused(lambda: streams.describe_stream(StreamArn=local))
+        # DynamoDB Local names the stream its own way; the role is asked about the stack's ARN.
+        stream = running.cloud.plan.attribute("aws_dynamodb_table.items", "stream_arn")
+        assert response["Error"]["Message"] == implicit("dynamodb:DescribeStream", stream)
+
     def test_the_local_clouds_own_clients_are_not_checked(self, running: Running) -> None:
         running.client("dynamodb").scan(TableName="test-items", Limit=1)
 
@@ -318,6 +327,11 @@ class TestLambdaInvoke:
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         assert response["Error"]["Message"] == implicit("lambda:InvokeFunction", arn)
+
+    def test_reading_a_functions_configuration_is_an_action_of_its_own(self, lambda_: Any) -> None:
+        response = refused(lambda: lambda_.get_function_configuration(FunctionName="test-echo"))
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:test-echo"
+        assert response["Error"]["Message"] == implicit("lambda:GetFunctionConfiguration", arn)
 
     def test_a_qualified_call_is_checked_on_the_qualified_arn(self, lambda_: Any) -> None:
         response = refused(

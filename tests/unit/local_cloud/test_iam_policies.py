@@ -27,7 +27,6 @@ def principal(*statements: dict[str, Any]) -> iam.Principal:
     return iam.Principal(
         function="fn",
         role="fn-role",
-        role_address="aws_iam_role.role",
         arn=f"arn:aws:sts::{ACCOUNT}:assumed-role/fn-role/fn",
         statements=iam.parse_policy(json.dumps(document), "aws_iam_role_policy.p"),
     )
