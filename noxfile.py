@@ -64,7 +64,7 @@ def dashboard(session: nox.Session) -> None:
         session.run("npm", "run", script, "--prefix", str(ROOT / "dashboard"), external=True)
 
 
-@nox.session
+@nox.session(requires=["synth"])  # one local-cloud test runs the synthesized dev stack
 def unit(session: nox.Session) -> None:
     """Engine and local-cloud unit tests against DynamoDB Local, and the Node tasks' tests."""
     sync(session, "lambda", "localcloud", "test")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from localcloud.cloud import EMULATED, LocalCloud, Options
 from localcloud.dynamodb_local import DynamoDBLocalError
+from localcloud.iam import Identities
 from localcloud.moto_server import MotoServerError
 from localcloud.plan import Plan, PlanError
 
@@ -74,6 +75,9 @@ def plan_command(args: argparse.Namespace) -> int:
     )
     _print("emulated: " + ", ".join(sorted(types & EMULATED)))
     _print("inert:    " + ", ".join(sorted(types - EMULATED)))
+    identities = Identities(plan)  # every function's role and policies, checked as `up` checks them
+    for name, principal in sorted(identities.by_function.items()):
+        _print(f"role:     {name} runs as {principal.role} ({len(principal.statements)} policy statements)")
     outputs = plan.outputs()
     _print(f"outputs:  {', '.join(outputs)}")
     return 0

@@ -1,11 +1,13 @@
 """The local cloud: a synthesized stack brought up on this machine, and taken down again.
 
-Start-up, in order: read and check the plan (every expression, every reference); start DynamoDB
-Local and moto's server side by side; build every gateway from the stack and bind its port (so the
-local URLs are known); map the AWS URLs of the emulated endpoints to the local ones; create the
-tables, queues, buckets and objects; prepare every function; start the event-source mappings and
-the schedules; write the outputs file. Anything the stack needs that cannot be built stops
-start-up with the resource's name, and what was already started is stopped again.
+Start-up, in order: read and check the plan (every expression, every reference) and the functions'
+roles and policies; start DynamoDB Local and moto's server side by side, each behind a gate that
+checks functions' requests against their roles; build every gateway from the stack and bind its
+port (so the local URLs are known); map the AWS URLs of the emulated endpoints to the local ones;
+create the tables, queues, buckets and objects; prepare every function; start the event-source
+mappings (once Lambda's checks of their roles pass) and the schedules; write the outputs file.
+Anything the stack needs that cannot be built stops start-up with the resource's name, and what
+was already started is stopped again.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud import apigateway, dynamodb, functions, runtimes, s3, scheduler, site, sqs, websocket
+from localcloud import apigateway, dynamodb, functions, iam, runtimes, s3, scheduler, site, sqs, websocket
 from localcloud import mappings as esm
 from localcloud.dynamodb_local import DynamoDBLocal
+from localcloud.gate import Gate
 from localcloud.lambda_ import CREDENTIALS, DEFAULT_ASYNC_RETRY_DELAYS, LambdaService
 from localcloud.meter import Meter
 from localcloud.moto_server import MotoServer
@@ -49,6 +52,7 @@ EMULATED = frozenset(
     + websocket.TYPES
     + site.TYPES
     + scheduler.TYPES
+    + iam.TYPES
 )
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # services not emulated: refused at once, never AWS
 
@@ -121,8 +125,11 @@ class LocalCloud:
         self.executor = ThreadPoolExecutor(max_workers=48, thread_name_prefix="localcloud-aws")
         self.dynamodb_local: DynamoDBLocal | None = None
         self.moto: MotoServer | None = None
+        self.identities: iam.Identities | None = None
         self.meter: Meter | None = None
-        self.function_dynamodb = ""
+        self.gates: list[Gate] = []
+        self.function_dynamodb = ""  # where functions reach DynamoDB: its gate
+        self.function_moto = ""  # and SQS and S3
         self.lambdas: LambdaService | None = None
         self.rest_apis: list[apigateway.RestApi] = []
         self.websocket_apis: list[websocket.WebSocketApi] = []
@@ -172,6 +179,8 @@ class LocalCloud:
             f"stack {options.stack}: {len(plan.resources)} resources, {len(types)} types; "
             f"account {plan.account_id}, region {plan.region}"
         )
+        identities = iam.Identities(plan)  # a role or policy that cannot be evaluated stops us here
+        self.identities = identities
         work = options.work_dir
         work.mkdir(parents=True, exist_ok=True)
 
@@ -186,11 +195,15 @@ class LocalCloud:
             f"moto (SQS, S3) on {self.moto.endpoint_url}"
         )
         self.endpoints.dynamodb = self.dynamodb_local.endpoint_url
-        self.function_dynamodb = self.endpoints.dynamodb
-        if options.meter:  # functions' requests go through the counter; the local cloud's own do not
-            self.meter = Meter(self.endpoints.dynamodb)
-            self.function_dynamodb = (await self.meter.start()).url
         self.endpoints.sqs = self.endpoints.s3 = self.moto.endpoint_url
+        # Functions' requests go through the gates (and the meter); the local cloud's own do not.
+        self.meter = Meter() if options.meter else None
+        self.gates = [
+            Gate(self.endpoints.dynamodb, {"dynamodb": dynamodb.Access(plan)}, identities, meter=self.meter),
+            Gate(self.moto.endpoint_url, {"sqs": sqs.Access(plan), "s3": s3.Access()}, identities),
+        ]
+        await asyncio.gather(*(gate.start() for gate in self.gates))
+        self.function_dynamodb, self.function_moto = (gate.url for gate in self.gates)
 
         # Gateways first: their ports make the local URLs that functions and config.js carry.
         permissions = Permissions(plan)
@@ -205,6 +218,7 @@ class LocalCloud:
             local_concurrency=options.local_concurrency,
             async_retry_delays=options.async_retry_delays,
         )
+        self.lambdas.identities = identities
         # Every gateway's socket is bound first, so that each local URL is known before any
         # gateway reads a value naming another (the site's CSP names the APIs; the APIs' CORS
         # headers name the site).
@@ -286,7 +300,14 @@ class LocalCloud:
         cache = self.lambdas.cache_dir
         specs = await self._blocking(
             lambda: [
-                functions.function_spec(plan, r, root=options.root, cache=cache, images=images)
+                functions.function_spec(
+                    plan,
+                    r,
+                    root=options.root,
+                    cache=cache,
+                    images=images,
+                    principal=identities.by_function[str(plan.attribute(r.address, "function_name"))],
+                )
                 for r in plan.of_type("aws_lambda_function")
             ]
         )
@@ -319,6 +340,7 @@ class LocalCloud:
                 raise PlanError(
                     f"{resource.address}: function {config.function_name} is not in the stack"
                 ) from None
+            esm.check_execution_role(config, identities.by_function[config.function_name])
             if config.source == "dynamodb":
                 table = tables.for_stream(config.source_arn)
                 mapping: Any = StreamMapping(
@@ -369,8 +391,8 @@ class LocalCloud:
             "AWS_ENDPOINT_URL_DYNAMODB": self.function_dynamodb,
             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.function_dynamodb,
             "AWS_ENDPOINT_URL_LAMBDA": self.endpoints.lambda_,
-            "AWS_ENDPOINT_URL_SQS": self.endpoints.sqs,
-            "AWS_ENDPOINT_URL_S3": self.endpoints.s3,
+            "AWS_ENDPOINT_URL_SQS": self.function_moto,
+            "AWS_ENDPOINT_URL_S3": self.function_moto,
         }
         if len(management) == 1:
             env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] = next(iter(management.values()))
@@ -406,6 +428,7 @@ class LocalCloud:
             "mappings": {m.config.address: dict(m.stats) for m in self.mappings},
             "schedules_fired": self.scheduler.fired if self.scheduler else 0,
             "dynamodb": self.meter.stats() if self.meter else None,
+            "iam_denials": dict(self.identities.denials) if self.identities else {},
         }
 
     async def drop_websocket_connections(self, hold_seconds: float) -> int:
@@ -424,8 +447,8 @@ class LocalCloud:
                 await gateway.stop()
         if self.lambdas is not None:
             await self.lambdas.stop()
-        if self.meter is not None:
-            await self.meter.stop()
+        for gate in self.gates:
+            await gate.stop()
         stops: list[Callable[[], None]] = []
         if self.moto is not None:
             stops.append(self.moto.stop)

@@ -4,14 +4,28 @@ DynamoDB Local runs with `-sharedDb`, so every client sees the same tables whate
 key and region. It names streams with its own region and account (`ddblocal`, `000000000000`);
 the stack's functions and mappings only ever see the stack's ARN (see `plan.py`), and
 `Tables.local_stream_arn` maps one to the other for the stream pollers.
+
+`Access` says what IAM checks for a function's DynamoDB request (the gate asks it): the operation
+is the action, on the table's ARN, or `table/<t>/index/<i>` for a Query or Scan of an index, or the
+stream's ARN. A transaction is checked item by item as the item's own operation (Put is
+dynamodb:PutItem, ConditionCheck dynamodb:ConditionCheckItem, Get dynamodb:GetItem); the batch
+operations are actions of their own (dynamodb:BatchWriteItem, dynamodb:BatchGetItem), on every
+table they name.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
+
+from localcloud.iam import Denial, Unmapped
 from localcloud.plan import Plan, PlanError, Resource
+from localcloud.web import request_id
 
 TYPES = ("aws_dynamodb_table",)
 # Accepted and applied only as far as DynamoDB Local can: it has no KMS, backups or deletion
@@ -143,3 +157,69 @@ class Tables:
             if stream_arn and stream_arn in (table.stream_arn, table.local_stream_arn):
                 return table
         raise PlanError(f"no table in the stack has the stream {stream_arn}")
+
+
+_TRANSACT_ACTIONS = {
+    "Get": "GetItem",
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+_STREAM_OF_TABLE = re.compile(r":table/([^/|]+)/stream/")
+
+
+class Access:
+    """What IAM checks for a DynamoDB or DynamoDB Streams request, and DynamoDB's answer to a denial."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.tables = f"arn:aws:dynamodb:{plan.region}:{plan.account_id}:table/"
+        self.stream_label = plan.stream_label
+
+    def _table(self, name: str) -> str:
+        return name if name.startswith("arn:") else self.tables + name
+
+    def _stream(self, local: str) -> str:
+        # DynamoDB Local names a stream with its own region, account and label (its shard
+        # iterators carry that ARN too); policies name the stack's.
+        match = _STREAM_OF_TABLE.search(local)
+        return f"{self.tables}{match.group(1)}/stream/{self.stream_label}" if match else "*"
+
+    def requests(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
+        operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        try:
+            document = json.loads(body) if body else {}
+        except ValueError:
+            return []  # DynamoDB refuses it as a SerializationException before anything is read
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", self._table(t)) for t in document.get("RequestItems") or {}]
+        if operation in ("TransactGetItems", "TransactWriteItems"):
+            checked = []
+            for item in document.get("TransactItems") or []:
+                for kind, part in item.items():
+                    if kind not in _TRANSACT_ACTIONS:
+                        raise Unmapped(f"{operation}: an item of kind {kind} is not known to the local cloud")
+                    checked.append((f"dynamodb:{_TRANSACT_ACTIONS[kind]}", self._table(part["TableName"])))
+            return checked
+        if "StreamArn" in document:
+            resource = self._stream(document["StreamArn"])
+        elif "ShardIterator" in document:
+            resource = self._stream(document["ShardIterator"])
+        elif "TableName" in document:
+            resource = self._table(document["TableName"])
+            if document.get("IndexName") and operation in ("Query", "Scan"):
+                resource += f"/index/{document['IndexName']}"
+        elif "ResourceArn" in document:
+            resource = document["ResourceArn"]
+        else:
+            resource = "*"  # ListTables, ListStreams, DescribeLimits, ...
+        return [(f"dynamodb:{operation}", resource)]
+
+    def message(self, denial: Denial) -> str:
+        return denial.message()
+
+    def denied(self, request: web.Request, message: str) -> web.Response:
+        body = json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message})
+        data = body.encode()
+        headers = {"x-amzn-RequestId": request_id(), "x-amz-crc32": str(zlib.crc32(data))}
+        return web.Response(status=400, body=data, headers=headers, content_type="application/x-amz-json-1.0")

@@ -6,6 +6,8 @@ functions from their build context, found in the images manifest that `nox -s pa
 honour stop start-up, naming the function: layers, file systems, an SQS/SNS-less destination.
 `logging_config` sets the log format (JSON or text) as Lambda does; `vpc_config`, `architectures`,
 `tracing_config`, `kms_key_arn` and `ephemeral_storage` are accepted and have no effect here.
+Each function gets credentials of its own (its role session's, see `iam.py`), and an asynchronous
+destination its role cannot send to stops start-up, as it stops the deployment on AWS.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from localcloud import runtimes
+from localcloud import iam, runtimes
 from localcloud.lambda_ import AsyncConfig, FunctionSpec
 from localcloud.plan import Plan, PlanError, Resource
 
@@ -67,6 +69,7 @@ def function_spec(
     root: Path,
     cache: Path,
     images: dict[str, dict[str, Any]],
+    principal: iam.Principal | None = None,
 ) -> FunctionSpec:
     config = plan.resolved(resource.address)
     where = resource.address
@@ -134,15 +137,16 @@ def function_spec(
         timeout=float(config.get("timeout") or 3),
         memory_size=int(config.get("memory_size") or 128),
         reserved_concurrency=reserved,
-        async_config=_async_config(plan, name),
+        async_config=_async_config(plan, name, principal),
         address=where,
         package_type=package_type,
         log_format=str(logging.get("log_format") or "Text"),
         log_level=str(logging["application_log_level"]) if logging.get("application_log_level") else None,
+        credentials=iam.credentials(name),
     )
 
 
-def _async_config(plan: Plan, function: str) -> AsyncConfig:
+def _async_config(plan: Plan, function: str, principal: iam.Principal | None) -> AsyncConfig:
     for resource in plan.of_type("aws_lambda_function_event_invoke_config"):
         config = plan.resolved(resource.address)
         target = str(config.get("function_name", ""))
@@ -161,6 +165,13 @@ def _async_config(plan: Plan, function: str) -> AsyncConfig:
             arn = _block(destinations.get(kind)).get("destination")
             if arn and not str(arn).startswith("arn:aws:sqs:"):
                 raise PlanError(f"{resource.address}: {kind} destination {arn}: only SQS queues are emulated")
+            # Lambda sends with the function's execution role, and checks that it may when the
+            # configuration is put.
+            if arn and principal is not None and principal.check("sqs:SendMessage", str(arn)):
+                raise PlanError(
+                    f"{resource.address}: InvalidParameterValueException: The provided execution role "
+                    "does not have permissions to call SendMessage on SQS"
+                )
             arns[kind] = str(arn) if arn else None
         retries = config.get("maximum_retry_attempts")
         age = config.get("maximum_event_age_in_seconds")

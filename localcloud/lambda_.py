@@ -45,7 +45,7 @@ from typing import Any
 
 from aiohttp import web
 
-from localcloud import runtimes
+from localcloud import iam, runtimes
 from localcloud.web import HOST, Listener, aws_error, bound_port, listen
 
 log = logging.getLogger("localcloud.lambda")
@@ -55,6 +55,8 @@ ASYNC_PAYLOAD_LIMIT = 256 * 1024
 INIT_LIMIT_SECONDS = 10.0  # Lambda's init phase; a slower init is retried within the invoke's timeout
 DEFAULT_ASYNC_RETRY_DELAYS = (60.0, 120.0)  # Lambda waits about 1 then 2 minutes between retries
 LOG_TAIL_BYTES = 4096
+# The local cloud's own credentials (and the tests'): they act for the account, unchecked. Each
+# function's processes get credentials of their own instead (`iam.credentials`).
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "ASIALOCALCLOUD000000",
     "AWS_SECRET_ACCESS_KEY": "localcloud",
@@ -115,6 +117,7 @@ class FunctionSpec:
     package_type: str = "Zip"
     log_format: str = "Text"  # logging_config: JSON or Text
     log_level: str | None = None  # logging_config.application_log_level (JSON only)
+    credentials: dict[str, str] = field(default_factory=lambda: dict(CREDENTIALS))  # its role session's
 
 
 @dataclass
@@ -679,6 +682,7 @@ class LambdaService:
         self.report: Callable[[], dict[str, Any]] | None = None  # the whole cloud's stats, if set
         # Set by the cloud: close every WebSocket connection, holding new ones for N seconds.
         self.drop_websockets: Callable[[float], Awaitable[int]] | None = None
+        self.identities: iam.Identities | None = None  # functions' roles, checked on the Invoke API
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -718,7 +722,7 @@ class LambdaService:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{code.runtime}",
             "AWS_LAMBDA_RUNTIME_API": f"{HOST}:{runtime_port}",
             "_HANDLER": code.handler,
-            **CREDENTIALS,
+            **spec.credentials,
             # No AWS configuration from this machine's home folder (profiles, endpoints, regions).
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
@@ -775,12 +779,9 @@ class LambdaService:
 
     def get(self, name: str) -> Function:
         """By name, ARN or partial ARN (`123456789012:function:name`), with optional `:$LATEST`."""
-        match = re.fullmatch(
-            r"(?:arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?(?:\d{12}:)?(?:function:)?([A-Za-z0-9_-]+)(?::(\$LATEST|[A-Za-z0-9_-]+))?",
-            name,
-        )
-        function = self.functions.get(match.group(1)) if match else None
-        if function is None or (match and match.group(2) not in (None, "$LATEST")):
+        match = _FUNCTION_NAME.fullmatch(name)
+        function = self.functions.get(match.group(3)) if match else None
+        if function is None or (match and match.group(4) not in (None, "$LATEST")):
             arn = (
                 name
                 if name.startswith("arn:")
@@ -815,6 +816,37 @@ class LambdaService:
 
 # --- the Invoke API --------------------------------------------------------------------------
 
+# A function name as the Invoke API takes it: name, partial ARN or ARN, with optional qualifier.
+_FUNCTION_NAME = re.compile(
+    r"(?:arn:aws[a-z-]*:lambda:([a-z0-9-]+):)?(?:(\d{12}):)?(?:function:)?([A-Za-z0-9_-]+)"
+    r"(?::(\$LATEST|[A-Za-z0-9_-]+))?"
+)
+
+
+def _function_arn(service: LambdaService, name: str, qualifier: str | None = None) -> str:
+    """The ARN IAM authorizes a call on: qualified when the call names a version or alias (a policy
+    on the unqualified ARN does not cover it, as on AWS)."""
+    match = _FUNCTION_NAME.fullmatch(name)
+    if match is None:
+        return name
+    region, account, function, named = match.groups()
+    arn = f"arn:aws:lambda:{region or service.region}:{account or service.account_id}:function:{function}"
+    qualifier = qualifier or named
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _refused(service: LambdaService, request: web.Request, action: str, resource: str) -> web.Response | None:
+    """Lambda's answer when the calling function's role does not allow the call; None when it does,
+    or when the caller is not a function (the local cloud, tests)."""
+    identities = service.identities
+    principal = identities.principal(request.headers, request.query) if identities else None
+    if identities is None or principal is None:
+        return None
+    denial = identities.authorize(principal, [(action, resource)])
+    if denial is None:
+        return None
+    return aws_error(403, "AccessDeniedException", denial.message(), message_key="Message")
+
 
 def invoke_api(service: LambdaService) -> web.Application:
     """POST /2015-03-31/functions/{FunctionName}/invocations, as boto3's `lambda` client calls it, and
@@ -827,6 +859,10 @@ def invoke_api(service: LambdaService) -> web.Application:
             return aws_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
         name = request.match_info["name"]
         qualifier = request.query.get("Qualifier")
+        # IAM decides before anything about the function is looked at (a missing one included).
+        refused = _refused(service, request, "lambda:InvokeFunction", _function_arn(service, name, qualifier))
+        if refused is not None:
+            return refused
         try:
             function = service.get(f"{name}:{qualifier}" if qualifier else name)
         except FunctionNotFound as exc:
@@ -893,8 +929,12 @@ def invoke_api(service: LambdaService) -> web.Application:
         """GetFunctionConfiguration: what clients and tests read back (timeout, memory, ...)."""
         if "Authorization" not in request.headers:
             return aws_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+        name = request.match_info["name"]
+        refused = _refused(service, request, "lambda:GetFunctionConfiguration", _function_arn(service, name))
+        if refused is not None:
+            return refused
         try:
-            function = service.get(request.match_info["name"])
+            function = service.get(name)
         except FunctionNotFound as exc:
             return aws_error(
                 404, "ResourceNotFoundException", str(exc), body={"Type": "User"}, message_key="Message"

@@ -1,7 +1,8 @@
 """Event-source mappings: their settings from the stack, and what every poller shares.
 
 `MappingConfig` reads an aws_lambda_event_source_mapping with AWS's defaults and limits, and
-rejects what the local cloud cannot honour (naming the resource). The pollers themselves live
+rejects what the local cloud cannot honour (naming the resource). `check_execution_role` is what
+Lambda checks of the function's role when the mapping is created. The pollers themselves live
 with their sources: `streams.py` (DynamoDB Streams) and `sqs.py` (SQS).
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.filters import Criteria, FilterError
+from localcloud.iam import Principal
 from localcloud.plan import Plan, PlanError, Resource
 
 TYPES = ("aws_lambda_event_source_mapping",)
@@ -118,6 +120,31 @@ def read_mapping(plan: Plan, resource: Resource) -> MappingConfig:
         if scaling.get("maximum_concurrency")
         else None,
     )
+
+
+def check_execution_role(config: MappingConfig, principal: Principal) -> None:
+    """Lambda reads a mapping's source and sends to its on-failure destination with the function's
+    execution role, and CreateEventSourceMapping refuses (InvalidParameterValueException) a role
+    that cannot: the stack does not deploy. Start-up stops the same way, with Lambda's message.
+    Policies cannot change while the local cloud runs, so this check at creation is the only one
+    the pollers need."""
+
+    def refuse(message: str) -> PlanError:
+        return PlanError(f"{config.address}: InvalidParameterValueException: {message}")
+
+    if config.source == "dynamodb":
+        reads = ("GetRecords", "GetShardIterator", "DescribeStream", "ListStreams")
+        if any(principal.check(f"dynamodb:{action}", config.source_arn) for action in reads):
+            raise refuse(
+                f"Cannot access stream {config.source_arn}. Please ensure the role can perform the "
+                "GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM."
+            )
+    else:
+        for action in ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes"):
+            if principal.check(f"sqs:{action}", config.source_arn):
+                raise refuse(f"The provided execution role does not have permissions to call {action} on SQS")
+    if config.on_failure and principal.check("sqs:SendMessage", config.on_failure):
+        raise refuse("The provided execution role does not have permissions to call SendMessage on SQS")
 
 
 def iso(timestamp: float, *, millis: bool = True) -> str:

@@ -5,14 +5,29 @@ ownership) are accepted and not applied: moto does not enforce them and nothing 
 them. Objects are uploaded as Terraform would: from `source` (a path relative to the stack
 folder: cdktf assets), `content` or `content_base64`, with their content type, cache control,
 encoding and metadata; values are localized (a generated config.js carries local URLs).
+
+`Access` says what IAM checks for a function's S3 request (the gate asks it): the action S3
+authorizes for the method and subresource (GetObject for GET and HEAD of an object, PutObject for
+its PUT and for every step of a multipart upload, ListBucket for listing, ...; a copy also needs
+s3:GetObject on its source, a multi-object delete s3:DeleteObject on every key), on
+`arn:aws:s3:::<bucket>` or `arn:aws:s3:::<bucket>/<key>`. A request it has no rule for is refused,
+saying so, rather than let through.
 """
 
 from __future__ import annotations
 
 import base64
+import re
+import secrets
+import urllib.parse
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
+from aiohttp import web
+
+from localcloud.iam import Denial, Unmapped
 from localcloud.plan import Plan, PlanError
 
 TYPES = ("aws_s3_bucket", "aws_s3_object")
@@ -66,3 +81,132 @@ class Buckets:
         if config.get("metadata"):
             request["Metadata"] = {str(k): str(v) for k, v in config["metadata"].items()}
         return request
+
+
+# (method, subresource) -> the IAM action S3 authorizes. "" is the request without one.
+_OBJECT_ACTIONS = {
+    ("GET", ""): "GetObject",
+    ("HEAD", ""): "GetObject",
+    ("GET", "acl"): "GetObjectAcl",
+    ("GET", "tagging"): "GetObjectTagging",
+    ("GET", "attributes"): "GetObjectAttributes",
+    ("GET", "retention"): "GetObjectRetention",
+    ("GET", "legal-hold"): "GetObjectLegalHold",
+    ("GET", "uploadId"): "ListMultipartUploadParts",
+    ("PUT", ""): "PutObject",
+    ("PUT", "uploadId"): "PutObject",  # UploadPart
+    ("PUT", "acl"): "PutObjectAcl",
+    ("PUT", "tagging"): "PutObjectTagging",
+    ("PUT", "retention"): "PutObjectRetention",
+    ("PUT", "legal-hold"): "PutObjectLegalHold",
+    ("POST", "uploads"): "PutObject",  # CreateMultipartUpload
+    ("POST", "uploadId"): "PutObject",  # CompleteMultipartUpload
+    ("POST", "restore"): "RestoreObject",
+    ("DELETE", ""): "DeleteObject",
+    ("DELETE", "uploadId"): "AbortMultipartUpload",
+    ("DELETE", "tagging"): "DeleteObjectTagging",
+}
+_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
+_BUCKET_ACTIONS = {
+    ("GET", ""): "ListBucket",
+    ("HEAD", ""): "ListBucket",
+    ("GET", "list-type"): "ListBucket",
+    ("GET", "versions"): "ListBucketVersions",
+    ("GET", "uploads"): "ListBucketMultipartUploads",
+    ("GET", "location"): "GetBucketLocation",
+    ("PUT", ""): "CreateBucket",
+    ("DELETE", ""): "DeleteBucket",
+    **{
+        (method, sub): f"{verb}{name}"
+        for sub, name in {
+            "policy": "BucketPolicy",
+            "acl": "BucketAcl",
+            "cors": "BucketCORS",
+            "versioning": "BucketVersioning",
+            "tagging": "BucketTagging",
+            "website": "BucketWebsite",
+            "notification": "BucketNotification",
+            "logging": "BucketLogging",
+            "ownershipControls": "BucketOwnershipControls",
+            "publicAccessBlock": "BucketPublicAccessBlock",
+            "object-lock": "BucketObjectLockConfiguration",
+            "requestPayment": "BucketRequestPayment",
+        }.items()
+        for method, verb in (("GET", "Get"), ("PUT", "Put"))
+    },
+    ("GET", "lifecycle"): "GetLifecycleConfiguration",
+    ("PUT", "lifecycle"): "PutLifecycleConfiguration",
+    ("GET", "encryption"): "GetEncryptionConfiguration",
+    ("PUT", "encryption"): "PutEncryptionConfiguration",
+    ("DELETE", "policy"): "DeleteBucketPolicy",
+    ("DELETE", "website"): "DeleteBucketWebsite",
+    # Deleting these configurations is authorized as putting them.
+    ("DELETE", "cors"): "PutBucketCORS",
+    ("DELETE", "lifecycle"): "PutLifecycleConfiguration",
+    ("DELETE", "tagging"): "PutBucketTagging",
+    ("DELETE", "encryption"): "PutEncryptionConfiguration",
+    ("DELETE", "ownershipControls"): "PutBucketOwnershipControls",
+    ("DELETE", "publicAccessBlock"): "PutBucketPublicAccessBlock",
+}
+_SUBRESOURCES = {sub for _, sub in (*_OBJECT_ACTIONS, *_BUCKET_ACTIONS) if sub} | {"delete"}
+_IP_OR_LOCAL = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]+\])(?::\d+)?$")
+
+
+class Access:
+    """What IAM checks for an S3 request (path-style or virtual-hosted), and S3's answer to a denial."""
+
+    def requests(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
+        host = request.headers.get("Host", "")
+        path = request.path
+        if host and not _IP_OR_LOCAL.match(host):  # virtual-hosted: the bucket is the first label
+            path = f"/{host.split('.', 1)[0]}{path}"
+        bucket, _, key = path.lstrip("/").partition("/")
+        if not bucket:
+            return [("s3:ListAllMyBuckets", "*")]
+        method = request.method
+        subresource = next((name for name in request.query if name in _SUBRESOURCES), "")
+        if subresource == "delete" and not key and method == "POST":
+            return [("s3:DeleteObject", f"arn:aws:s3:::{bucket}/{k}") for k in _keys_to_delete(body)]
+        versioned = "versionId" in request.query
+        table = _OBJECT_ACTIONS if key else _BUCKET_ACTIONS
+        action = table.get((method, subresource))
+        if action is None:
+            raise Unmapped(
+                f"the local cloud does not know which IAM action S3 authorizes for {method} "
+                f"{'an object' if key else 'a bucket'}{f' with ?{subresource}' if subresource else ''}; "
+                "add it to localcloud/s3.py"
+            )
+        if versioned and subresource == "":
+            action = _VERSIONED.get(action, action)
+        resource = f"arn:aws:s3:::{bucket}/{key}" if key else f"arn:aws:s3:::{bucket}"
+        requests = [(f"s3:{action}", resource)]
+        source = request.headers.get("x-amz-copy-source")
+        if source and key and method == "PUT":  # CopyObject, UploadPartCopy: reading the source too
+            source_path, _, source_query = urllib.parse.unquote(source).lstrip("/").partition("?")
+            read = "GetObjectVersion" if "versionId=" in source_query else "GetObject"
+            requests.append((f"s3:{read}", f"arn:aws:s3:::{source_path}"))
+        return requests
+
+    def message(self, denial: Denial) -> str:
+        return denial.message(resource=f'"{denial.resource}"')  # S3 quotes the resource
+
+    def denied(self, request: web.Request, message: str) -> web.Response:
+        rid = secrets.token_hex(8).upper()
+        headers = {"x-amz-request-id": rid, "x-amz-id-2": base64.b64encode(secrets.token_bytes(48)).decode()}
+        if request.method == "HEAD":  # a HEAD answer has no body: only the status tells
+            return web.Response(status=403, headers=headers)
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{rid}</RequestId><HostId>{headers['x-amz-id-2']}</HostId></Error>"
+        )
+        return web.Response(status=403, text=xml, content_type="application/xml", headers=headers)
+
+
+def _keys_to_delete(body: bytes) -> list[str]:
+    """The keys of a DeleteObjects request body."""
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - a request from a local function process
+    except ET.ParseError:
+        return []
+    return [e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Key"]

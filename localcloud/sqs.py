@@ -10,6 +10,10 @@ criteria applied to each message (rejected ones are deleted, as Lambda does), a 
 invoke, then the successful messages are deleted. With ReportBatchItemFailures only the listed
 `messageId`s stay; on a function error every message stays, to come back after its visibility
 timeout and, past `maxReceiveCount`, move to the dead-letter queue.
+
+`Access` says what IAM checks for a function's SQS request (the gate asks it), over either of
+SQS's protocols: the operation is the action (a batch operation is its single one:
+SendMessageBatch is sqs:SendMessage), on the queue's ARN.
 """
 
 from __future__ import annotations
@@ -17,13 +21,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import urllib.parse
 from collections import Counter
 from concurrent.futures import Executor
 from typing import Any
+from xml.sax.saxutils import escape
 
+from aiohttp import web
+
+from localcloud.iam import Denial, Unmapped
 from localcloud.lambda_ import Function
 from localcloud.mappings import MappingConfig
 from localcloud.plan import Plan, PlanError
+from localcloud.web import request_id
 
 log = logging.getLogger("localcloud.sqs")
 
@@ -86,6 +96,67 @@ class Queues:
             return self.urls[arn]
         except KeyError:
             raise PlanError(f"no SQS queue in the stack has the ARN {arn}") from None
+
+
+_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+class Access:
+    """What IAM checks for an SQS request (JSON or query protocol), and SQS's answer to a denial."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.region = plan.region
+        self.account_id = plan.account_id
+
+    @staticmethod
+    def _json(request: web.Request) -> bool:
+        return request.headers.get("X-Amz-Target", "").startswith("AmazonSQS.")
+
+    def requests(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
+        if self._json(request):
+            operation = request.headers["X-Amz-Target"].partition(".")[2]
+            try:
+                params = json.loads(body) if body else {}
+            except ValueError:
+                return []  # SQS refuses it before anything is read
+        else:
+            params = {**request.query, **dict(urllib.parse.parse_qsl(body.decode(errors="replace")))}
+            operation = params.get("Action", "")
+        if not operation:
+            raise Unmapped("an SQS request names no operation")
+        url = params.get("QueueUrl") or (request.path if request.path.strip("/") else "")
+        if url:
+            account, _, name = urllib.parse.urlsplit(url).path.strip("/").partition("/")
+            resource = f"arn:aws:sqs:{self.region}:{account}:{name}"
+        elif params.get("QueueName"):
+            account = params.get("QueueOwnerAWSAccountId") or self.account_id
+            resource = f"arn:aws:sqs:{self.region}:{account}:{params['QueueName']}"
+        else:
+            resource = "*"  # ListQueues
+        return [(f"sqs:{_BATCH_ACTIONS.get(operation, operation)}", resource)]
+
+    def message(self, denial: Denial) -> str:
+        return denial.message(action=denial.action.lower())  # SQS spells it sqs:sendmessage
+
+    def denied(self, request: web.Request, message: str) -> web.Response:
+        rid = request_id()
+        if self._json(request):
+            body = {"__type": "com.amazon.coral.service#AccessDeniedException", "Message": message}
+            # The SDKs take the query-compatible code from this header: AccessDenied.
+            headers = {"x-amzn-query-error": "AccessDenied;Sender", "x-amzn-RequestId": rid}
+            return web.Response(
+                status=403, text=json.dumps(body), headers=headers, content_type="application/x-amz-json-1.0"
+            )
+        xml = (
+            '<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">'
+            f"<Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+            f"<Detail/></Error><RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+        return web.Response(status=403, text=xml, content_type="text/xml", headers={"x-amzn-RequestId": rid})
 
 
 class Destinations:

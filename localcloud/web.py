@@ -31,11 +31,21 @@ class Listener:
 
 
 async def listen(
-    app: web.Application, port: int | socket.socket = 0, *, shutdown_timeout: float = 1.0
+    app: web.Application,
+    port: int | socket.socket = 0,
+    *,
+    shutdown_timeout: float = 1.0,
+    auto_decompress: bool = True,
 ) -> Listener:
     """Serve `app` on 127.0.0.1: on a port (0: the kernel picks a free one, with no race), or on a
-    socket already bound there."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
+    socket already bound there. auto_decompress=False leaves request bodies as they were sent."""
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=shutdown_timeout,
+        auto_decompress=auto_decompress,
+    )
     await runner.setup()
     site: web.BaseSite
     if isinstance(port, socket.socket):

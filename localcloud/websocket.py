@@ -419,6 +419,9 @@ class WebSocketApi:
         stage = self.stages.get(request.match_info["stage"])
         if stage is None:
             return aws_error(403, "ForbiddenException", "Forbidden")
+        refused = self._refused(request, stage)
+        if refused is not None:
+            return refused
         connection = self.connections.get(request.match_info["connection_id"])
         if connection is None or connection.stage is not stage or connection.ws.closed:
             return aws_error(410, "GoneException", None)
@@ -452,6 +455,26 @@ class WebSocketApi:
             await connection.ws.close(code=1000)
             return web.Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
         return aws_error(403, "ForbiddenException", "Forbidden")
+
+    def _refused(self, request: web.Request, stage: Stage) -> web.Response | None:
+        """API Gateway's answer when the calling function's role does not allow
+        execute-api:ManageConnections on this connection; None when it does, or for other callers."""
+        identities = self.service.identities
+        principal = identities.principal(request.headers, request.query) if identities else None
+        if identities is None or principal is None:
+            return None
+        connection = request.raw_path.partition("?")[0].rsplit("/", 1)[-1]  # as sent: %3D, not =
+        path = f"{stage.name}/{request.method}/@connections/{connection}"
+        arn = self.plan.execute_api_arn(self.id, path)
+        denial = identities.authorize(principal, [("execute-api:ManageConnections", arn)])
+        if denial is None:
+            return None
+        # API Gateway masks all but the last four digits of the account, and gives no reason for an
+        # implicit deny.
+        account = self.plan.account_id
+        masked = denial.resource.replace(f":{account}:", f":{'*' * (len(account) - 4)}{account[-4:]}:", 1)
+        message = denial.message(resource=masked, reason=False)
+        return aws_error(403, "AccessDeniedException", message, message_key="Message")
 
 
 def _bucket(settings: dict[str, Any]) -> TokenBucket | None:

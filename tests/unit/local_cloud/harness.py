@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
+from botocore.config import Config
+
+from localcloud import iam
 from localcloud.cloud import LocalCloud
 
 T = TypeVar("T")
@@ -48,6 +52,23 @@ class Running:
         assert self.cloud.plan is not None
         return self.cloud.endpoints.client(service, self.cloud.plan.region, **config)
 
+    def as_function(self, function: str, service: str) -> Any:
+        """A boto3 client signed as a function's role session, at the endpoint that function uses:
+        what the function's own code would get (one attempt: denials are not retried anyway)."""
+        assert self.cloud.lambdas is not None and self.cloud.plan is not None
+        variable = "AWS_ENDPOINT_URL_" + {"dynamodbstreams": "DYNAMODB_STREAMS"}.get(service, service.upper())
+        credentials = iam.credentials(function)
+        factory: Any = boto3.client
+        return factory(
+            service,
+            endpoint_url=self.cloud.lambdas.endpoint_environment[variable],
+            region_name=self.cloud.plan.region,
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            config=Config(retries={"max_attempts": 1}),
+        )
+
     def recorded(self, name: str) -> list[dict[str, Any]]:
         path = self.records / f"{name}.jsonl"
         if not path.exists():
@@ -69,3 +90,21 @@ def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 
         if time.monotonic() > deadline:
             raise error
         time.sleep(interval)
+
+
+def events(running: Running, connection_id: str) -> list[dict[str, Any]]:
+    """What the fixture's WebSocket function recorded of one connection."""
+    return [e for e in running.recorded("ws") if e["requestContext"]["connectionId"] == connection_id]
+
+
+def connection_id_of(running: Running, ws: Any) -> str:
+    """The id API Gateway gave this client: from the $default event the function recorded."""
+    ws.send("who am i")
+    reply = json.loads(ws.recv(timeout=20))
+    assert reply == {"route": "$default"}
+    mine = [
+        e
+        for e in running.recorded("ws")
+        if e["requestContext"]["routeKey"] == "$default" and e.get("body") == "who am i"
+    ]
+    return str(mine[-1]["requestContext"]["connectionId"])

@@ -82,6 +82,23 @@ def handler(event, context):
     return {"statusCode": 200, "body": json.dumps({"route": ctx["routeKey"]})}
 """
 
+# A function that makes one AWS SDK call its event describes, with its own credentials, and says
+# how AWS answered: what a handler sees when its role refuses.
+PY_CALLER = """
+import base64, os
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    client = boto3.client(event["service"])
+    try:
+        getattr(client, event["method"])(**event.get("params", {}))
+    except ClientError as error:
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"]["Message"],
+                "status": error.response["ResponseMetadata"]["HTTPStatusCode"]}
+    return {"code": None, "key": os.environ["AWS_ACCESS_KEY_ID"]}
+"""
+
 NODE_ECHO = """
 exports.handler = async (event, context) => {
   if (event.fail) { const e = new Error(event.fail); e.name = 'Failure'; throw e; }
@@ -140,11 +157,12 @@ class StackBuilder:
         runtime: str = "python3.12",
         handler: str = "app.handler",
         environment: dict[str, str] | None = None,
+        role: str = "role",
         **extra: Any,
     ) -> str:
         config: dict[str, Any] = {
             "function_name": f"{self.name}-{name}",
-            "role": ref("aws_iam_role", "role", "arn"),
+            "role": ref("aws_iam_role", role, "arn"),
             "runtime": runtime,
             "handler": handler,
             "filename": self.asset(name, files),
@@ -154,9 +172,16 @@ class StackBuilder:
         }
         if environment:
             config["environment"] = {"variables": environment}
-        if "aws_iam_role" not in self.document["resource"]:
-            self.add("aws_iam_role", "role", name=f"{self.name}-role", assume_role_policy="{}")
+        if role not in self.document["resource"].get("aws_iam_role", {}):
+            role_name = f"{self.name}-{role.replace('_', '-')}"
+            self.add("aws_iam_role", role, name=role_name, assume_role_policy="{}")
         return self.add("aws_lambda_function", name, **config)
+
+    def policy(self, name: str, role: str, *statements: dict[str, Any]) -> str:
+        """An inline policy (aws_iam_role_policy) of a role, as cdktf writes one: JSON text."""
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        role_id = ref("aws_iam_role", role, "id")
+        return self.add("aws_iam_role_policy", name, name=name, role=role_id, policy=json.dumps(document))
 
     def write(self) -> Path:
         path = self.stack_dir / "cdk.tf.json"
@@ -186,6 +211,7 @@ def handler(event, context):
     return {"batchItemFailures": failures}
 """
 
+SITE_BUCKET = "test-site-123456789012"
 SITE_FILES = {
     "index.html": (
         "<!doctype html><title>Orchestra</title><script src='/assets/app-abc123.js'></script>",
@@ -228,7 +254,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         redrive_policy="${jsonencode({"
         + '"deadLetterTargetArn" = aws_sqs_queue.dlq.arn, "maxReceiveCount" = 2})}',
     )
-    stack.add("aws_s3_bucket", "site", bucket="test-site-123456789012")
+    stack.add("aws_s3_bucket", "site", bucket=SITE_BUCKET)
     ws_endpoint = (
         "https://" + ref("aws_apigatewayv2_api", "ws", "id") + f".execute-api.{REGION}.amazonaws.com/prod"
     )
@@ -264,6 +290,9 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         environment={"RECORD_FILE": str(records / "tick.jsonl")},
         logging_config={"log_format": "JSON", "application_log_level": "WARN"},
     )
+    stack.function("caller", {"app.py": PY_CALLER}, role="caller_role")
+    shared_role_policy(stack)
+    caller_policy(stack)
     stack.add(
         "aws_lambda_event_source_mapping",
         "stream",
@@ -513,3 +542,51 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
     stack.output("retry_queue_url", ref("aws_sqs_queue", "retry", "url"))
     stack.write()
     return stack
+
+
+def allow(actions: str | list[str], resources: str | list[str], **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def shared_role_policy(stack: StackBuilder) -> None:
+    """What the fixture's functions need of their shared role: the stream and queue mappings read
+    their sources and dead-letter, the WebSocket function answers through @connections."""
+    stack.policy(
+        "role_policy",
+        "role",
+        allow(
+            [f"dynamodb:{a}" for a in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")],
+            ref("aws_dynamodb_table", "items", "stream_arn"),
+        ),
+        allow("sqs:SendMessage", ref("aws_sqs_queue", "dlq", "arn")),
+        allow(
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            ref("aws_sqs_queue", "retry", "arn"),
+        ),
+        allow(
+            "execute-api:ManageConnections",
+            ref("aws_apigatewayv2_api", "ws", "execution_arn") + "/prod/POST/@connections/*",
+        ),
+    )
+
+
+def caller_policy(stack: StackBuilder) -> None:
+    """test-caller's role: one rule of IAM per statement, for the enforcement tests."""
+    table = ref("aws_dynamodb_table", "items", "arn")
+    stack.policy(
+        "caller_policy",
+        "caller_role",
+        allow("dynamodb:*Item", table, Sid="ItemsByWildcard"),
+        {"Sid": "NoDeletes", "Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
+        allow("DYNAMODB:query", table + "/index/by_stat?s", Sid="IndexOnlyAnyCase"),
+        # *Item covers BatchGetItem and BatchWriteItem too; batch writes are denied on their own.
+        {"Sid": "NoBatchWrites", "Effect": "Deny", "Action": "dynamodb:BatchWrite*", "Resource": "*"},
+        allow("sqs:SendMessage", "arn:aws:sqs:*:*:test-retry", Sid="RetryQueueAnyRegion"),
+        allow(["s3:GetObject", "s3:PutObject"], f"arn:aws:s3:::{SITE_BUCKET}/uploads/*", Sid="Uploads"),
+        allow(
+            "execute-api:ManageConnections",
+            ref("aws_apigatewayv2_api", "ws", "execution_arn") + "/prod/POST/@connections/*",
+            Sid="PostOnly",
+        ),
+        allow("lambda:InvokeFunction", ref("aws_lambda_function", "echo", "arn"), Sid="EchoOnly"),
+    )

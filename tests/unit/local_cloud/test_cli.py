@@ -74,7 +74,7 @@ def test_up_serves_until_sigterm_and_leaves_no_process(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
-    assert "inert (accepted, not emulated): aws_cloudwatch_log_group, aws_iam_role, aws_kms_key" in output
+    assert "inert (accepted, not emulated): aws_cloudwatch_log_group, aws_kms_key" in output
     assert "Dashboard  http://127.0.0.1:" in output
     assert output.rstrip().endswith("stopped")
     left = {pid for pid in children if alive(pid)}
@@ -87,7 +87,8 @@ def test_plan_lists_emulated_and_inert_types(tmp_path: Path) -> None:
         localcloud("plan", "--stack", "test", root=tmp_path), cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    assert "inert:    aws_cloudwatch_log_group, aws_iam_role, aws_kms_key" in done.stdout
+    assert "inert:    aws_cloudwatch_log_group, aws_kms_key" in done.stdout
+    assert "aws_iam_role, aws_iam_role_policy" in done.stdout  # read: the functions' roles are enforced
 
 
 def test_an_unsupported_expression_stops_start_up_naming_the_resource(tmp_path: Path) -> None:

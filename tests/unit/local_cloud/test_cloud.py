@@ -4,11 +4,14 @@ queue mappings end to end, the schedule."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
 from local_cloud.harness import Loop, Running, eventually
+from localcloud import iam
 from localcloud.cloud import endpoints_path
+from localcloud.lambda_ import CREDENTIALS
 
 
 class TestOutputs:
@@ -27,7 +30,7 @@ class TestOutputs:
         assert described["region"] == "eu-central-1"
 
     def test_inert_types_are_listed(self, running: Running) -> None:
-        assert running.cloud.inert == ["aws_cloudwatch_log_group", "aws_iam_role", "aws_kms_key"]
+        assert running.cloud.inert == ["aws_cloudwatch_log_group", "aws_kms_key"]
 
 
 class TestFunctionEnvironment:
@@ -37,11 +40,22 @@ class TestFunctionEnvironment:
         assert env["TABLE_NAME"] == "test-items"
         assert env["QUEUE_URL"] == running.outputs["retry_queue_url"]
         assert env["MANAGEMENT_ENDPOINT"] == running.outputs["websocket_url"].replace("ws://", "http://")
-        assert env["AWS_ENDPOINT_URL_DYNAMODB"] == running.cloud.endpoints.dynamodb
-        assert env["AWS_ENDPOINT_URL_SQS"] == env["AWS_ENDPOINT_URL_S3"] == running.cloud.endpoints.sqs
+        # DynamoDB, SQS and S3 through the gates that check the function's role; the Lambda API
+        # and @connections check it themselves.
+        assert env["AWS_ENDPOINT_URL_DYNAMODB"] == running.cloud.function_dynamodb
+        assert env["AWS_ENDPOINT_URL_SQS"] == env["AWS_ENDPOINT_URL_S3"] == running.cloud.function_moto
+        assert running.cloud.function_dynamodb != running.cloud.endpoints.dynamodb
         assert env["AWS_ENDPOINT_URL_LAMBDA"] == running.cloud.endpoints.lambda_
         assert env["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI"] == env["MANAGEMENT_ENDPOINT"]
         assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
+
+    def test_each_function_signs_as_its_own_role_session(self, running: Running) -> None:
+        response = running.client("lambda").invoke(FunctionName="test-echo")
+        env = json.loads(response["Payload"].read())["environ"]
+        assert env["AWS_ACCESS_KEY_ID"] == iam.access_key("test-echo")
+        others = (iam.access_key("test-node"), CREDENTIALS["AWS_ACCESS_KEY_ID"])
+        assert env["AWS_ACCESS_KEY_ID"] not in others
+        assert re.fullmatch(r"ASIA[A-Z2-7]{16}", env["AWS_ACCESS_KEY_ID"])
 
     def test_json_log_format_is_passed_on_as_lambda_does(self, running: Running) -> None:
         response = running.client("lambda").invoke(FunctionName="test-tick", Payload=b'{"peek": 1}')

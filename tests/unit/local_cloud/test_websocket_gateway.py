@@ -14,11 +14,7 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from local_cloud.harness import Running, eventually
-
-
-def events(running: Running, connection_id: str) -> list[dict[str, Any]]:
-    return [e for e in running.recorded("ws") if e["requestContext"]["connectionId"] == connection_id]
+from local_cloud.harness import Running, connection_id_of, events, eventually
 
 
 def management(running: Running) -> Any:
@@ -36,19 +32,6 @@ def management(running: Running) -> Any:
 def client(running: Running) -> Iterator[ClientConnection]:
     with connect(running.outputs["websocket_url"], open_timeout=20) as ws:
         yield ws
-
-
-def connection_id_of(running: Running, ws: ClientConnection) -> str:
-    """The id API Gateway gave this client: from the $connect event the function recorded."""
-    ws.send("who am i")
-    reply = json.loads(ws.recv(timeout=20))
-    assert reply == {"route": "$default"}
-    mine = [
-        e
-        for e in running.recorded("ws")
-        if e["requestContext"]["routeKey"] == "$default" and e.get("body") == "who am i"
-    ]
-    return str(mine[-1]["requestContext"]["connectionId"])
 
 
 class TestConnect:
