@@ -10,7 +10,7 @@ from pathlib import Path
 
 import main
 from environments import load, load_bootstrap
-from modules.cdk import Testing
+from modules import cdk
 
 ROOT = Path(__file__).parents[2]
 MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
@@ -67,6 +67,6 @@ def test_images_manifest_names_the_b3_build_context() -> None:
 
 def test_synthesizing_twice_gives_identical_json() -> None:
     def synth() -> str:
-        return Testing.synth(main.OrchestraStack(Testing.app(), load("dev"), load_bootstrap()))
+        return cdk.Testing.synth(main.OrchestraStack(cdk.Testing.app(), load("dev"), load_bootstrap()))
 
     assert synth() == synth()
