@@ -75,7 +75,7 @@ def unit(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy: strict on the infrastructure code (modules/, main.py, environments/), and the engine."""
+    """mypy --strict on the infrastructure code, the engine, the local cloud and the scripts."""
     sync(session, "infra", "lambda", "localcloud", "typecheck")
     session.run(
         "mypy",
