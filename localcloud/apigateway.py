@@ -140,7 +140,7 @@ async def call_lambda(
         return Invocation(error="INTEGRATION_FAILURE", request_id=result.request_id)
     try:
         response = json.loads(result.payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return Invocation(error="INTEGRATION_FAILURE", request_id=result.request_id)
     return Invocation(response=response if isinstance(response, dict) else None, request_id=result.request_id)
 

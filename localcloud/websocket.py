@@ -338,7 +338,7 @@ class WebSocketApi:
     def _select(self, body: str) -> str | None:
         try:
             value: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: the $default route
             return None
         for part in self.selection_path:
             if not isinstance(value, dict) or part not in value:

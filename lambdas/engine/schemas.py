@@ -3,6 +3,7 @@ and so do the tests (they validate responses against the served document)."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -11,6 +12,41 @@ from engine.definitions import InlineDefinition, TaskDefinition
 from engine.model import TaskStatus, WorkflowStatus
 
 WORKFLOW_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
+
+# User JSON (workflow input, WebSocket messages) may nest this deep. Far beyond any real input, and far
+# below the depth at which Python's json module (in the worker too, when it reads the input back)
+# raises RecursionError.
+MAX_JSON_DEPTH = 32
+
+
+class TooDeep(ValueError):
+    def __init__(self, field: str) -> None:
+        super().__init__(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        self.field = field
+
+
+def load_json_bounded(text: str) -> Any:
+    """json.loads that refuses documents nested deeper than MAX_JSON_DEPTH with TooDeep (naming the
+    top-level field it happened under, or "body"); malformed JSON raises json.JSONDecodeError."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise TooDeep("body") from None
+    # Iterative walk: a recursive one would hit the same limit the check is here to avoid.
+    pending: list[tuple[Any, int, str]] = [(document, 1, "body")]
+    while pending:
+        value, depth, field = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.items()
+        elif isinstance(value, list):
+            children = ((field, item) for item in value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise TooDeep(field)
+        for key, child in children:
+            pending.append((child, depth + 1, str(key) if depth == 1 and isinstance(value, dict) else field))
+    return document
 
 
 class CreateWorkflowRequest(BaseModel):
@@ -30,7 +66,11 @@ class CreateWorkflowRequest(BaseModel):
         Field(description="A definition name (default `orchestra`) or an inline DAG."),
     ] = None
     input: Annotated[
-        dict[str, Any], Field(description="Passed to every task (merged under its own input).")
+        dict[str, Any],
+        Field(
+            description="Passed to every task (merged under its own input). The request body may nest "
+            f"at most {MAX_JSON_DEPTH} levels deep."
+        ),
     ] = {}
 
 

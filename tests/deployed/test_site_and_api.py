@@ -75,6 +75,16 @@ class TestApiEdges:
                 "invalid_json",
             ),
             ("POST", "/workflows", {"json": {"workflowId": "no spaces allowed"}}, 400, "validation_error"),
+            (
+                "POST",
+                "/workflows",
+                {
+                    "data": '{"input": ' + "[" * 10_000 + "]" * 10_000 + "}",
+                    "headers": {"Content-Type": "application/json"},
+                },
+                400,
+                "validation_error",
+            ),
             ("POST", "/workflows", {"json": {"definition": "no-such-definition"}}, 400, "invalid_definition"),
             (
                 "POST",

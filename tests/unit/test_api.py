@@ -12,6 +12,11 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
 
+def nested(levels: int) -> str:
+    """JSON text of lists nested `levels` deep."""
+    return "[" * levels + "]" * levels
+
+
 def chain(n: int) -> dict[str, Any]:
     tasks = [{"id": "t0", "function": "task-a"}]
     tasks += [{"id": f"t{i}", "function": "task-a", "depends_on": [f"t{i - 1}"]} for i in range(1, n)]
@@ -173,6 +178,9 @@ class TestInvalidDefinitions:
         assert cloud.api("POST", "/workflows", {"definition": chain(20)})[0] == 201
         wide = {"tasks": [{"id": f"t{i}", "function": "task-a"} for i in range(50)]}
         assert cloud.api("POST", "/workflows", {"definition": wide})[0] == 201
+        # The body itself is level 1, "input" level 2, "x" level 3: 29 more lists make 32.
+        deepest = '{"input": {"x": ' + nested(29) + "}}"
+        assert cloud.api("POST", "/workflows", raw_body=deepest)[0] == 201
 
 
 class TestBadInput:
@@ -197,6 +205,8 @@ class TestBadInput:
                 "payload_too_large",
                 None,
             ),
+            ({"raw_body": '{"input": {"x": ' + nested(31) + "}}"}, 400, "validation_error", "input"),
+            ({"raw_body": '{"input": ' + nested(100_000) + "}"}, 400, "validation_error", "body"),
             ({"body": {}, "headers": {"Content-Type": "text/plain"}}, 415, "unsupported_media_type", None),
             (
                 {
@@ -217,6 +227,8 @@ class TestBadInput:
             "unknown-field",
             "unknown-nested-field",
             "oversized",
+            "nested-too-deep",
+            "nested-past-the-parser",
             "text-plain",
             "form",
         ],

@@ -48,6 +48,12 @@ class TestConnections:
         ("route", "body", "error"),
         [
             ("subscribe", "{not json", "invalid_json"),
+            (
+                "subscribe",
+                '{"action": "subscribe", "workflow_id": ' + "[" * 50 + "]" * 50 + "}",
+                "validation_error",
+            ),
+            ("subscribe", "[" * 100_000 + "]" * 100_000, "validation_error"),
             ("subscribe", {"action": "subscribe", "workflow_id": "bad id!"}, "validation_error"),
             ("subscribe", {"action": "subscribe", "workflow_id": 7}, "validation_error"),
             ("$default", {"action": "dance"}, "unknown_action"),

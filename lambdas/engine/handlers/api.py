@@ -41,8 +41,10 @@ from engine.schemas import (
     CreateWorkflowRequest,
     DefinitionList,
     ErrorBody,
+    TooDeep,
     WorkflowList,
     WorkflowView,
+    load_json_bounded,
 )
 from engine.service import Engine
 from engine.store import Store
@@ -299,7 +301,8 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def _precheck(event: dict[str, Any]) -> ApiError | None:
-    """413 and 415 before any parsing: API Gateway passes bodies up to 10 MB to us."""
+    """413, 415 and too-deep JSON before validation: API Gateway passes bodies up to 10 MB to us, and
+    a deeply nested one would make the parser raise RecursionError."""
     body = event.get("body")
     if not body:
         return None
@@ -313,6 +316,13 @@ def _precheck(event: dict[str, Any]) -> ApiError | None:
         return ApiError(
             415, "unsupported_media_type", f"request body must be application/json, not {content_type}"
         )
+    try:
+        load_json_bounded(base64.b64decode(body).decode() if event.get("isBase64Encoded") else body)
+    except TooDeep as too_deep:
+        detail = {"field": too_deep.field, "message": str(too_deep)}
+        return ApiError(400, "validation_error", f"invalid request: {too_deep.field}: {too_deep}", [detail])
+    except ValueError:
+        pass  # malformed JSON or text: request validation names the problem
     return None
 
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from engine import runtime
 from engine.connections import ALL_WORKFLOWS, Connections
 from engine.observability import logger
-from engine.schemas import WORKFLOW_ID_PATTERN
+from engine.schemas import WORKFLOW_ID_PATTERN, TooDeep, load_json_bounded
 
 
 def _reply(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +24,9 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
 
 def _subscribe(connections: Connections, connection_id: str, body: str | None) -> dict[str, Any]:
     try:
-        message = json.loads(body or "{}")
+        message = load_json_bounded(body or "{}")
+    except TooDeep as too_deep:
+        return _error(400, "validation_error", f"message is {too_deep}")
     except json.JSONDecodeError:
         return _error(400, "invalid_json", "message is not valid JSON")
     if not isinstance(message, dict):

@@ -73,7 +73,9 @@ class Running:
         path = self.records / f"{name}.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        # A function may be appending while we read: a last line without its newline is not whole yet.
+        complete = path.read_text().rpartition("\n")[0]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def eventually(check: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:

@@ -67,7 +67,9 @@ class TestMessages:
         client.send(json.dumps({"action": "echo", "n": 1}))
         assert client.recv(timeout=20) == 'echo:{"action": "echo", "n": 1}'
 
-    @pytest.mark.parametrize("message", ["not json", '{"action": "nope"}', '{"no": "action"}', "[1, 2]"])
+    @pytest.mark.parametrize(
+        "message", ["not json", "[" * 5_000 + "]" * 5_000, '{"action": "nope"}', '{"no": "action"}', "[1, 2]"]
+    )
     def test_anything_else_goes_to_default_whose_route_response_answers(
         self, client: ClientConnection, message: str
     ) -> None:
