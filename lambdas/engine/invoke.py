@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine.config import TaskFunction
+from engine.schemas import TooDeep, load_json_bounded
 from engine.service import Claim, Outcome
 from engine.store import dump_json
 
@@ -65,7 +66,13 @@ class TaskRunner:
         if response.get("FunctionError"):
             return Outcome(ok=False, error=_function_error(body), duration_ms=duration)
         try:
-            output = json.loads(body) if body else None
+            output = load_json_bounded(body.decode()) if body else None
+        except TooDeep as too_deep:
+            return Outcome(
+                ok=False,
+                error={"type": "InvalidOutput", "message": f"task output is {too_deep}"},
+                duration_ms=duration,
+            )
         except ValueError:
             return Outcome(
                 ok=False,

@@ -521,7 +521,7 @@ def _decode_cursor(cursor: str, status: str | None) -> dict[str, Any]:
         ):
             raise InvalidCursor
         parse_iso(key["created_at"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidCursor from exc
     start = {k: {"S": v} for k, v in key.items()}
     if status is None:

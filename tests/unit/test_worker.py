@@ -143,6 +143,21 @@ class TestWorkerEvents:
             "dependencies": {},
         }
 
+    def test_an_output_nested_past_the_limit_counts_as_a_failed_attempt(self, cloud: Cloud) -> None:
+        deep: Any = []
+        for _ in range(40):
+            deep = [deep]
+        cloud.tasks["orchestra-test-task-a"] = lambda event: {"deep": deep}
+        event = make_a_ready(cloud, "deep-output")
+        assert cloud.run_worker(event)["result"] == "READY"
+        a = cloud.api("GET", "/workflows/deep-output")[1]["tasks"][0]
+        assert (a["status"], a["attempt"], a["output"]) == ("READY", 2, None)
+        assert a["attempts"][0]["error"] == {
+            "type": "InvalidOutput",
+            "message": "task output is nested more than 32 levels deep",
+        }
+        cloud.tasks["orchestra-test-task-a"] = simulated
+
     def test_a_task_invoke_error_counts_as_a_failed_attempt(self, cloud: Cloud) -> None:
         from botocore.exceptions import ClientError
 
