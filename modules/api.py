@@ -15,6 +15,8 @@ from modules.components import EncryptedLogGroup, LogGroupInputs
 
 STAGE = "prod"
 WEBSOCKET_ROUTES = ("$connect", "$disconnect", "$default", "subscribe")
+# Routes whose function answer goes back to the client ({"type": "subscribed"} or {"type": "error"}).
+WEBSOCKET_REPLYING_ROUTES = ("$default", "subscribe")
 # Access log lines as JSON, one per request, with what an operator needs to find a failing call.
 ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -173,17 +175,29 @@ class Api(Construct):
             integration_method="POST",
             integration_uri=inputs.websocket_function_invoke_arn,
         )
-        routes = [
-            aws.apigatewayv2_route.Apigatewayv2Route(
+        routes = []
+        for key in WEBSOCKET_ROUTES:
+            replies = key in WEBSOCKET_REPLYING_ROUTES
+            route = aws.apigatewayv2_route.Apigatewayv2Route(
                 self,
                 f"route_{key.strip('$')}",
                 api_id=ws.id,
                 route_key=key,
                 authorization_type="NONE",
                 target=f"integrations/{integration.id}",
+                route_response_selection_expression="$default" if replies else None,
             )
-            for key in WEBSOCKET_ROUTES
-        ]
+            routes.append(route)
+            if replies:
+                # Without a route response API Gateway drops the function's answer: the client would
+                # never see its subscription acknowledged, or why a message was refused.
+                aws.apigatewayv2_route_response.Apigatewayv2RouteResponse(
+                    self,
+                    f"route_{key.strip('$')}_response",
+                    api_id=ws.id,
+                    route_id=route.id,
+                    route_response_key="$default",
+                )
         logs = EncryptedLogGroup(
             self,
             "websocket_access_logs",

@@ -60,6 +60,10 @@ class Listener:
             if r.message.get("type") == "workflow_update" and r.message.get("workflow_id") == workflow_id
         ]
 
+    def replies(self) -> list[dict[str, Any]]:
+        """What the gateway sent back for this client's own messages (everything but broadcasts)."""
+        return [r.message for r in list(self.messages) if r.message.get("type") != "workflow_update"]
+
     def close(self) -> None:
         if self.ws is not None:
             self.ws.close()

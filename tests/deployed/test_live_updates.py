@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from support import Listener
 
 from tests.cloud import Api, Deployment, eventually
@@ -15,7 +13,8 @@ def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
     with Listener(deployment.websocket_url) as everything, Listener(deployment.websocket_url) as one:
         mine, other = api.create(), api.create()
         one.send({"action": "subscribe", "workflow_id": mine["workflow_id"]})
-        time.sleep(1)  # the subscription is stored before the next broadcasts
+        acknowledged = {"type": "subscribed", "workflow_id": mine["workflow_id"]}
+        eventually(lambda: _replied(one, acknowledged), timeout=20, what="the subscription is acknowledged")
         api.request("POST", f"/workflows/{other['workflow_id']}/cancel")
         api.request("POST", f"/workflows/{mine['workflow_id']}/cancel")
         eventually(lambda: _has(one, mine["workflow_id"], "CANCELLED"), timeout=30)
@@ -23,6 +22,23 @@ def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
         eventually(lambda: _has(everything, mine["workflow_id"], "CANCELLED"), timeout=30)
         late = [u for u in one.updates(other["workflow_id"]) if u.message["data"]["status"] == "CANCELLED"]
         assert late == [], "a client subscribed to one workflow hears nothing of another"
+
+
+def test_a_refused_message_is_answered_with_the_reason(deployment: Deployment) -> None:
+    with Listener(deployment.websocket_url) as client:
+        client.send({"action": "subscribe", "workflow_id": "not a workflow id!"})
+        eventually(lambda: _replied_with(client, "validation_error"), timeout=20, what="a refusal")
+        client.send({"action": "dance"})
+        eventually(lambda: _replied_with(client, "unknown_action"), timeout=20, what="a refusal")
+        assert all(reply["type"] == "error" and reply["message"] for reply in client.replies())
+
+
+def _replied(listener: Listener, reply: dict[str, object]) -> None:
+    assert reply in listener.replies(), listener.replies()
+
+
+def _replied_with(listener: Listener, error: str) -> None:
+    assert error in [r.get("error") for r in listener.replies()], listener.replies()
 
 
 def _has(listener: Listener, workflow_id: str, status: str) -> None:

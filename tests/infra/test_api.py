@@ -88,6 +88,17 @@ class TestWebSocketApi:
                 == f"integrations/{ref('aws_apigatewayv2_integration', integration_name, 'id')}"
             )
 
+    def test_subscribe_and_default_answer_the_client_through_a_route_response(self, env_stack: Stack) -> None:
+        names = {r["route_key"]: name for name, r in resources(env_stack, "aws_apigatewayv2_route").items()}
+        responses = resources(env_stack, "aws_apigatewayv2_route_response").values()
+        answered = {r["route_id"] for r in responses if r["route_response_key"] == "$default"}
+        for key, name in names.items():
+            route = resources(env_stack, "aws_apigatewayv2_route")[name]
+            replies = key in ("subscribe", "$default")
+            assert (ref("aws_apigatewayv2_route", name, "id") in answered) is replies, key
+            assert route.get("route_response_selection_expression") == ("$default" if replies else None), key
+        assert len(responses) == 2
+
     def test_stage_logs_and_deploys_itself(self, env_stack: Stack) -> None:
         stage = only(env_stack, "aws_apigatewayv2_stage")
         assert stage["name"] == "prod" and stage["auto_deploy"] is True
