@@ -47,6 +47,16 @@ describe("Timeline", () => {
     expect(screen.getByTestId("timeline-row-C").querySelectorAll(".timeline__bar")).toHaveLength(0);
   });
 
+  it("labels a retry with its attempt number and keeps its bar wide enough for it", () => {
+    render(<Timeline tasks={tasks} now={NOW} selectedTaskId={null} onSelectTask={() => {}} />);
+    const first = screen.getByTestId("timeline-bar-B1-1");
+    const retry = screen.getByTestId("timeline-bar-B1-2");
+    expect(retry).toHaveTextContent("#2");
+    expect(retry).toHaveClass("timeline__bar--retry");
+    expect(first).not.toHaveTextContent("#");
+    expect(first).not.toHaveClass("timeline__bar--retry");
+  });
+
   it("places bars on one time axis: parallel runs overlap, a retry waits out its backoff", () => {
     render(<Timeline tasks={tasks} now={NOW} selectedTaskId={null} onSelectTask={() => {}} />);
     const b1 = bar("timeline-bar-B1-1");

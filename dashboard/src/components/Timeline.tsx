@@ -97,14 +97,16 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
                       role="img"
                       aria-label={label}
                       title={label}
-                      className={`timeline__bar${bar.end === null ? " timeline__bar--open" : ""}`}
+                      className={`timeline__bar${bar.end === null ? " timeline__bar--open" : ""}${
+                        bar.attempt > 1 ? " timeline__bar--retry" : ""
+                      }`}
                       data-testid={`timeline-bar-${task.task_id}-${bar.attempt}`}
                       data-status={bar.status}
                       data-start-ms={bar.start}
                       data-end-ms={end}
                       style={{
                         // A short run (or one that has just started) is still wide enough for its
-                        // status icon, and stays inside the track.
+                        // status icon (and a retry's "#n"), and stays inside the track.
                         left: `min(${leftPct}%, calc(100% - var(--bar-min-width)))`,
                         width: `max(${widthPct}%, var(--bar-min-width))`,
                         background: appearance.background,
