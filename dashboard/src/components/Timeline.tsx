@@ -78,7 +78,12 @@ export function Timeline({ tasks, now, selectedTaskId, onSelectTask }: TimelineP
             className={`timeline__row${task.task_id === selectedTaskId ? " timeline__row--selected" : ""}`}
             data-testid={`timeline-row-${task.task_id}`}
           >
-            <button type="button" className="timeline__label" onClick={() => onSelectTask(task.task_id)}>
+            <button
+              type="button"
+              className="timeline__label"
+              title={task.task_id}
+              onClick={() => onSelectTask(task.task_id)}
+            >
               {task.task_id}
             </button>
             <div className="timeline__track">

@@ -23,6 +23,8 @@ interface WorkflowGraphProps {
 }
 
 const FIT_VIEW: FitViewOptions = { padding: 0.12, maxZoom: 1.1 };
+// Low enough that fitView shows a wide fan-out (40 tasks in one rank) whole; zoom in for detail.
+const MIN_ZOOM = 0.1;
 
 /** The workflow's DAG, read-only. Tab reaches each node; Enter or a click opens its task. */
 export function WorkflowGraph(props: WorkflowGraphProps) {
@@ -65,7 +67,7 @@ function GraphCanvas({ tasks, selectedTaskId, onSelectTask, layout }: WorkflowGr
         // live updates leave the viewport alone.
         fitView
         fitViewOptions={FIT_VIEW}
-        minZoom={0.25}
+        minZoom={MIN_ZOOM}
         maxZoom={2}
         colorMode="light"
         aria-label="Workflow graph"
