@@ -8,8 +8,10 @@ with their sources: `streams.py` (DynamoDB Streams) and `sqs.py` (SQS).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,3 +152,10 @@ def check_execution_role(config: MappingConfig, principal: Principal) -> None:
 def iso(timestamp: float, *, millis: bool = True) -> str:
     moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
     return moment.isoformat(timespec="milliseconds" if millis else "seconds").replace("+00:00", "Z")
+
+
+async def call_client(executor: Executor, client: Any, method: str, **kwargs: Any) -> Any:
+    """One boto3 call on the pollers' executor: boto3 blocks, the event loop must not."""
+    return await asyncio.get_running_loop().run_in_executor(
+        executor, lambda: getattr(client, method)(**kwargs)
+    )

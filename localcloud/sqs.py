@@ -31,7 +31,7 @@ from aiohttp import web
 
 from localcloud.iam import Denial, Unmapped
 from localcloud.lambda_ import Function
-from localcloud.mappings import MappingConfig
+from localcloud.mappings import MappingConfig, call_client
 from localcloud.plan import Plan, PlanError
 from localcloud.web import request_id
 
@@ -170,10 +170,7 @@ class Destinations:
     async def send(self, arn: str, record: dict[str, Any]) -> None:
         url = self.queues.url_for(arn)
         body = json.dumps(record)
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
-            self.executor, lambda: self.queues.client.send_message(QueueUrl=url, MessageBody=body)
-        )
+        await call_client(self.executor, self.queues.client, "send_message", QueueUrl=url, MessageBody=body)
         self.sent[arn] += 1
 
 
@@ -214,8 +211,7 @@ class SqsMapping:
         self.stats: Counter[str] = Counter()
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: getattr(self.client, method)(**kwargs))
+        return await call_client(self.executor, self.client, method, **kwargs)
 
     async def run(self) -> None:
         if not self.config.enabled:

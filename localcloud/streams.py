@@ -35,7 +35,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from localcloud.lambda_ import SYNC_PAYLOAD_LIMIT, Function, InvokeResult
-from localcloud.mappings import MappingConfig, iso
+from localcloud.mappings import MappingConfig, call_client, iso
 
 log = logging.getLogger("localcloud.streams")
 
@@ -131,8 +131,7 @@ class StreamMapping:
         self._finished: set[str] = set()
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: getattr(self.client, method)(**kwargs))
+        return await call_client(self.executor, self.client, method, **kwargs)
 
     async def run(self) -> None:
         if not self.config.enabled:
