@@ -36,16 +36,15 @@ def load_json_bounded(text: str) -> Any:
     pending: list[tuple[Any, int, str]] = [(document, 1, "body")]
     while pending:
         value, depth, field = pending.pop()
-        if isinstance(value, dict):
-            children: Any = value.items()
+        if isinstance(value, dict):  # the body's own keys name the field below them
+            children = [(key if depth == 1 else field, child) for key, child in value.items()]
         elif isinstance(value, list):
-            children = ((field, item) for item in value)
+            children = [(field, child) for child in value]
         else:
             continue
         if depth > MAX_JSON_DEPTH:
             raise TooDeep(field)
-        for key, child in children:
-            pending.append((child, depth + 1, str(key) if depth == 1 and isinstance(value, dict) else field))
+        pending.extend((child, depth + 1, name) for name, child in children)
     return document
 
 

@@ -110,7 +110,8 @@ def build_app() -> APIGatewayRestResolver:
     settings = runtime.settings("api")
     origins = list(settings.cors_allow_origins)
     cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600) if origins else None
-    app = APIGatewayRestResolver(cors=cors, enable_validation=True)
+    # Bodies are parsed with a depth bound: deeply nested JSON would make json.loads raise RecursionError.
+    app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_json_bounded)
 
     @app.get("/workflows", summary="List workflows, newest first", responses=_errors(400))
     def list_workflows(
@@ -198,6 +199,7 @@ def build_app() -> APIGatewayRestResolver:
 
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
+    app.exception_handler(TooDeep)(too_deep)
     app.exception_handler(InvalidDefinition)(invalid_definition)
     app.exception_handler(WorkflowNotFound)(workflow_not_found)
     app.exception_handler([WorkflowIdConflict, TransitionRejected, VersionConflict, ContentionExhausted])(
@@ -248,6 +250,11 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
         details.append({"field": field, "message": message})
     summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:3])
     return error_response(400, "validation_error", f"invalid request: {summary}", details)
+
+
+def too_deep(exc: TooDeep) -> Response[Any]:
+    detail = {"field": exc.field, "message": str(exc)}
+    return error_response(400, "validation_error", f"invalid request: {exc.field}: {exc}", [detail])
 
 
 def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
@@ -301,8 +308,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 
 
 def _precheck(event: dict[str, Any]) -> ApiError | None:
-    """413, 415 and too-deep JSON before validation: API Gateway passes bodies up to 10 MB to us, and
-    a deeply nested one would make the parser raise RecursionError."""
+    """413 and 415 before any parsing: API Gateway passes bodies up to 10 MB to us."""
     body = event.get("body")
     if not body:
         return None
@@ -316,13 +322,6 @@ def _precheck(event: dict[str, Any]) -> ApiError | None:
         return ApiError(
             415, "unsupported_media_type", f"request body must be application/json, not {content_type}"
         )
-    try:
-        load_json_bounded(base64.b64decode(body).decode() if event.get("isBase64Encoded") else body)
-    except TooDeep as too_deep:
-        detail = {"field": too_deep.field, "message": str(too_deep)}
-        return ApiError(400, "validation_error", f"invalid request: {too_deep.field}: {too_deep}", [detail])
-    except ValueError:
-        pass  # malformed JSON or text: request validation names the problem
     return None
 
 
