@@ -75,9 +75,19 @@ def tables(dynamodb_local: DynamoDBLocal) -> tuple[str, str]:
     return workflows, connections
 
 
+@pytest.fixture(params=["writer", "stream"])
+def dispatch_mode(request: pytest.FixtureRequest) -> str:
+    """Both dispatch modes pass the same tests (orchestration.dispatch in the settings)."""
+    return str(request.param)
+
+
 @pytest.fixture
 def cloud(
-    dynamodb_local: DynamoDBLocal, tables: tuple[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch
+    dynamodb_local: DynamoDBLocal,
+    tables: tuple[str, str],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    dispatch_mode: str,
 ) -> Iterator[Cloud]:
     workflows, connections = tables
     env = {
@@ -91,12 +101,14 @@ def cloud(
         "CORS_ALLOW_ORIGINS": f"{CORS_ORIGIN},http://localhost:5173",
         "WORKFLOW_TTL_DAYS": "7",
         "CONNECTION_TTL_SECONDS": "7200",
+        "DISPATCH_MODE": dispatch_mode,
+        "SWEEP_HORIZON_SECONDS": "60",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     runtime.reset()
     api.build_app.cache_clear()
-    yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock)
+    yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock, dispatch_mode)
     runtime.reset()
     api.build_app.cache_clear()
 

@@ -25,7 +25,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import runtime, views
-from engine.definitions import BUILT_IN
+from engine.definitions import BUILT_IN, resolve
+from engine.dispatch import Dispatcher
 from engine.errors import (
     ContentionExhausted,
     InvalidCursor,
@@ -46,6 +47,7 @@ from engine.schemas import (
     WorkflowView,
     load_json_bounded,
 )
+from engine.flow import Dispatch
 from engine.service import Engine
 from engine.store import Store
 
@@ -102,7 +104,25 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def _engine() -> Engine:
     settings = runtime.settings("api")
-    return Engine(Store(runtime.clients().dynamodb, settings.table_name), settings, runtime.clock)
+    store = Store(runtime.clients().dynamodb, settings.table_name, ttl_days=settings.workflow_ttl_days)
+    return Engine(store, settings, runtime.clock)
+
+
+def _dispatch(dispatches: list[Dispatch]) -> None:
+    """Writer dispatch: the API dispatches what its own write made READY (a create's roots, a retry's
+    first tasks). A failure here is repaired by the stream or the sweep: the write is committed."""
+    if not dispatches:
+        return
+    settings = runtime.settings("api")
+    clients = runtime.clients()
+    dispatcher = Dispatcher(
+        clients.lambda_, clients.sqs, settings.worker_function_name, settings.retry_queue_url, runtime.clock
+    )
+    for dispatch in dispatches:
+        try:
+            dispatcher.dispatch(dispatch)
+        except Exception:  # noqa: BLE001 - the workflow is created; the stream and the sweep redispatch
+            logger.exception("dispatch failed", extra={"task_id": dispatch.task_id})
 
 
 @cache
@@ -152,11 +172,13 @@ def build_app() -> APIGatewayRestResolver:
         if request.workflow_id:
             logger.set_correlation_id(request.workflow_id)
         created = _engine().create(request.workflow_id, request.definition, request.input)
-        logger.set_correlation_id(created.workflow.workflow_id)
+        assert created.snapshot.state is not None
+        logger.set_correlation_id(created.snapshot.state.workflow_id)
+        _dispatch(created.dispatches)
         if created.created:
             metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=1)
-            logger.info("workflow created", extra={"definition": created.workflow.definition_name})
-        body = views.workflow_view(created.workflow, created.tasks, settings.task_functions)
+            logger.info("workflow created", extra={"definition": created.snapshot.state.definition_name})
+        body = views.workflow_view(created.snapshot, settings.task_functions)
         return Response(
             status_code=int(HTTPStatus.CREATED if created.created else HTTPStatus.OK),
             content_type=content_types.APPLICATION_JSON,
@@ -166,15 +188,15 @@ def build_app() -> APIGatewayRestResolver:
     @app.get("/workflows/<workflow_id>", summary="A workflow with its tasks", responses=_errors(404))
     def get_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().get(workflow_id)
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        snapshot = _engine().get(workflow_id)
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
     @app.post("/workflows/<workflow_id>/cancel", summary="Cancel a workflow", responses=_errors(404, 409))
     def cancel_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().cancel(workflow_id)
+        snapshot = _engine().cancel(workflow_id)
         logger.info("workflow cancelled")
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
     @app.post(
         "/workflows/<workflow_id>/retry",
@@ -183,13 +205,22 @@ def build_app() -> APIGatewayRestResolver:
     )
     def retry_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().retry(workflow_id)
+        snapshot, dispatches = _engine().retry(workflow_id)
+        _dispatch(dispatches)
         logger.info("workflow retried")
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
     @app.get("/definitions", summary="The named workflow definitions")
     def list_definitions() -> DefinitionList:
-        return DefinitionList.model_validate({"items": [d.model_dump() for d in BUILT_IN.values()]})
+        timeouts = {k: f.timeout_seconds for k, f in settings.task_functions.items()}
+        items = []
+        for named in BUILT_IN.values():
+            try:
+                tasks = resolve(named.name, timeouts)[1]
+            except InvalidDefinition:
+                continue  # a definition whose functions this deployment does not have
+            items.append({**named.model_dump(), "tasks": [t.model_dump() for t in tasks]})
+        return DefinitionList.model_validate({"items": items})
 
     @app.get("/openapi.json", summary="This document", include_in_schema=False)
     def openapi() -> Response[Any]:
