@@ -217,19 +217,23 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                 continue
             deps = dag.deps[i]
             statuses = [tasks[d].status for d in deps]
+            # A task this change already moved (reset by a retry) is guarded by that move's own condition.
+            stored = i not in change.tasks
             if any(s in TASK_BLOCKING for s in statuses):
                 new = TaskState(TaskStatus.SKIPPED, task.attempt, max_attempts=task.max_attempts)
                 change.move_task(i, "skip", new)
-                change.require([Require("a task is skipped once", "task", i, "s", "=", (TaskStatus.PENDING,))])
+                if stored:
+                    change.require([Require("a task is skipped once", "task", i, "s", "=", (TaskStatus.PENDING,))])
                 tasks[i] = new
                 moved.add(i)
                 progress = True
             elif all(s == TaskStatus.SUCCEEDED for s in statuses):
                 new = _ready(task, now)
                 change.move_task(i, "ready", new)
-                change.require(
-                    [Require("a task is made READY once", "task", i, "s", "=", (TaskStatus.PENDING,))]
-                )
+                if stored:
+                    change.require(
+                        [Require("a task is made READY once", "task", i, "s", "=", (TaskStatus.PENDING,))]
+                    )
                 change.ready.append(i)
                 tasks[i] = new
                 moved.add(i)
@@ -239,6 +243,8 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                 # writer did not see this change: one of the two writes must lose and decide again.
                 waiting = [d for d in deps if tasks[d].status != TaskStatus.SUCCEEDED]
                 w = _witness(waiting, tasks)
+                if w in change.tasks:
+                    continue  # moved by this change: its own condition guards it
                 change.require(
                     [
                         Require(
@@ -261,6 +267,8 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
         # Not finished: a task that is still unfinished says so. If it finishes meanwhile, it may be
         # the last but one: the later write loses and finishes the workflow.
         w = _witness(unfinished, tasks)
+        if w in change.tasks:
+            return  # moved by this change: its own condition guards it
         change.require(
             [
                 Require(

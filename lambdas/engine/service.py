@@ -83,6 +83,9 @@ class Attempt:
     task_input: Any
     workflow_input: Any
     dependencies: dict[str, tuple[Any, str | None]]  # task id -> (output, output_ref)
+    # The state as this worker last wrote it: the first guess of the result's conditional write (if
+    # it is stale the write loses, and is computed again from the state DynamoDB returns).
+    state: WorkflowState | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -125,12 +128,18 @@ class Swept:
     dispatches: list[Dispatch] = field(default_factory=list)
 
 
+# Definitions are immutable: each process keeps the ones it read (the orchestrator reads one per
+# workflow, not one per image).
+_DEFINITIONS: dict[str, tuple[Definition, Dag]] = {}
+_DEFINITIONS_KEPT = 2000
+
+
 class Engine:
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self._dags: dict[str, tuple[Definition, Dag]] = {}
+        self._dags = _DEFINITIONS
 
     @property
     def writer_dispatch(self) -> bool:
@@ -144,7 +153,7 @@ class Engine:
             if found is None:
                 return None
             cached = (found, Dag.from_definition(found.definition))
-            if len(self._dags) > 2000:
+            if len(self._dags) > _DEFINITIONS_KEPT:
                 self._dags.clear()
             self._dags[workflow_id] = cached
         return cached
@@ -351,6 +360,7 @@ class Engine:
             task_input=dag.inputs[i],
             workflow_input=definition.input,
             dependencies=deps,
+            state=state,
         )
 
     def record(
@@ -382,7 +392,7 @@ class Engine:
         other = self.store.put_result(attempt.workflow_id, result, now)
         if other is not None and (other.status != result.status or other.finished_at != result.finished_at):
             return Recorded(status=None, attempt=attempt.attempt)  # the attempt was ended by someone else
-        state = self.store.get_state(attempt.workflow_id)
+        state = attempt.state or self.store.get_state(attempt.workflow_id)
         if state is None:
             return Recorded(status=None, attempt=attempt.attempt)
         return self._apply_result(state, dag, definition, attempt.index, result, now, can_keep, known or {})

@@ -50,9 +50,10 @@ class FakeContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:orchestra-test"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 900_000  # the worker's timeout; a fresh invocation
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms
 
 
 class TaskFailed(Exception):
@@ -260,6 +261,9 @@ class Cloud:
         if model.name.startswith("Transact"):
             entries = [next(iter(e.values())) for e in params["TransactItems"]]
             tables = {e["TableName"] for e in entries}
+        elif model.name.startswith("Batch"):
+            entries = [{"TableName": t} for t in params["RequestItems"]]
+            tables = set(params["RequestItems"])
         else:
             entries, tables = [params], {params.get("TableName")}
         with self.lock:

@@ -115,6 +115,8 @@ class RecordHandler:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    if not event.get("Records"):
+        return {"batchItemFailures": []}
     records = RecordHandler(event)
     response = process_partial_response(event=event, record_handler=records, processor=processor, context=context)
     records.broadcast()
