@@ -134,7 +134,7 @@ class TestWorkerEvents:
     def test_the_task_function_receives_the_contracted_payload(self, cloud: Cloud) -> None:
         event = make_a_ready(cloud, "payload", input={"region": "eu", "simulate": {}})
         cloud.run_worker(event)
-        (sent,) = cloud.task_events
+        sent = cloud.task_events[0]
         assert sent == {
             "workflow_id": "payload",
             "task_id": "A",
