@@ -124,6 +124,8 @@ class OrchestraStack(TerraformStack):
                 orchestrator_reserved_concurrency=settings.functions.orchestrator_reserved_concurrency,
                 log_retention_days=settings.log_retention_days,
                 workflow_ttl_days=settings.workflow_ttl_days,
+                dispatch_mode=settings.orchestration.dispatch,
+                sweep_horizon_seconds=settings.orchestration.sweep_horizon_seconds,
                 subnet_ids=network.private_subnet_ids,
                 security_group_ids=network.lambda_security_group_ids,
                 in_vpc=True,

@@ -110,6 +110,16 @@ class Functions(_Model):
     orchestrator_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)]
 
 
+class Orchestration(_Model):
+    """How the engine dispatches and how soon the sweep repairs a workflow that stopped moving."""
+
+    # "writer": whoever commits a transition dispatches what it made READY (the default); "stream":
+    # the orchestrator dispatches from the table's stream, one hop per dependency level.
+    dispatch: Literal["writer", "stream"] = "writer"
+    # An unfinished workflow whose state has not moved this long is reconciled by the reaper.
+    sweep_horizon_seconds: Annotated[int, Field(ge=60, le=3600)] = 120
+
+
 class Api(_Model):
     """REST and WebSocket API throttling and the extra origins CORS allows (the dashboard's is added)."""
 
@@ -133,6 +143,7 @@ class Settings(_Model):
     network: Annotated[CreateNetwork | ExistingNetwork, Field(discriminator="mode")]
     functions: Functions
     api: Api
+    orchestration: Orchestration = Orchestration()
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Rules that span several keys, as (key, message) pairs."""

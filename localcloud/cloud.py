@@ -67,6 +67,9 @@ class Options:
     async_retry_delays: tuple[float, ...] = DEFAULT_ASYNC_RETRY_DELAYS
     warm: bool = True
     meter: bool = False  # count DynamoDB requests and capacity (the bench)
+    # Run the engine in this dispatch mode whatever the stack says (DISPATCH_MODE of every function
+    # that has it): lets the bench, the soak and the tests compare both modes on one stack.
+    dispatch: str | None = None
 
     @property
     def outputs_path(self) -> Path:
@@ -313,6 +316,12 @@ class LocalCloud:
         )
         runtime_notes = set()
         by_note: dict[str, list[str]] = {}
+        if options.dispatch:
+            overridden = [s.name for s in specs if "DISPATCH_MODE" in s.environment]
+            for spec in specs:
+                if "DISPATCH_MODE" in spec.environment:
+                    spec.environment["DISPATCH_MODE"] = options.dispatch
+            runtime_notes.add(f"DISPATCH_MODE={options.dispatch} (--dispatch) for {', '.join(overridden)}")
         for spec in specs:
             self.lambdas.add(spec)
             for note in spec.code.notes:

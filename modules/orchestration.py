@@ -27,9 +27,11 @@ from modules.data import Data
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
 IMAGES_MANIFEST = ROOT / "build" / "images.json"
-# The orchestrator only needs workflow items: their images carry every task's summary.
+# The orchestrator only needs state items: their images carry every task's status.
 WORKFLOW_ITEMS_ONLY = {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
-WORKER_TIMEOUT = 900  # the worker waits for a task (at most 840 s, see the engine's limits)
+# The worker waits for a task (its deadline is at most its function's timeout) and may go on with a
+# dependent it made READY while its remaining time covers that one's lease.
+WORKER_TIMEOUT = 900
 STREAM_READ = (
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
@@ -78,7 +80,7 @@ FUNCTIONS = (
     ),
     Function(
         "orchestrator",
-        "Consumes the workflows stream: fan-out, fan-in, completion, broadcasts",
+        "Consumes the workflows stream: reconciles every state image, repairs lost dispatches, broadcasts",
         ENGINE,
         "engine.handlers.orchestrator.handler",
         "python3.12",
@@ -94,7 +96,7 @@ FUNCTIONS = (
     ),
     Function(
         "reaper",
-        "Retries or fails tasks whose lease expired; re-dispatches lost dispatches",
+        "The sweep: reconciles unfinished workflows that stopped moving (leases, lost dispatches)",
         ENGINE,
         "engine.handlers.reaper.handler",
         "python3.12",
@@ -173,6 +175,8 @@ class OrchestrationInputs:
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     in_vpc: bool
+    dispatch_mode: str = "writer"
+    sweep_horizon_seconds: int = 120
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -207,11 +211,26 @@ class Orchestration(Construct):
         )
         self.repository = self._repository(prefix)
 
-        table, index = data.workflows_table.arn, f"{data.workflows_table.arn}/index/*"
+        table = data.workflows_table.arn
         connections = data.connections_table.arn
+        # Each task function's configured timeout travels with it: a definition may not ask for more.
         task_functions = json.dumps(
-            {f.id: {"function_name": self.names[f.id], "type": f.task_type} for f in TASKS}, sort_keys=True
+            {
+                f.id: {
+                    "function_name": self.names[f.id],
+                    "type": f.task_type,
+                    "timeout_seconds": f.timeout or inputs.task_timeout_seconds,
+                }
+                for f in TASKS
+            },
+            sort_keys=True,
         )
+        dispatch = {
+            "DISPATCH_MODE": inputs.dispatch_mode,
+            "WORKER_FUNCTION_NAME": self.names["worker"],
+            "RETRY_QUEUE_URL": self.retry_queue.url,
+            "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
+        }
         common = {
             "POWERTOOLS_SERVICE_NAME": "orchestra",
             "POWERTOOLS_METRICS_NAMESPACE": f"Orchestra/{inputs.environment}",
@@ -220,31 +239,30 @@ class Orchestration(Construct):
         self.environment: dict[str, dict[str, str]] = {
             "api": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
                 "TASK_FUNCTIONS": task_functions,
-                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
             },
             "orchestrator": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "CONNECTIONS_TABLE": data.connections_table.name,
-                "WORKER_FUNCTION_NAME": self.names["worker"],
-                "RETRY_QUEUE_URL": self.retry_queue.url,
                 "TASK_FUNCTIONS": task_functions,
-                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
             },
             "worker": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
                 "TASK_FUNCTIONS": task_functions,
             },
             "reaper": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
-                "WORKER_FUNCTION_NAME": self.names["worker"],
-                "RETRY_QUEUE_URL": self.retry_queue.url,
+                "SWEEP_HORIZON_SECONDS": str(inputs.sweep_horizon_seconds),
             },
             "websocket": {
                 **common,
@@ -254,20 +272,18 @@ class Orchestration(Construct):
         }
         self.permissions: dict[str, list[Statement]] = {
             "api": [
-                allow("ReadWorkflows", ["dynamodb:GetItem", "dynamodb:Query"], [table, index]),
                 allow(
-                    "WriteWorkflows",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                    [table],
+                    "ReadWorkflows",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
+                    [table, f"{table}/index/by_created", f"{table}/index/by_status"],
                 ),
+                allow("WriteWorkflows", ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table]),
+                allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
             ],
             "orchestrator": [
                 allow("ReadStream", STREAM_READ, [data.workflows_stream_arn]),
-                allow(
-                    "ReconcileWorkflows",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    [table],
-                ),
+                allow("ReconcileWorkflows", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table]),
                 allow("FindSubscribers", ["dynamodb:Query"], [f"{connections}/index/by_topic"]),
                 allow("ForgetGoneConnections", ["dynamodb:DeleteItem"], [connections]),
                 allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
@@ -278,23 +294,26 @@ class Orchestration(Construct):
                 allow(
                     "ClaimAndRecord",
                     [
-                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:BatchGetItem",
                         "dynamodb:GetItem",
+                        "dynamodb:PutItem",
                         "dynamodb:Query",
                         "dynamodb:UpdateItem",
                     ],
                     [table],
                 ),
                 allow("RunTasks", ["lambda:InvokeFunction"], [self.arns[f.id] for f in TASKS]),
+                allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
                 allow("LargeOutputs", ["s3:GetObject", "s3:PutObject"], [f"{data.artifacts.arn}/outputs/*"]),
                 allow("ConsumeRetries", QUEUE_CONSUME, [self.retry_queue.arn]),
                 allow("DeadLetterFailedInvokes", ["sqs:SendMessage"], [self.retry_dlq.arn]),
             ],
             "reaper": [
-                allow("FindDueTasks", ["dynamodb:Query"], [f"{table}/index/by_due"]),
+                allow("FindUnfinishedWorkflows", ["dynamodb:Query"], [f"{table}/index/by_status"]),
                 allow(
-                    "RetryOrFail",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Reconcile",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                     [table],
                 ),
                 allow("Redispatch", ["lambda:InvokeFunction"], [self.arns["worker"]]),
@@ -563,7 +582,7 @@ class Orchestration(Construct):
             self,
             "reaper_schedule",
             name=f"{self.inputs.name_prefix}-reaper",
-            description="Every minute: retry or fail tasks whose lease expired",
+            description="Every minute: reconcile unfinished workflows that stopped moving (the sweep)",
             schedule_expression="rate(1 minute)",
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(
