@@ -392,7 +392,14 @@ class Engine:
         other = self.store.put_result(attempt.workflow_id, result, now)
         if other is not None and (other.status != result.status or other.finished_at != result.finished_at):
             return Recorded(status=None, attempt=attempt.attempt)  # the attempt was ended by someone else
-        state = attempt.state or self.store.get_state(attempt.workflow_id)
+        hint = attempt.state
+        # The state this worker last wrote is a good first guess unless other tasks were under way
+        # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
+        if hint is None or any(
+            t.status in (TaskStatus.READY, TaskStatus.RUNNING) for j, t in enumerate(hint.tasks) if j != attempt.index
+        ):
+            hint = None
+        state = hint or self.store.get_state(attempt.workflow_id)
         if state is None:
             return Recorded(status=None, attempt=attempt.attempt)
         return self._apply_result(state, dag, definition, attempt.index, result, now, can_keep, known or {})
