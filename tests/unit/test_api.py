@@ -56,7 +56,7 @@ class TestCreateWorkflow:
         ]
         Schemas(cloud).check("WorkflowView", body)
 
-    @pytest.mark.parametrize("raw_body", ["", "{}"])
+    @pytest.mark.parametrize("raw_body", ["", "{}", "null"])
     def test_an_id_is_generated_when_absent(self, cloud: Cloud, raw_body: str) -> None:
         status, body, _ = cloud.api("POST", "/workflows", raw_body=raw_body)
         assert status == 201
@@ -191,6 +191,18 @@ class TestBadInput:
         [
             ({"raw_body": '{"workflowId": '}, 400, "invalid_json", None),
             ({"raw_body": "[1, 2]"}, 400, "validation_error", "body"),
+            ({"raw_body": "[null, null]"}, 400, "validation_error", "body"),
+            ({"raw_body": '"text"'}, 400, "validation_error", "body"),
+            ({"raw_body": '{"input": {"x": NaN}}'}, 400, "validation_error", "input.x"),
+            ({"raw_body": '{"input": {"x": [1, Infinity]}}'}, 400, "validation_error", "input.x[1]"),
+            ({"raw_body": '{"input": {"big": 1e400}}'}, 400, "validation_error", "input.big"),
+            ({"raw_body": '{"input": {"huge": ' + "9" * 5000 + "}}"}, 400, "validation_error", "input.huge"),
+            (
+                {"body": {"definition": {"tasks": [{"id": "a", "function": "task-a", "timeout_seconds": 61}]}}},
+                400,
+                "invalid_definition",
+                "definition.tasks[0].timeout_seconds",
+            ),
             ({"body": {"workflowId": 123}}, 400, "validation_error", "workflowId"),
             ({"body": {"input": ["not", "an", "object"]}}, 400, "validation_error", "input"),
             ({"body": {"workflowId": "has space"}}, 400, "validation_error", "workflowId"),
@@ -223,6 +235,13 @@ class TestBadInput:
         ids=[
             "malformed-json",
             "not-an-object",
+            "array-of-nulls",
+            "a-string",
+            "nan",
+            "infinity",
+            "overflow",
+            "too-many-digits",
+            "timeout-above-the-functions",
             "wrong-type-id",
             "wrong-type-input",
             "bad-id-pattern",
@@ -498,7 +517,12 @@ class TestReadEndpoints:
             "/definitions",
         }
         post = document["paths"]["/workflows"]["post"]
-        assert {"200", "201", "400", "409", "413", "415"} <= set(post["responses"])
+        assert {"200", "201", "400", "409", "413", "415", "429", "500"} <= set(post["responses"])
+        assert all({"429", "500"} <= set(op["responses"]) for path in document["paths"].values() for op in path.values())
+        task = document["components"]["schemas"]["TaskDefinition"]["properties"]
+        assert task["function"]["enum"] == ["task-a", "task-b1", "task-b2", "task-b3", "task-c"]
+        request = document["components"]["schemas"]["CreateWorkflowRequest"]["properties"]
+        assert request["definition"]["anyOf"][0] == {"type": "string", "enum": ["orchestra"]}
         assert "422" not in json.dumps(document["paths"])
         assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
             "/ErrorBody"

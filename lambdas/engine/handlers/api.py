@@ -42,10 +42,12 @@ from engine.schemas import (
     CreateWorkflowRequest,
     DefinitionList,
     ErrorBody,
+    NotAnObject,
+    NotJsonNumber,
     TooDeep,
     WorkflowList,
     WorkflowView,
-    load_json_bounded,
+    load_request_body,
 )
 from engine.flow import Dispatch
 from engine.service import Engine
@@ -80,6 +82,8 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         409: "Conflict with the workflow's current state or an earlier request",
         413: "Body larger than 256 KiB",
         415: "Body is not JSON",
+        429: "Throttled by the stage's rate limit (API Gateway): try again later",
+        500: "Internal error (never for bad input)",
     }
     return {
         c: {"description": described[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
@@ -131,7 +135,7 @@ def build_app() -> APIGatewayRestResolver:
     origins = list(settings.cors_allow_origins)
     cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600) if origins else None
     # Bodies are parsed with a depth bound: deeply nested JSON would make json.loads raise RecursionError.
-    app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_json_bounded)
+    app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_request_body)
 
     @app.get("/workflows", summary="List workflows, newest first", responses=_errors(400))
     def list_workflows(
@@ -231,6 +235,8 @@ def build_app() -> APIGatewayRestResolver:
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
     app.exception_handler(TooDeep)(too_deep)
+    app.exception_handler(NotJsonNumber)(not_json_number)
+    app.exception_handler(NotAnObject)(not_an_object)
     app.exception_handler(InvalidDefinition)(invalid_definition)
     app.exception_handler(WorkflowNotFound)(workflow_not_found)
     app.exception_handler([WorkflowIdConflict, TransitionRejected, VersionConflict, ContentionExhausted])(
@@ -250,14 +256,49 @@ def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
         for operation in path.values():
             responses = operation.get("responses", {})
             responses.pop("422", None)
-            if ("requestBody" in operation or operation.get("parameters")) and "400" not in responses:
-                responses["400"] = _errors(400)[400] | {
-                    "content": {"application/json": {"schema": _ERROR_REF}}
-                }
+            codes = [429, 500]  # any route: API Gateway's throttling, and our own fault
+            if "requestBody" in operation or operation.get("parameters"):
+                codes.append(400)
+            for code in codes:
+                if str(code) not in responses:
+                    responses[str(code)] = _errors(code)[code] | {
+                        "content": {"application/json": {"schema": _ERROR_REF}}
+                    }
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
+    _exact_definitions(schemas)
     return document
+
+
+def _exact_definitions(schemas: dict[str, Any]) -> None:
+    """What this deployment accepts, as exactly as JSON Schema can say it: the definition names it
+    knows, the task functions it has, their timeouts. (What JSON Schema cannot say, that depends_on
+    names tasks of the same definition without a cycle, is a 400 invalid_definition.)"""
+    functions = runtime.settings("api").task_functions
+    task = schemas["TaskDefinition"]["properties"]
+    task["function"] = {
+        "type": "string",
+        "enum": sorted(functions),
+        "title": "Function",
+        "description": "One of this deployment's task functions.",
+    }
+    shortest = min((f.timeout_seconds for f in functions.values()), default=900)
+    timeouts = ", ".join(f"{k}: {f.timeout_seconds} s" for k, f in sorted(functions.items()))
+    task["timeout_seconds"] = {
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": shortest}, {"type": "null"}],
+        "title": "Timeout Seconds",
+        "description": "The attempt's deadline: at most its function's own timeout "
+        f"({timeouts}); absent, that timeout.",
+    }
+    task["depends_on"] |= {
+        "uniqueItems": True,
+        "description": "Ids of other tasks of this definition (no cycles; at most 20 tasks deep).",
+    }
+    request = schemas["CreateWorkflowRequest"]["properties"]
+    request["definition"]["anyOf"][0] = {"type": "string", "enum": sorted(BUILT_IN)}
+    request["definition"]["description"] = "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
+    request["workflow_id"] = {**request["workflowId"], "description": "The same as workflowId (snake case)."}
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -286,6 +327,15 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
 def too_deep(exc: TooDeep) -> Response[Any]:
     detail = {"field": exc.field, "message": str(exc)}
     return error_response(400, "validation_error", f"invalid request: {exc.field}: {exc}", [detail])
+
+
+def not_json_number(exc: NotJsonNumber) -> Response[Any]:
+    detail = {"field": exc.field, "message": str(exc)}
+    return error_response(400, "validation_error", f"invalid request: {exc.field}: {exc}", [detail])
+
+
+def not_an_object(exc: NotAnObject) -> Response[Any]:
+    return error_response(400, "validation_error", str(exc), [{"field": "body", "message": str(exc)}])
 
 
 def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]:
