@@ -24,23 +24,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import boto3
+from run_local import local_cloud
 
-ROOT = Path(__file__).resolve().parents[1]
 ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
 # AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from.
@@ -320,31 +315,8 @@ async def measure(cloud: Cloud, mode: str, scale: float) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def local_cloud(stack: str, mode: str) -> Any:
-    with tempfile.TemporaryDirectory() as scratch:
-        outputs = Path(scratch) / "outputs.json"
-        log = (Path(scratch) / "localcloud.log").open("w")
-        command = [sys.executable, "-m", "localcloud", "up", "--stack", stack, "--outputs", str(outputs)]
-        process = subprocess.Popen([*command, "--meter", "--dispatch", mode], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            started = time.monotonic()
-            while not outputs.exists():
-                if process.poll() is not None or time.monotonic() - started > 180:
-                    log.flush()
-                    raise RuntimeError((Path(scratch) / "localcloud.log").read_text())
-                time.sleep(0.2)
-            print(f"local cloud ({mode} dispatch) ready in {time.monotonic() - started:.1f} s", flush=True)
-            endpoints = json.loads(outputs.with_name("outputs.endpoints.json").read_text())
-            yield json.loads(outputs.read_text())[stack], endpoints
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
-            log.close()
-
-
 async def run_mode(stack: str, mode: str, scale: float) -> tuple[dict[str, Any], list[float]]:
-    with local_cloud(stack, mode) as (outputs, endpoints):
+    with local_cloud(stack, "--meter", "--dispatch", mode, label=f"({mode} dispatch) ") as (outputs, endpoints):
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             cloud = Cloud(http, outputs, endpoints)

@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import runtime, views
-from engine.definitions import BUILT_IN, resolve
+from engine.definitions import BUILT_IN, TASK_ID_PATTERN, resolve
 from engine.dispatch import Dispatcher
 from engine.errors import (
     ContentionExhausted,
@@ -50,7 +50,7 @@ from engine.schemas import (
     load_request_body,
 )
 from engine.flow import Dispatch
-from engine.service import Engine
+from engine.service import CURSOR_PATTERN, Engine
 from engine.store import Store
 
 MAX_BODY_BYTES = 256 * 1024
@@ -88,6 +88,10 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
     return {
         c: {"description": described[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
     }
+
+
+def _ok(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    return {200: {"description": "OK", "content": {"application/json": {"model": model}}}}
 
 
 # Pydantic names the member of a union in an error's location (definition.InlineDefinition.tasks);
@@ -137,12 +141,17 @@ def build_app() -> APIGatewayRestResolver:
     # Bodies are parsed with a depth bound: deeply nested JSON would make json.loads raise RecursionError.
     app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_request_body)
 
-    @app.get("/workflows", summary="List workflows, newest first", responses=_errors(400))
+    @app.get("/workflows", summary="List workflows, newest first", responses={**_ok(WorkflowList), **_errors(400)})
     def list_workflows(
         status: Annotated[WorkflowStatus | None, Query(description="Only workflows in this status")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[
-            str | None, Query(max_length=2048, description="next_cursor of the previous page")
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="next_cursor of the previous page: the position (created_at~workflow_id) "
+                "after which the list goes on",
+            ),
         ] = None,
     ) -> WorkflowList:
         try:
@@ -189,13 +198,19 @@ def build_app() -> APIGatewayRestResolver:
             body=WorkflowView.model_validate(body).model_dump(mode="json"),
         )
 
-    @app.get("/workflows/<workflow_id>", summary="A workflow with its tasks", responses=_errors(404))
+    @app.get(
+        "/workflows/<workflow_id>", summary="A workflow with its tasks", responses={**_ok(WorkflowView), **_errors(404)}
+    )
     def get_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
         snapshot = _engine().get(workflow_id)
         return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
-    @app.post("/workflows/<workflow_id>/cancel", summary="Cancel a workflow", responses=_errors(404, 409))
+    @app.post(
+        "/workflows/<workflow_id>/cancel",
+        summary="Cancel a workflow",
+        responses={**_ok(WorkflowView), **_errors(404, 409)},
+    )
     def cancel_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
         snapshot = _engine().cancel(workflow_id)
@@ -205,7 +220,7 @@ def build_app() -> APIGatewayRestResolver:
     @app.post(
         "/workflows/<workflow_id>/retry",
         summary="Rerun the failed, cancelled and skipped tasks of a FAILED or CANCELLED workflow",
-        responses=_errors(404, 409),
+        responses={**_ok(WorkflowView), **_errors(404, 409)},
     )
     def retry_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
@@ -292,6 +307,7 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
         f"({timeouts}); absent, that timeout.",
     }
     task["depends_on"] |= {
+        "items": {"type": "string", "pattern": TASK_ID_PATTERN},
         "uniqueItems": True,
         "description": "Ids of other tasks of this definition (no cycles; at most 20 tasks deep).",
     }
@@ -299,6 +315,7 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
     request["definition"]["anyOf"][0] = {"type": "string", "enum": sorted(BUILT_IN)}
     request["definition"]["description"] = "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
     request["workflow_id"] = {**request["workflowId"], "description": "The same as workflowId (snake case)."}
+    schemas["CreateWorkflowRequest"]["not"] = {"required": ["workflowId", "workflow_id"]}  # one or the other
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}

@@ -1,0 +1,50 @@
+"""Schemathesis hooks: what the generator must know that JSON Schema cannot say.
+
+A definition's `depends_on` must name earlier-defined tasks of the same definition (no unknown
+task, no cycle, at most 20 deep) and task ids are unique. The schema cannot express references
+between array items, so generated inline definitions are made consistent here: ids made unique,
+dependencies pointed at earlier tasks. Nothing else is touched, so a request that breaks the schema
+still breaks it (schemathesis's negative cases stay negative).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import schemathesis
+
+TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+MAX_DEPTH = 20
+
+
+def _consistent(tasks: list[Any]) -> None:
+    if not all(isinstance(t, dict) for t in tasks):
+        return
+    ids = [t.get("id") for t in tasks]
+    if not all(isinstance(i, str) and TASK_ID.match(i) for i in ids):
+        return
+    seen: set[str] = set()
+    for n, task in enumerate(tasks):
+        if task["id"] in seen:
+            task["id"] = f"t{n}"[:64]
+        seen.add(task["id"])
+    depth: dict[str, int] = {}
+    for n, task in enumerate(tasks):
+        deps = task.get("depends_on")
+        if isinstance(deps, list) and all(isinstance(d, str) and TASK_ID.match(d) for d in deps):
+            earlier = [t["id"] for t in tasks[:n]]
+            chosen = list(dict.fromkeys(earlier[hash(d) % len(earlier)] for d in deps)) if earlier else []
+            chosen = [d for d in chosen if depth.get(d, 1) < MAX_DEPTH]
+            task["depends_on"] = chosen
+        valid = task.get("depends_on") if isinstance(task.get("depends_on"), list) else []
+        depth[task["id"]] = 1 + max((depth.get(d, 1) for d in valid if isinstance(d, str)), default=0)
+
+
+@schemathesis.hook
+def map_body(context: Any, body: Any) -> Any:
+    if isinstance(body, dict):
+        definition = body.get("definition")
+        if isinstance(definition, dict) and isinstance(definition.get("tasks"), list):
+            _consistent(definition["tasks"])
+    return body
