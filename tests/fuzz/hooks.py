@@ -16,6 +16,7 @@ import schemathesis
 
 TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_DEPTH = 20
+MAX_TASKS = 50
 
 
 def _consistent(tasks: list[Any]) -> None:
@@ -32,11 +33,16 @@ def _consistent(tasks: list[Any]) -> None:
     depth: dict[str, int] = {}
     for n, task in enumerate(tasks):
         deps = task.get("depends_on")
-        if isinstance(deps, list) and all(isinstance(d, str) and TASK_ID.match(d) for d in deps):
-            earlier = [t["id"] for t in tasks[:n]]
-            chosen = list(dict.fromkeys(earlier[hash(d) % len(earlier)] for d in deps)) if earlier else []
-            chosen = [d for d in chosen if depth.get(d, 1) < MAX_DEPTH]
-            task["depends_on"] = chosen
+        # Only a depends_on the schema accepts is made consistent (a negative case stays negative).
+        valid = (
+            isinstance(deps, list)
+            and len(deps) <= MAX_TASKS
+            and len(set(map(str, deps))) == len(deps)
+            and all(isinstance(d, str) and TASK_ID.match(d) for d in deps)
+        )
+        if valid:
+            earlier = [t["id"] for t in tasks[:n] if depth.get(t["id"], 1) < MAX_DEPTH]
+            task["depends_on"] = earlier[-len(deps) :] if deps and earlier else []
         valid = task.get("depends_on") if isinstance(task.get("depends_on"), list) else []
         depth[task["id"]] = 1 + max((depth.get(d, 1) for d in valid if isinstance(d, str)), default=0)
 
