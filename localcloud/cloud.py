@@ -276,6 +276,7 @@ class LocalCloud:
         self.lambdas.endpoint_environment.update(self._function_endpoints(management))
         self.lambdas.report = self.stats
         self.lambdas.drop_websockets = self.drop_websocket_connections
+        self.lambdas.cloud_fault = self.fault
         self.progress(
             f"gateways: {len(self.rest_apis)} REST, {len(self.websocket_apis)} WebSocket, "
             f"{len(self.distributions)} site(s); Lambda API on {self.endpoints.lambda_}"
@@ -444,6 +445,28 @@ class LocalCloud:
         """The control API's websocket/disconnect: every WebSocket API drops its connections."""
         dropped = await asyncio.gather(*(api.drop_connections(hold_seconds) for api in self.websocket_apis))
         return sum(dropped)
+
+    async def fault(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The control API's faults beyond a function crash (local only, for the soak):
+        {"fault": "stream", "duplicate": p, "replay": p, "dead_letter": n} on every stream mapping;
+        {"fault": "vanish", "count": n}: n WebSocket clients disappear without $disconnect;
+        {"fault": "schedule"}: every schedule fires now (the sweep without waiting a minute)."""
+        kind = body.get("fault")
+        if kind == "stream":
+            streams = [m for m in self.mappings if isinstance(m, StreamMapping)]
+            for mapping in streams:
+                mapping.faults.duplicate = float(body.get("duplicate", mapping.faults.duplicate))
+                mapping.faults.replay = float(body.get("replay", mapping.faults.replay))
+                mapping.faults.dead_letter = int(body.get("dead_letter", mapping.faults.dead_letter))
+            return {"mappings": [m.config.address for m in streams]}
+        if kind == "vanish":
+            gone = await asyncio.gather(*(api.vanish(int(body.get("count", 1))) for api in self.websocket_apis))
+            return {"vanished": sum(gone)}
+        if kind == "schedule":
+            if self.scheduler is None:
+                raise LookupError("no schedules")
+            return {"fired": await self.scheduler.fire_all()}
+        raise ValueError("fault must be crash, stream, vanish or schedule")
 
     async def stop(self) -> None:
         for task in self._tasks:
