@@ -460,7 +460,9 @@ class LocalCloud:
                 mapping.faults.dead_letter = int(body.get("dead_letter", mapping.faults.dead_letter))
             return {"mappings": [m.config.address for m in streams]}
         if kind == "vanish":
-            gone = await asyncio.gather(*(api.vanish(int(body.get("count", 1))) for api in self.websocket_apis))
+            gone = await asyncio.gather(
+                *(api.vanish(int(body.get("count", 1))) for api in self.websocket_apis)
+            )
             return {"vanished": sum(gone)}
         if kind == "schedule":
             if self.scheduler is None:

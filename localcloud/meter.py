@@ -43,7 +43,7 @@ _CONDITIONAL = {"PutItem", "UpdateItem", "DeleteItem"}
 
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes of one attribute value in DynamoDB's item-size rules ("Item sizes and formats")."""
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S":
         return len(str(data).encode())
     if kind == "B":
@@ -115,10 +115,10 @@ class Meter:
         item = True
         if not capacity:
             document["ReturnConsumedCapacity"] = "TOTAL"
-        if operation in _CONDITIONAL and "ConditionExpression" in document:
-            if document.get("ReturnValuesOnConditionCheckFailure", "NONE") == "NONE":
-                document["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-                item = False
+        conditional = operation in _CONDITIONAL and "ConditionExpression" in document
+        if conditional and document.get("ReturnValuesOnConditionCheckFailure", "NONE") == "NONE":
+            document["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            item = False
         if operation == "TransactWriteItems":
             for entry in document.get("TransactItems") or []:
                 for part in entry.values():
@@ -142,7 +142,9 @@ class Meter:
         document.pop("ConsumedCapacity", None)
         return self._rewritten(document, headers)
 
-    def _failure(self, operation: str, payload: bytes, headers: MutableMapping[str, str], asked: Asked) -> bytes:
+    def _failure(
+        self, operation: str, payload: bytes, headers: MutableMapping[str, str], asked: Asked
+    ) -> bytes:
         """A write that changed nothing but is billed: a failed condition, a cancelled transaction."""
         try:
             error = json.loads(payload)

@@ -279,7 +279,9 @@ class StreamMapping:
             return outcome
         if faults.replay > 0 and self._delivered and faults.rng.random() < faults.replay:
             # Fault injection: records delivered before come again, ahead of the new ones.
-            old = faults.rng.sample(list(self._delivered), min(len(self._delivered), 1 + faults.rng.randrange(3)))
+            old = faults.rng.sample(
+                list(self._delivered), min(len(self._delivered), 1 + faults.rng.randrange(3))
+            )
             self.stats["faults_replayed"] += len(old)
             await self.function.invoke(json.dumps({"Records": old}).encode(), throttle=False)
         self._delivered.extend(batch)

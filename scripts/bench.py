@@ -75,7 +75,12 @@ def slope(points: list[tuple[float, float]]) -> float:
 
 def chain(depth: int) -> dict[str, Any]:
     tasks = [
-        {"id": f"T{i}", "function": "task-a", "depends_on": [f"T{i - 1}"] if i else [], "retry": {"max_attempts": 1}}
+        {
+            "id": f"T{i}",
+            "function": "task-a",
+            "depends_on": [f"T{i - 1}"] if i else [],
+            "retry": {"max_attempts": 1},
+        }
         for i in range(depth)
     ]
     return {"definition": {"tasks": tasks}}
@@ -84,7 +89,7 @@ def chain(depth: int) -> dict[str, Any]:
 def fan_out(n: int) -> dict[str, Any]:
     """n tasks: a root, n - 2 in parallel, a join (the reference workflow is fan_out(5))."""
     middle = [f"B{i}" for i in range(1, n - 1)]
-    tasks = [{"id": "A", "function": "task-a"}]
+    tasks: list[dict[str, Any]] = [{"id": "A", "function": "task-a"}]
     tasks += [{"id": b, "function": "task-b1", "depends_on": ["A"]} for b in middle]
     tasks += [{"id": "C", "function": "task-c", "depends_on": middle}]
     return {"definition": {"tasks": tasks}}
@@ -93,7 +98,9 @@ def fan_out(n: int) -> dict[str, Any]:
 class Cloud:
     """One local cloud, its REST API, its control API and DynamoDB Local itself (unmetered)."""
 
-    def __init__(self, http: aiohttp.ClientSession, outputs: dict[str, Any], endpoints: dict[str, Any]) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, outputs: dict[str, Any], endpoints: dict[str, Any]
+    ) -> None:
         self.http = http
         self.api = str(outputs["api_url"]).rstrip("/")
         self.websocket_url = str(outputs["websocket_url"])
@@ -121,7 +128,9 @@ class Cloud:
         workflow_id = f"wf-bench-{uuid.uuid4().hex[:12]}"
         for attempt in range(10):
             sent = time.time()
-            async with self.http.post(f"{self.api}/workflows", json={"workflowId": workflow_id, **body}) as response:
+            async with self.http.post(
+                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}
+            ) as response:
                 if response.status != 429:  # the stage's throttling: back off and try again
                     response.raise_for_status()
                     return workflow_id, sent
@@ -161,7 +170,7 @@ class Cloud:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
                 if not page["Records"]:
                     break
-                records += page["Records"]
+                records += [dict(r) for r in page["Records"]]
                 iterator = page.get("NextShardIterator")
         return records
 
@@ -212,7 +221,8 @@ def delta(before: dict[str, Any], after: dict[str, Any], count: int) -> dict[str
     return {
         "wru": (ddb1["write_request_units"] - ddb0["write_request_units"]) / count,
         "rru": (ddb1["read_request_units"] - ddb0["read_request_units"]) / count,
-        "failed_conditional_writes": (ddb1["failed_conditional_writes"] - ddb0["failed_conditional_writes"]) / count,
+        "failed_conditional_writes": (ddb1["failed_conditional_writes"] - ddb0["failed_conditional_writes"])
+        / count,
         "requests": requests,
         "functions": functions,
     }
@@ -302,8 +312,8 @@ async def measure(cloud: Cloud, mode: str, scale: float) -> dict[str, Any]:
             points.append((float(depth), (await cloud.run_one(chain(depth)))[1]))
     level = slope(points)
     print(
-        f"  latency p50 {percentile(latencies, 50) * 1000:.0f} ms, p95 {percentile(latencies, 95) * 1000:.0f} ms;"
-        f" per dependency level {level * 1000:.0f} ms"
+        f"  latency p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+        f"p95 {percentile(latencies, 95) * 1000:.0f} ms; per dependency level {level * 1000:.0f} ms"
     )
     return {
         "p50_ms": round(percentile(latencies, 50) * 1000, 1),
@@ -316,7 +326,10 @@ async def measure(cloud: Cloud, mode: str, scale: float) -> dict[str, Any]:
 
 
 async def run_mode(stack: str, mode: str, scale: float) -> tuple[dict[str, Any], list[float]]:
-    with local_cloud(stack, "--meter", "--dispatch", mode, label=f"({mode} dispatch) ") as (outputs, endpoints):
+    with local_cloud(stack, "--meter", "--dispatch", mode, label=f"({mode} dispatch) ") as (
+        outputs,
+        endpoints,
+    ):
         timeout = aiohttp.ClientTimeout(total=120)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             cloud = Cloud(http, outputs, endpoints)
@@ -348,7 +361,9 @@ def main() -> int:
         "wru_per_workflow_fanout20": round(writer["fanout20"]["wru"], 2),
         "failed_conditional_writes_per_workflow": round(writer["reference"]["failed_conditional_writes"], 3),
         "max_index_key_writes_per_workflow": writer["index_writes"],
-        "invocations_per_workflow": {k: round(v["invocations"], 2) for k, v in writer["reference"]["functions"].items()},
+        "invocations_per_workflow": {
+            k: round(v["invocations"], 2) for k, v in writer["reference"]["functions"].items()
+        },
         "cost_per_million_usd": costs(writer["reference"]),
         "stream": {
             "wru_per_workflow": round(results["stream"]["reference"]["wru"], 2),

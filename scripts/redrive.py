@@ -30,7 +30,12 @@ def clients(outputs: Path) -> dict[str, Any]:
         return {s: boto3.client(s) for s in ("sqs", "dynamodb", "dynamodbstreams", "lambda")}
     local = json.loads(sidecar.read_text())
     credentials = local["credentials"]
-    urls = {"sqs": local["sqs"], "dynamodb": local["dynamodb"], "dynamodbstreams": local["dynamodb"], "lambda": local["lambda"]}
+    urls = {
+        "sqs": local["sqs"],
+        "dynamodb": local["dynamodb"],
+        "dynamodbstreams": local["dynamodb"],
+        "lambda": local["lambda"],
+    }
     return {
         service: boto3.client(
             service,  # type: ignore[call-overload]
@@ -48,7 +53,7 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
     """A stream record as the event-source mapping hands it to the function."""
     dynamodb = dict(record["dynamodb"])
     created = dynamodb.get("ApproximateCreationDateTime")
-    if hasattr(created, "timestamp"):
+    if created is not None and hasattr(created, "timestamp"):
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
     return {
         "eventID": record["eventID"],
@@ -91,8 +96,10 @@ def redrive(aws: dict[str, Any], outputs: dict[str, Any], region: str) -> dict[s
     function = outputs["function_names"]["orchestrator"]
     done = {"batches": 0, "records": 0, "expired": 0, "failed": 0}
     while True:
-        messages = aws["sqs"].receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
+        messages = (
+            aws["sqs"]
+            .receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            .get("Messages", [])
         )
         if not messages:
             return done
@@ -103,14 +110,19 @@ def redrive(aws: dict[str, Any], outputs: dict[str, Any], region: str) -> dict[s
             try:
                 records = batch_records(aws, table, info)
             except ClientError as exc:  # trimmed from the stream: the sweep reconciles those workflows
-                if exc.response["Error"]["Code"] not in ("TrimmedDataAccessException", "ResourceNotFoundException"):
+                if exc.response["Error"]["Code"] not in (
+                    "TrimmedDataAccessException",
+                    "ResourceNotFoundException",
+                ):
                     raise
                 records = []
                 done["expired"] += 1
             state = [r for r in records if r["dynamodb"]["Keys"]["sk"]["S"] == "#WF"]  # the mapping's filter
             if state:
                 event = {"Records": [lambda_record(r, info["streamArn"], region) for r in state]}
-                answer = aws["lambda"].invoke(FunctionName=function, Payload=json.dumps(event, default=str).encode())
+                answer = aws["lambda"].invoke(
+                    FunctionName=function, Payload=json.dumps(event, default=str).encode()
+                )
                 body = json.loads(answer["Payload"].read() or b"{}")
                 if answer.get("FunctionError") or body.get("batchItemFailures"):
                     done["failed"] += 1

@@ -17,12 +17,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def local_cloud(stack: str, *options: str, label: str = "") -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def local_cloud(
+    stack: str, *options: str, label: str = ""
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """(outputs of the stack, the local endpoints) of a local cloud running with `options`."""
     with tempfile.TemporaryDirectory() as scratch:
         outputs = Path(scratch) / "outputs.json"
         log_path = Path(scratch) / "localcloud.log"
-        command: Sequence[str] = [sys.executable, "-m", "localcloud", "up", "--stack", stack, "--outputs", str(outputs)]
+        command: Sequence[str] = [
+            sys.executable,
+            "-m",
+            "localcloud",
+            "up",
+            "--stack",
+            stack,
+            "--outputs",
+            str(outputs),
+        ]
         with log_path.open("w") as log:
             process = subprocess.Popen([*command, *options], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:

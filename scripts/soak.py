@@ -32,11 +32,17 @@ import requests
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from redrive import redrive  # noqa: E402
-from run_local import local_cloud  # noqa: E402
+from redrive import redrive
+from run_local import local_cloud
 
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
-TASKS = [("A", "task-a", []), ("B1", "task-b1", ["A"]), ("B2", "task-b2", ["A"]), ("B3", "task-b3", ["A"]), ("C", "task-c", ["B1", "B2", "B3"])]
+TASKS = [
+    ("A", "task-a", []),
+    ("B1", "task-b1", ["A"]),
+    ("B2", "task-b2", ["A"]),
+    ("B3", "task-b3", ["A"]),
+    ("C", "task-c", ["B1", "B2", "B3"]),
+]
 # Enough attempts that the injected crashes (at most 2 worker + 2 task crashes, each a failed attempt)
 # and one transient failure never exhaust a task: only a permanent failure fails a workflow.
 MAX_ATTEMPTS = 6
@@ -45,7 +51,13 @@ MAX_ATTEMPTS = 6
 def definition() -> dict[str, Any]:
     return {
         "tasks": [
-            {"id": t, "function": f, "depends_on": d, "retry": {"max_attempts": MAX_ATTEMPTS, "backoff": 0.5}, "timeout_seconds": 10}
+            {
+                "id": t,
+                "function": f,
+                "depends_on": d,
+                "retry": {"max_attempts": MAX_ATTEMPTS, "backoff": 0.5},
+                "timeout_seconds": 10,
+            }
             for t, f, d in TASKS
         ]
     }
@@ -66,18 +78,25 @@ def workload(rng: random.Random) -> tuple[dict[str, Any], str]:
 
 
 class Soak:
-    def __init__(self, mode: str, outputs: dict[str, Any], endpoints: dict[str, Any], workflows: int, seed: int) -> None:
+    def __init__(
+        self, mode: str, outputs: dict[str, Any], endpoints: dict[str, Any], workflows: int, seed: int
+    ) -> None:
         self.mode = mode
         self.outputs = outputs
         self.endpoints = endpoints
         self.api = str(outputs["api_url"]).rstrip("/")
         self.control = str(endpoints["control"])
         self.workflows = workflows
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - a workload, not a secret
         self.expected: dict[str, str] = {}
         self.http = requests.Session()
         credentials = endpoints["credentials"]
-        urls = {"sqs": endpoints["sqs"], "dynamodb": endpoints["dynamodb"], "dynamodbstreams": endpoints["dynamodb"], "lambda": endpoints["lambda"]}
+        urls = {
+            "sqs": endpoints["sqs"],
+            "dynamodb": endpoints["dynamodb"],
+            "dynamodbstreams": endpoints["dynamodb"],
+            "lambda": endpoints["lambda"],
+        }
         self.aws = {
             s: boto3.client(
                 s,  # type: ignore[call-overload]
@@ -107,7 +126,9 @@ class Soak:
         workflow_id = f"wf-soak-{self.mode}-{uuid.uuid4().hex[:10]}"
         for attempt in range(8):
             response = self.http.post(
-                f"{self.api}/workflows", json={"workflowId": workflow_id, "definition": definition(), "input": body}, timeout=35
+                f"{self.api}/workflows",
+                json={"workflowId": workflow_id, "definition": definition(), "input": body},
+                timeout=35,
             )
             if response.status_code in (200, 201):
                 self.expected[workflow_id] = expected
@@ -129,7 +150,7 @@ class Soak:
             try:
                 for _ in ws:
                     pass
-            except Exception:  # noqa: BLE001 - a vanished client just stops
+            except Exception:
                 return
 
         for ws in clients:
@@ -172,7 +193,11 @@ class Soak:
         for workflow_id, body in finished.items():
             if body["status"] != self.expected[workflow_id]:
                 wrong += 1
-                print(f"  {self.mode}: {workflow_id} ended {body['status']}, expected {self.expected[workflow_id]}", flush=True)
+                print(
+                    f"  {self.mode}: {workflow_id} ended {body['status']}, "
+                    f"expected {self.expected[workflow_id]}",
+                    flush=True,
+                )
             for task in body["tasks"]:
                 succeeded = [a for a in task["attempts"] if a["status"] == "SUCCEEDED"]
                 numbers = [a["attempt"] for a in task["attempts"]]
@@ -185,8 +210,14 @@ class Soak:
                 lost += 1  # C must have received every B output
         stats = self.http.get(f"{self.control}/stats", timeout=30).json()
         injected = {
-            "crashes": {k.rsplit("-", 1)[-1]: v.get("crashes", 0) for k, v in stats["functions"].items() if v.get("crashes")},
-            "stream": {k: v for m in stats["mappings"].values() for k, v in m.items() if k.startswith("faults_")},
+            "crashes": {
+                k.rsplit("-", 1)[-1]: v.get("crashes", 0)
+                for k, v in stats["functions"].items()
+                if v.get("crashes")
+            },
+            "stream": {
+                k: v for m in stats["mappings"].values() for k, v in m.items() if k.startswith("faults_")
+            },
             "redriven": self.redriven,
         }
         return {
@@ -202,11 +233,15 @@ class Soak:
 
 
 def soak_mode(stack: str, mode: str, workflows: int, deadline: float, results: dict[str, Any]) -> None:
-    with local_cloud(stack, "--dispatch", mode, "--async-retry-delays", "2,4", label=f"({mode} dispatch) ") as (
+    with local_cloud(
+        stack, "--dispatch", mode, "--async-retry-delays", "2,4", label=f"({mode} dispatch) "
+    ) as (
         outputs,
         endpoints,
     ):
-        results[mode] = Soak(mode, outputs, endpoints, workflows, seed=1 if mode == "writer" else 2).run(deadline)
+        results[mode] = Soak(mode, outputs, endpoints, workflows, seed=1 if mode == "writer" else 2).run(
+            deadline
+        )
 
 
 def main() -> int:

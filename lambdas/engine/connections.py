@@ -106,10 +106,12 @@ class Broadcaster:
                 if exc.response["Error"]["Code"] == "GoneException":
                     self.connections.disconnect(connection_id)
                     self._everyone = [c for c in self._everyone or [] if c != connection_id]
-                    self._topics = {t: [c for c in ids if c != connection_id] for t, ids in self._topics.items()}
+                    self._topics = {
+                        t: [c for c in ids if c != connection_id] for t, ids in self._topics.items()
+                    }
                     gone += 1
                 else:
                     log.warning("post_to_connection %s failed: %s", connection_id, exc)
-            except Exception as exc:  # noqa: BLE001 - a vanished client must not stop the others' updates
+            except Exception as exc:
                 log.warning("post_to_connection %s failed: %s", connection_id, exc)
         return delivered, gone

@@ -105,7 +105,9 @@ def resolve(
 
 def _with_timeouts(tasks: Sequence[TaskDefinition], functions: Mapping[str, int]) -> list[TaskDefinition]:
     return [
-        t if t.timeout_seconds is not None else t.model_copy(update={"timeout_seconds": functions[t.function]})
+        t
+        if t.timeout_seconds is not None
+        else t.model_copy(update={"timeout_seconds": functions[t.function]})
         for t in tasks
     ]
 
@@ -139,7 +141,12 @@ def validate(tasks: Sequence[TaskDefinition], known_functions: Mapping[str, int]
             raise InvalidDefinition(
                 f"task {task.id!r}: timeout_seconds {task.timeout_seconds} is longer than the timeout of "
                 f"its function {task.function!r} ({limit} s): Lambda would stop the attempt first",
-                [{"field": f"{where}[{i}].timeout_seconds", "message": f"at most {limit} (the function's timeout)"}],
+                [
+                    {
+                        "field": f"{where}[{i}].timeout_seconds",
+                        "message": f"at most {limit} (the function's timeout)",
+                    }
+                ],
             )
         seen: set[str] = set()
         for j, dep in enumerate(task.depends_on):

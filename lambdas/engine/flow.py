@@ -98,7 +98,10 @@ class Require:
 
 
 def task_is(i: int, task: TaskState, why: str) -> list[Require]:
-    return [Require(why, "task", i, "s", "=", (task.status,)), Require(why, "task", i, "a", "=", (task.attempt,))]
+    return [
+        Require(why, "task", i, "s", "=", (task.status,)),
+        Require(why, "task", i, "a", "=", (task.attempt,)),
+    ]
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ def lease_seconds(timeout: int) -> int:
 
 def _witness(candidates: Sequence[int], tasks: Sequence[TaskState]) -> int:
     """The task least likely to change soon (PENDING, then READY, then RUNNING; the latest defined)."""
-    order = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
+    order: dict[str, int] = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
     return min(candidates, key=lambda i: (order.get(tasks[i].status, 3), -i))
 
 
@@ -207,7 +210,7 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
     from (witness conditions are needed only for them); None means all (a reconcile)."""
     if change.current_status != WorkflowStatus.RUNNING:
         return
-    tasks = list(change.task(i) for i in range(len(dag.ids)))
+    tasks = [change.task(i) for i in range(len(dag.ids))]
     moved = set(range(len(tasks))) if changed is None else set(changed)
     progress = True
     while progress:
@@ -223,7 +226,9 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                 new = TaskState(TaskStatus.SKIPPED, task.attempt, max_attempts=task.max_attempts)
                 change.move_task(i, "skip", new)
                 if stored:
-                    change.require([Require("a task is skipped once", "task", i, "s", "=", (TaskStatus.PENDING,))])
+                    change.require(
+                        [Require("a task is skipped once", "task", i, "s", "=", (TaskStatus.PENDING,))]
+                    )
                 tasks[i] = new
                 moved.add(i)
                 progress = True
@@ -306,7 +311,9 @@ def reconcile(state: WorkflowState, dag: Dag, now: float) -> Change:
     writer dispatches: its writer took them)."""
     change = Change(state.workflow_id, state)
     if state.status == WorkflowStatus.PENDING:
-        change.require([Require("the workflow has not started meanwhile", "status", values=(WorkflowStatus.PENDING,))])
+        change.require(
+            [Require("the workflow has not started meanwhile", "status", values=(WorkflowStatus.PENDING,))]
+        )
         begin(change, dag, now)
         return change
     change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
@@ -368,14 +375,18 @@ def finish_attempt(
     if task.status != TaskStatus.RUNNING or task.attempt != attempt:
         return None
     if result_status == TaskStatus.CANCELLED:
-        return cancel(state, now) if state.status in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING) else None
+        return (
+            cancel(state, now) if state.status in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING) else None
+        )
     if state.status != WorkflowStatus.RUNNING:
         return None
     change = Change(state.workflow_id, state, settled=decisions)
     change.require(task_is(i, task, "the result of this attempt is recorded once, while it runs"))
     change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
     if result_status == TaskStatus.SUCCEEDED:
-        change.move_task(i, "succeed", TaskState(TaskStatus.SUCCEEDED, attempt, max_attempts=task.max_attempts))
+        change.move_task(
+            i, "succeed", TaskState(TaskStatus.SUCCEEDED, attempt, max_attempts=task.max_attempts)
+        )
     elif attempt < dag.budget(i, task):
         delay = model.backoff_seconds(dag.backoff[i], attempt)
         change.move_task(i, "reschedule", _ready(task, now, delay))
@@ -393,13 +404,30 @@ def cancel(state: WorkflowState, now: float) -> Change:
     change = Change(state.workflow_id, state)
     change.move_workflow("cancel")
     change.require(
-        [Require("the workflow is still unfinished", "status", values=(WorkflowStatus.PENDING, WorkflowStatus.RUNNING))]
+        [
+            Require(
+                "the workflow is still unfinished",
+                "status",
+                values=(WorkflowStatus.PENDING, WorkflowStatus.RUNNING),
+            )
+        ]
     )
     for i, task in enumerate(state.tasks):
         if task.status in TASK_UNFINISHED:
-            change.move_task(i, "cancel", TaskState(TaskStatus.CANCELLED, task.attempt, max_attempts=task.max_attempts))
+            change.move_task(
+                i, "cancel", TaskState(TaskStatus.CANCELLED, task.attempt, max_attempts=task.max_attempts)
+            )
             change.require(
-                [Require("a task cancelled is still unfinished", "task", i, "s", "in", tuple(sorted(TASK_UNFINISHED)))]
+                [
+                    Require(
+                        "a task cancelled is still unfinished",
+                        "task",
+                        i,
+                        "s",
+                        "in",
+                        tuple(sorted(TASK_UNFINISHED)),
+                    )
+                ]
             )
     change.sets["finished_at_now"] = True
     return change
@@ -411,7 +439,9 @@ def retry(state: WorkflowState, dag: Dag, now: float, *, decisions: bool) -> Cha
     change = Change(state.workflow_id, state, settled=decisions)
     change.move_workflow("retry")
     # A finished workflow changes only through the API: two retries racing, one wins.
-    change.require([Require("nothing changed since the workflow was read", "version", values=(state.version,))])
+    change.require(
+        [Require("nothing changed since the workflow was read", "version", values=(state.version,))]
+    )
     for i, task in enumerate(state.tasks):
         if task.status in model.TASK_RETRYABLE:
             budget = task.attempt + dag.max_attempts[i]

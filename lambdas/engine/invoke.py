@@ -62,7 +62,8 @@ class TaskRunner:
         function = self.functions.get(attempt.function)
         if function is None:
             return Outcome(
-                ok=False, error={"type": "UnknownFunction", "message": f"{attempt.function} is not configured"}
+                ok=False,
+                error={"type": "UnknownFunction", "message": f"{attempt.function} is not configured"},
             )
         started = time.monotonic()
         try:

@@ -68,7 +68,8 @@ def load_json_bounded(text: str) -> Any:
             raise NotJsonNumber(path or "body", value.text)
         if isinstance(value, dict):  # the body's own keys name the field below them
             children = [
-                (key if depth == 1 else field, f"{path}.{key}" if path else key, child) for key, child in value.items()
+                (key if depth == 1 else field, f"{path}.{key}" if path else key, child)
+                for key, child in value.items()
             ]
         elif isinstance(value, list):
             children = [(field, f"{path}[{i}]", child) for i, child in enumerate(value)]

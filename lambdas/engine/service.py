@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine import definitions, flow
+from engine import definitions, flow, model
 from engine.config import Settings
 from engine.definitions import InlineDefinition
 from engine.errors import (
@@ -40,7 +40,6 @@ from engine.model import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from engine import model
 from engine.store import Definition, Snapshot, StateConflict, Store, result_sk, retry_conflicts
 
 ERROR_MESSAGE_LIMIT = 4096
@@ -184,7 +183,9 @@ class Engine:
             if existing.definition.request_hash != request_hash:
                 raise WorkflowIdConflict(wf_id) from exc
             if existing.state is None:  # the first create stopped between its two writes: finish it
-                change = flow.create(wf_id, dag, existing.definition.created_at, now, start=self.writer_dispatch)
+                change = flow.create(
+                    wf_id, dag, existing.definition.created_at, now, start=self.writer_dispatch
+                )
                 change.before = _named(change.before, name)
                 try:
                     self.store.create_state(change, now)
@@ -265,13 +266,19 @@ class Engine:
         dag = Dag.from_definition(snapshot.definition.definition)
         now = self.clock()
         # The definition and the results the rerun reads must outlive the rerun.
-        reused = [result_sk(dag.ids[i], t.attempt) for i, t in enumerate(state.tasks) if t.status == TaskStatus.SUCCEEDED]
+        reused = [
+            result_sk(dag.ids[i], t.attempt)
+            for i, t in enumerate(state.tasks)
+            if t.status == TaskStatus.SUCCEEDED
+        ]
         self.store.refresh_expiry(workflow_id, ["#DEF", *reused], now)
         change = flow.retry(state, dag, now, decisions=self.writer_dispatch)
         try:
             self.store.apply(change, now)
         except StateConflict as exc:
-            raise TransitionRejected(f"workflow {workflow_id} changed while being retried; try again") from exc
+            raise TransitionRejected(
+                f"workflow {workflow_id} changed while being retried; try again"
+            ) from exc
         return self.get(workflow_id), change.dispatches(dag)
 
     # --- orchestrator ----------------------------------------------------------------------------
@@ -394,7 +401,9 @@ class Engine:
         # The state this worker last wrote is a good first guess unless other tasks were under way
         # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
         if hint is None or any(
-            t.status in (TaskStatus.READY, TaskStatus.RUNNING) for j, t in enumerate(hint.tasks) if j != attempt.index
+            t.status in (TaskStatus.READY, TaskStatus.RUNNING)
+            for j, t in enumerate(hint.tasks)
+            if j != attempt.index
         ):
             hint = None
         state = hint or self.store.get_state(attempt.workflow_id)
@@ -467,8 +476,13 @@ class Engine:
             lost, expired = flow.overdue(state, dag, now)
             for i in expired:
                 task = state.tasks[i]
-                error = {"type": "LeaseExpired", "message": f"attempt {task.attempt} did not report within its lease"}
-                mine = AttemptResult(dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error)
+                error = {
+                    "type": "LeaseExpired",
+                    "message": f"attempt {task.attempt} did not report within its lease",
+                }
+                mine = AttemptResult(
+                    dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
+                )
                 result = self.store.put_result(state.workflow_id, mine, now) or mine
                 current = self.store.get_state(state.workflow_id)
                 if current is None:
@@ -491,7 +505,11 @@ class Engine:
 
 
 def _has_overdue(state: WorkflowState, now: float) -> bool:
-    return any(t.due is not None and t.due <= now for t in state.tasks if t.status in (TaskStatus.READY, TaskStatus.RUNNING))
+    return any(
+        t.due is not None and t.due <= now
+        for t in state.tasks
+        if t.status in (TaskStatus.READY, TaskStatus.RUNNING)
+    )
 
 
 def _started(task: model.TaskState) -> str | None:

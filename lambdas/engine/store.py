@@ -377,7 +377,9 @@ class Store:
                 return Definition.from_item(deserialize_item(page["Item"]))
         return None
 
-    def get_results(self, workflow_id: str, attempts: Sequence[tuple[str, int]]) -> dict[tuple[str, int], AttemptResult]:
+    def get_results(
+        self, workflow_id: str, attempts: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], AttemptResult]:
         """Result items by (task id, attempt), read consistently (BatchGetItem, unprocessed keys retried)."""
         found: dict[tuple[str, int], AttemptResult] = {}
         keys = [key(workflow_id, result_sk(t, a)) for t, a in dict.fromkeys(attempts)]
@@ -419,8 +421,7 @@ class Store:
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": index,
-                "KeyConditionExpression": f"{attribute} = :k"
-                + (" AND created_at <= :c" if after else ""),
+                "KeyConditionExpression": f"{attribute} = :k" + (" AND created_at <= :c" if after else ""),
                 "ExpressionAttributeValues": {":k": {"S": f"{prefix}#{n:02d}"}}
                 | ({":c": {"S": after[0]}} if after else {}),
                 "ScanIndexForward": False,
@@ -481,7 +482,9 @@ class Store:
         self._put_new(state_to_item(state), f"create {definition.workflow_id}")
 
     def create_state(self, change: Change, now: float) -> None:
-        self._put_new(state_to_item(self._stamped(change.after(), change, now)), f"create {change.workflow_id}")
+        self._put_new(
+            state_to_item(self._stamped(change.after(), change, now)), f"create {change.workflow_id}"
+        )
 
     def _stamped(self, state: WorkflowState, change: Change, now: float) -> WorkflowState:
         from dataclasses import replace
@@ -503,8 +506,10 @@ class Store:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = exc.response.get("Item")
-            raise ItemAlreadyExists(f"{what}: the item exists", deserialize_item(current) if current else None) from exc
+            current = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+            raise ItemAlreadyExists(
+                f"{what}: the item exists", deserialize_item(current) if current else None
+            ) from exc
 
     def put_result(self, workflow_id: str, result: AttemptResult, now: float) -> AttemptResult | None:
         """Write an attempt's result once. None when written; the result already there otherwise (the
@@ -558,9 +563,11 @@ class Store:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = exc.response.get("Item")
+            current = cast("Mapping[str, Any] | None", exc.response.get("Item"))
             state = state_from_item(deserialize_item(current)) if current else None
-            raise StateConflict(f"workflow {change.workflow_id}: condition failed ({e.reasons()})", state) from exc
+            raise StateConflict(
+                f"workflow {change.workflow_id}: condition failed ({e.reasons()})", state
+            ) from exc
         return state_from_item(deserialize_item(response["Attributes"]))
 
     def refresh_expiry(self, workflow_id: str, sks: Sequence[str], now: float) -> None:
@@ -600,4 +607,6 @@ def retry_conflicts(
             if conflict.state is None:
                 return None, None
             state = conflict.state
-    raise ContentionExhausted(f"workflow {state.workflow_id}: {attempts} writes in a row lost their condition")
+    raise ContentionExhausted(
+        f"workflow {state.workflow_id}: {attempts} writes in a row lost their condition"
+    )

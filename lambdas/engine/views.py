@@ -50,22 +50,41 @@ def task_views(snapshot: Snapshot, functions: Mapping[str, TaskFunction]) -> lis
     views = []
     for i, task in enumerate(snapshot.state.tasks):
         task_id = dag.ids[i]
-        results = sorted((r for (t, _), r in snapshot.results.items() if t == task_id), key=lambda r: r.attempt)
+        results = sorted(
+            (r for (t, _), r in snapshot.results.items() if t == task_id), key=lambda r: r.attempt
+        )
         attempts = [_attempt_view(r) for r in results]
         current = next((r for r in results if r.attempt == task.attempt), None)
         started_at = finished_at = None
         if task.status == TaskStatus.RUNNING:
             started_at = iso(task.started / 1000) if task.started else None
             attempts.append(
-                {"attempt": task.attempt, "status": TaskStatus.RUNNING, "started_at": started_at, "finished_at": None, "error": None}
+                {
+                    "attempt": task.attempt,
+                    "status": TaskStatus.RUNNING,
+                    "started_at": started_at,
+                    "finished_at": None,
+                    "error": None,
+                }
             )
-        elif current is not None and task.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED):
+        elif current is not None and task.status in (
+            TaskStatus.SUCCEEDED,
+            TaskStatus.FAILED,
+            TaskStatus.CANCELLED,
+        ):
             started_at, finished_at = current.started_at, current.finished_at
         latest = results[-1] if results else None
-        error = latest.error if latest and latest.status == TaskStatus.FAILED and task.status in (
-            TaskStatus.READY,
-            TaskStatus.FAILED,
-        ) else None
+        error = (
+            latest.error
+            if latest
+            and latest.status == TaskStatus.FAILED
+            and task.status
+            in (
+                TaskStatus.READY,
+                TaskStatus.FAILED,
+            )
+            else None
+        )
         succeeded = current if task.status == TaskStatus.SUCCEEDED else None
         fn = functions.get(dag.functions[i])
         views.append(
@@ -108,5 +127,10 @@ def workflow_update(state: WorkflowState, dag: Dag, functions: Mapping[str, Task
     return {
         "type": "workflow_update",
         "workflow_id": state.workflow_id,
-        "data": {"workflow_id": state.workflow_id, "status": state.status, "version": state.version, "tasks": tasks},
+        "data": {
+            "workflow_id": state.workflow_id,
+            "status": state.status,
+            "version": state.version,
+            "tasks": tasks,
+        },
     }

@@ -104,7 +104,11 @@ class TestFunctions:
 
         _, worker = function(env_stack, "worker")
         mapping = json.loads(worker["environment"]["variables"]["TASK_FUNCTIONS"])
-        assert worker["timeout"] == 900 > max(v["timeout_seconds"] for v in mapping.values()) + LEASE_MARGIN_SECONDS
+        assert (
+            worker["timeout"]
+            == 900
+            > max(v["timeout_seconds"] for v in mapping.values()) + LEASE_MARGIN_SECONDS
+        )
 
 
 class TestEnvironment:
@@ -130,8 +134,12 @@ class TestEnvironment:
         }
         assert {v["function_name"] for v in mapping.values()} <= names
         # each with its function's configured timeout: no attempt may ask for longer
-        timeouts = {b["function_name"]: b["timeout"] for b in resources(env_stack, "aws_lambda_function").values()}
-        assert {v["timeout_seconds"] for v in mapping.values()} == {timeouts[v["function_name"]] for v in mapping.values()}
+        timeouts = {
+            b["function_name"]: b["timeout"] for b in resources(env_stack, "aws_lambda_function").values()
+        }
+        assert {v["timeout_seconds"] for v in mapping.values()} == {
+            timeouts[v["function_name"]] for v in mapping.values()
+        }
 
     def test_orchestrator_posts_to_this_websocket_api(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "orchestrator")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def _gsi(
     name: str, hash_key: str, range_key: str | None = None, include: tuple[str, ...] | None = None
 ) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -198,7 +197,11 @@ class TestBadInput:
             ({"raw_body": '{"input": {"big": 1e400}}'}, 400, "validation_error", "input.big"),
             ({"raw_body": '{"input": {"huge": ' + "9" * 5000 + "}}"}, 400, "validation_error", "input.huge"),
             (
-                {"body": {"definition": {"tasks": [{"id": "a", "function": "task-a", "timeout_seconds": 61}]}}},
+                {
+                    "body": {
+                        "definition": {"tasks": [{"id": "a", "function": "task-a", "timeout_seconds": 61}]}
+                    }
+                },
                 400,
                 "invalid_definition",
                 "definition.tasks[0].timeout_seconds",
@@ -378,7 +381,13 @@ class TestCancel:
         Schemas(cloud).check("WorkflowView", body)
         assert body["status"] == "CANCELLED"
         assert body["finished_at"] is not None
-        expected = {"A": "SUCCEEDED", "B1": "CANCELLED", "B2": "CANCELLED", "B3": "CANCELLED", "C": "CANCELLED"}
+        expected = {
+            "A": "SUCCEEDED",
+            "B1": "CANCELLED",
+            "B2": "CANCELLED",
+            "B3": "CANCELLED",
+            "C": "CANCELLED",
+        }
         assert {t["task_id"]: t["status"] for t in body["tasks"]} == expected
         assert [tid for tid, _ in cloud.task_runs] == ["A", "B1"]
         final = cloud.api("GET", "/workflows/stop")[1]
@@ -447,7 +456,9 @@ class TestExpiry:
         )["Items"]
         return {i["sk"]["S"]: int(i["expires_at"]["N"]) if "expires_at" in i else None for i in items}
 
-    def test_a_finished_workflow_expires_and_a_retry_keeps_what_it_reads(self, cloud: Cloud, clock: Any) -> None:
+    def test_a_finished_workflow_expires_and_a_retry_keeps_what_it_reads(
+        self, cloud: Cloud, clock: Any
+    ) -> None:
         cloud.api(
             "POST", "/workflows", {"workflowId": "ttl", "input": {"simulate": {"B2": {"fail_attempts": 3}}}}
         )
@@ -457,7 +468,16 @@ class TestExpiry:
         # The state item: its TTL days after the workflow finished. The definition and result items,
         # written while it ran and never rewritten: the TTL plus the longest a workflow can run (5 days).
         assert abs(expires["#WF"] - (clock() + 7 * days)) < 60
-        assert set(expires) == {"#WF", "#DEF", "RES#A#0001", "RES#B1#0001", "RES#B2#0001", "RES#B2#0002", "RES#B2#0003", "RES#B3#0001"}
+        assert set(expires) == {
+            "#WF",
+            "#DEF",
+            "RES#A#0001",
+            "RES#B1#0001",
+            "RES#B2#0001",
+            "RES#B2#0002",
+            "RES#B2#0003",
+            "RES#B3#0001",
+        }
         assert all(abs(v - (clock() + 12 * days)) < 60 for k, v in expires.items() if k != "#WF")
         clock.advance(3 * days)
         assert cloud.api("POST", "/workflows/ttl/retry")[0] == 200
@@ -520,7 +540,11 @@ class TestReadEndpoints:
         }
         post = document["paths"]["/workflows"]["post"]
         assert {"200", "201", "400", "409", "413", "415", "429", "500"} <= set(post["responses"])
-        assert all({"429", "500"} <= set(op["responses"]) for path in document["paths"].values() for op in path.values())
+        assert all(
+            {"429", "500"} <= set(op["responses"])
+            for path in document["paths"].values()
+            for op in path.values()
+        )
         task = document["components"]["schemas"]["TaskDefinition"]["properties"]
         assert task["function"]["enum"] == ["task-a", "task-b1", "task-b2", "task-b3", "task-c"]
         request = document["components"]["schemas"]["CreateWorkflowRequest"]["properties"]

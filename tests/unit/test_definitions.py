@@ -60,10 +60,17 @@ class TestResolve:
 
 class TestTimeouts:
     def test_a_timeout_longer_than_the_functions_own_is_refused_naming_the_field(self) -> None:
-        tasks = [TaskDefinition(id="a", function="task-a"), TaskDefinition(id="b", function="task-b1", timeout_seconds=61)]
-        with pytest.raises(InvalidDefinition, match="longer than the timeout of its function 'task-b1' \\(60 s\\)") as raised:
+        tasks = [
+            TaskDefinition(id="a", function="task-a"),
+            TaskDefinition(id="b", function="task-b1", timeout_seconds=61),
+        ]
+        with pytest.raises(
+            InvalidDefinition, match="longer than the timeout of its function 'task-b1' \\(60 s\\)"
+        ) as raised:
             definitions.validate(tasks, FUNCTIONS)
-        assert raised.value.details == [{"field": "definition.tasks[1].timeout_seconds", "message": "at most 60 (the function's timeout)"}]
+        assert raised.value.details == [
+            {"field": "definition.tasks[1].timeout_seconds", "message": "at most 60 (the function's timeout)"}
+        ]
 
     def test_the_functions_timeout_itself_is_allowed(self) -> None:
         definitions.validate([TaskDefinition(id="a", function="task-a", timeout_seconds=60)], FUNCTIONS)

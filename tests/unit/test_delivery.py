@@ -53,6 +53,7 @@ class TestStreamRecordsDeliveredAtLeastOnce:
     def test_a_replayed_record_of_the_last_dependency_does_not_make_c_ready_twice(self, cloud: Cloud) -> None:
         cloud.api("POST", "/workflows", {"workflowId": "fan-in"})
         cloud.run()
+
         # The records in which C was still PENDING while every B had succeeded (stream dispatch: the
         # orchestrator made C READY from it; writer dispatch: there is none, the writer did it).
         def statuses(record: dict) -> list[str]:
@@ -86,7 +87,9 @@ class TestStreamRecordsDeliveredAtLeastOnce:
         queued = len(cloud.worker_queue)
         assert cloud.orchestrate(others) == {"batchItemFailures": []}
         assert len(cloud.worker_queue) == queued
-        assert final_state_status(cloud, "filtered") == ("RUNNING" if cloud.dispatch_mode == "writer" else "PENDING")
+        assert final_state_status(cloud, "filtered") == (
+            "RUNNING" if cloud.dispatch_mode == "writer" else "PENDING"
+        )
 
 
 def final_state_status(cloud: Cloud, workflow_id: str) -> str:

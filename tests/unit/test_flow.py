@@ -113,7 +113,10 @@ class TestResults:
     def test_a_late_or_duplicate_result_changes_nothing(self) -> None:
         assert flow.finish_attempt(state(A="SUCCEEDED"), DAG, 0, 1, "SUCCEEDED", NOW, decisions=True) is None
         assert flow.finish_attempt(state(A=("RUNNING", 2)), DAG, 0, 1, "FAILED", NOW, decisions=True) is None
-        assert flow.finish_attempt(state("CANCELLED", A="RUNNING"), DAG, 0, 1, "SUCCEEDED", NOW, decisions=True) is None
+        assert (
+            flow.finish_attempt(state("CANCELLED", A="RUNNING"), DAG, 0, 1, "SUCCEEDED", NOW, decisions=True)
+            is None
+        )
 
 
 class TestClaims:

@@ -62,7 +62,9 @@ class TestConditionalWrites:
         store = store_of(cloud)
         snapshot = store.read("exists")
         assert snapshot.definition is not None and snapshot.state is not None
-        change = flow.create("exists", dag_of(cloud, "exists"), snapshot.state.created_at, cloud_now(), start=False)
+        change = flow.create(
+            "exists", dag_of(cloud, "exists"), snapshot.state.created_at, cloud_now(), start=False
+        )
         with pytest.raises(ItemAlreadyExists) as raised:
             store.create(snapshot.definition, change, cloud_now())
         assert raised.value.current is not None and raised.value.current["sk"] == "#DEF"

@@ -36,6 +36,7 @@ from engine.errors import (
     WorkflowIdConflict,
     WorkflowNotFound,
 )
+from engine.flow import Dispatch
 from engine.model import WorkflowStatus
 from engine.observability import logger, metrics
 from engine.schemas import (
@@ -49,7 +50,6 @@ from engine.schemas import (
     WorkflowView,
     load_request_body,
 )
-from engine.flow import Dispatch
 from engine.service import CURSOR_PATTERN, Engine
 from engine.store import Store
 
@@ -129,7 +129,7 @@ def _dispatch(dispatches: list[Dispatch]) -> None:
     for dispatch in dispatches:
         try:
             dispatcher.dispatch(dispatch)
-        except Exception:  # noqa: BLE001 - the workflow is created; the stream and the sweep redispatch
+        except Exception:
             logger.exception("dispatch failed", extra={"task_id": dispatch.task_id})
 
 
@@ -141,7 +141,9 @@ def build_app() -> APIGatewayRestResolver:
     # Bodies are parsed with a depth bound: deeply nested JSON would make json.loads raise RecursionError.
     app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_request_body)
 
-    @app.get("/workflows", summary="List workflows, newest first", responses={**_ok(WorkflowList), **_errors(400)})
+    @app.get(
+        "/workflows", summary="List workflows, newest first", responses={**_ok(WorkflowList), **_errors(400)}
+    )
     def list_workflows(
         status: Annotated[WorkflowStatus | None, Query(description="Only workflows in this status")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -199,7 +201,9 @@ def build_app() -> APIGatewayRestResolver:
         )
 
     @app.get(
-        "/workflows/<workflow_id>", summary="A workflow with its tasks", responses={**_ok(WorkflowView), **_errors(404)}
+        "/workflows/<workflow_id>",
+        summary="A workflow with its tasks",
+        responses={**_ok(WorkflowView), **_errors(404)},
     )
     def get_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
@@ -313,7 +317,9 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
     }
     request = schemas["CreateWorkflowRequest"]["properties"]
     request["definition"]["anyOf"][0] = {"type": "string", "enum": sorted(BUILT_IN)}
-    request["definition"]["description"] = "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
+    request["definition"]["description"] = (
+        "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
+    )
     request["workflow_id"] = {**request["workflowId"], "description": "The same as workflowId (snake case)."}
     schemas["CreateWorkflowRequest"]["not"] = {"required": ["workflowId", "workflow_id"]}  # one or the other
 

@@ -108,7 +108,7 @@ class RecordHandler:
                 delivered, gone = self.broadcaster.send(state.workflow_id, message)
                 if gone:
                     logger.info("deleted gone connections", extra={"gone": gone, "delivered": delivered})
-            except Exception:  # noqa: BLE001 - a broadcast must never fail the stream record
+            except Exception:
                 logger.exception("broadcast failed", extra={"workflow_id": state.workflow_id})
 
 
@@ -118,6 +118,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     if not event.get("Records"):
         return {"batchItemFailures": []}
     records = RecordHandler(event)
-    response = process_partial_response(event=event, record_handler=records, processor=processor, context=context)
+    response = process_partial_response(
+        event=event, record_handler=records, processor=processor, context=context
+    )
     records.broadcast()
     return response

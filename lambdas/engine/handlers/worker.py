@@ -111,7 +111,10 @@ def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> s
         if recorded.status is None:
             logger.warning("result discarded: the attempt was cancelled or its lease taken over", extra=extra)
         else:
-            logger.info("recorded", extra={**extra, "error": outcome.error, "kept": [a.task_id for a in recorded.claimed]})
+            logger.info(
+                "recorded",
+                extra={**extra, "error": outcome.error, "kept": [a.task_id for a in recorded.claimed]},
+            )
         pending += recorded.claimed
     return first or "not_claimed"
 

@@ -14,7 +14,10 @@ def answer(units: float) -> bytes:
 
 
 def failed(item: dict | None) -> bytes:
-    body: dict = {"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException", "message": "x"}
+    body: dict = {
+        "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+        "message": "x",
+    }
     if item is not None:
         body["Item"] = item
     return json.dumps(body).encode()
@@ -30,7 +33,11 @@ class TestMeter:
         assert json.loads(payload) == {"Item": {}}
         assert headers["x-amz-crc32"] == str(zlib.crc32(payload))  # botocore checks it
         stats = meter.stats()
-        assert (stats["requests"], stats["read_request_units"], stats["write_request_units"]) == ({"GetItem": 1}, 0.5, 0)
+        assert (stats["requests"], stats["read_request_units"], stats["write_request_units"]) == (
+            {"GetItem": 1},
+            0.5,
+            0,
+        )
 
     def test_a_client_that_asked_gets_its_capacity_and_writes_count_as_writes(self) -> None:
         meter = Meter()
@@ -60,9 +67,20 @@ class TestMeter:
 
     def test_a_cancelled_transaction_bills_every_items_prepare(self) -> None:
         meter = Meter()
-        request = {"TransactItems": [{"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}}}}, {"Update": {"TableName": "t", "Key": {}, "ConditionExpression": "x"}}]}
+        request = {
+            "TransactItems": [
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "a"}}}},
+                {"Update": {"TableName": "t", "Key": {}, "ConditionExpression": "x"}},
+            ]
+        }
         _, asked = meter.request("TransactWriteItems", json.dumps(request).encode())
-        error = {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException", "CancellationReasons": [{"Code": "None"}, {"Code": "ConditionalCheckFailed", "Item": {"pk": {"S": "b"}}}]}
+        error = {
+            "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+            "CancellationReasons": [
+                {"Code": "None"},
+                {"Code": "ConditionalCheckFailed", "Item": {"pk": {"S": "b"}}},
+            ],
+        }
         meter.response("TransactWriteItems", 400, json.dumps(error).encode(), {}, asked)
         assert meter.stats()["write_request_units"] == 4
         assert meter.stats()["cancelled_transactions"] == 1
