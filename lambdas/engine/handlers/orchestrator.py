@@ -32,16 +32,19 @@ def _image(raw: dict[str, Any] | None) -> WorkflowState | None:
     if not raw:
         return None
     item = deserialize_item(raw)
-    return state_from_item(item) if is_state_item(item) and "status" in item else None
+    return state_from_item(item) if is_state_item(item) else None  # a malformed one fails the record
 
 
 def _newest_versions(event: dict[str, Any]) -> dict[str, int]:
+    """The newest version of each workflow in the batch. Reads every image first: one that is not a
+    state item the engine can read fails the whole invocation, so that Lambda bisects the batch down
+    to it and gives only it up to the dead-letter queue (a record-level failure would retry, and then
+    give up, every record after it too)."""
     newest: dict[str, int] = {}
     for record in event.get("Records", []):
-        new = (record.get("dynamodb") or {}).get("NewImage") or {}
-        if new.get("sk", {}).get("S") == "#WF" and "version" in new and "workflow_id" in new:
-            wf_id = new["workflow_id"]["S"]
-            newest[wf_id] = max(newest.get(wf_id, 0), int(new["version"]["N"]))
+        state = _image((record.get("dynamodb") or {}).get("NewImage"))
+        if state is not None:
+            newest[state.workflow_id] = max(newest.get(state.workflow_id, 0), state.version)
     return newest
 
 
