@@ -34,8 +34,8 @@ class Dispatcher:
     def dispatch(self, d: Dispatch) -> str:
         """Send one attempt on its way; duplicates are harmless (exactly one worker claims it)."""
         body = json.dumps(worker_event(d))
-        # Whole seconds, rounded down: not_before is the (rounded up) second the backoff ends.
-        delay = math.floor(d.not_before - self.clock()) if d.not_before is not None else 0
+        # Whole seconds (SQS delays are), rounded up: never before the backoff ends.
+        delay = math.ceil(d.not_before - self.clock()) if d.not_before is not None else 0
         if delay > 0:
             self.sqs_client.send_message(
                 QueueUrl=self.queue_url, MessageBody=body, DelaySeconds=min(delay, MAX_SQS_DELAY_SECONDS)

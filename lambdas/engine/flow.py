@@ -124,6 +124,7 @@ class Change:
     sets: dict[str, Any] = field(default_factory=dict)  # other attributes; None removes one
     requires: list[Require] = field(default_factory=list)
     ready: list[int] = field(default_factory=list)  # made READY by this change: its writer dispatches them
+    not_before: dict[int, float] = field(default_factory=dict)  # a retry's exact end of backoff
     claimed: list[int] = field(default_factory=list)  # claimed in this change (READY -> RUNNING)
     settled: bool = True
 
@@ -173,7 +174,7 @@ class Change:
         for i in self.ready:
             task = self.task(i)
             if task.status == TaskStatus.READY:
-                result.append(Dispatch(self.workflow_id, dag.ids[i], task.attempt, not_before(task)))
+                result.append(Dispatch(self.workflow_id, dag.ids[i], task.attempt, self.not_before.get(i)))
         return result
 
 
@@ -391,6 +392,8 @@ def finish_attempt(
         delay = model.backoff_seconds(dag.backoff[i], attempt)
         change.move_task(i, "reschedule", _ready(task, now, delay))
         change.ready.append(i)
+        if delay > 0:
+            change.not_before[i] = now + delay
     else:
         change.move_task(i, "fail", TaskState(TaskStatus.FAILED, attempt, max_attempts=task.max_attempts))
     if decisions:
