@@ -175,7 +175,7 @@ class Engine:
         change = flow.create(wf_id, dag, created_at, now, start=self.writer_dispatch)
         change.before = _named(change.before, name)
         try:
-            self.store.create(stored, change, now)
+            state = self.store.create(stored, change, now)
         except ItemAlreadyExists as exc:
             existing = self.store.read(wf_id)
             if existing.definition is None:
@@ -193,11 +193,7 @@ class Engine:
                     return Created(self.store.read(wf_id), created=False)
                 return Created(self.store.read(wf_id), created=True, dispatches=change.dispatches(dag))
             return Created(existing, created=False)
-        return Created(
-            Snapshot(self.store.get_state(wf_id) or change.after(), stored),
-            created=True,
-            dispatches=change.dispatches(dag),
-        )
+        return Created(Snapshot(state, stored), created=True, dispatches=change.dispatches(dag))
 
     def get(self, workflow_id: str) -> Snapshot:
         snapshot = self.store.read(workflow_id)
@@ -288,11 +284,13 @@ class Engine:
         that made READY, and READY tasks past their dispatch deadline (a lost dispatch)."""
         if state.status not in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING):
             return Reconciled(applied=False)
+        now = self.clock()
+        if state.settled and not _has_overdue(state, now):
+            return Reconciled(applied=False)  # the writer took every decision: nothing to read
         found = self.definition(state.workflow_id)
         if found is None:
             return Reconciled(applied=False)
         dag = found[1]
-        now = self.clock()
         lost, _ = flow.overdue(state, dag, now)
         if state.settled:
             return Reconciled(applied=False, dispatches=lost)

@@ -474,12 +474,14 @@ class Store:
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def create(self, definition: Definition, change: Change, now: float) -> None:
+    def create(self, definition: Definition, change: Change, now: float) -> WorkflowState:
         """The definition item, then the state item; each only if absent (two creates with one id: the
-        first writes, the other learns what is there: ItemAlreadyExists carrying the definition)."""
+        first writes, the other learns what is there: ItemAlreadyExists carrying the definition).
+        The state as written."""
         self._put_new(definition.to_item(self.running_expiry(now)), f"create {definition.workflow_id}")
         state = self._stamped(change.after(), change, now)
         self._put_new(state_to_item(state), f"create {definition.workflow_id}")
+        return state
 
     def create_state(self, change: Change, now: float) -> None:
         self._put_new(

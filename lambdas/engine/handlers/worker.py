@@ -31,6 +31,7 @@ from engine.service import Attempt, Engine, Outcome, Recorded
 from engine.store import Store
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+_context: list[LambdaContext] = []  # the invocation's, for the attempts of an SQS batch
 # Recording a result the worker holds is retried on transient errors until its lease is about to end
 # (after that the sweep records the result item the worker wrote).
 RECORD_RETRY_SECONDS = LEASE_MARGIN_SECONDS - 5
@@ -85,8 +86,8 @@ def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> s
     def can_keep(timeout: int) -> bool:
         # Keep a dependent only if this invocation outlives its whole lease.
         if context is None:
-            return True
-        return context.get_remaining_time_in_millis() > (timeout + LEASE_MARGIN_SECONDS + 10) * 1000
+            return False
+        return bool(context.get_remaining_time_in_millis() > (timeout + LEASE_MARGIN_SECONDS + 10) * 1000)
 
     first: str | None = None
     known: dict[str, tuple[Any, str | None]] = {}
@@ -120,13 +121,14 @@ def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> s
 
 
 def _sqs_record(record: SQSRecord) -> None:
-    run_attempt(WorkerEvent.model_validate(json.loads(record.body)))
+    run_attempt(WorkerEvent.model_validate(json.loads(record.body)), _context[-1] if _context else None)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, str]:
     if "Records" in event:
+        _context[:] = [context]
         return process_partial_response(
             event=event, record_handler=_sqs_record, processor=processor, context=context
         )
