@@ -33,8 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-import boto3
-from run_local import local_cloud
+from run_local import local_clients, local_cloud
 
 ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
@@ -106,23 +105,8 @@ class Cloud:
         self.websocket_url = str(outputs["websocket_url"])
         self.table = str(outputs["workflows_table_name"])
         self.control = str(endpoints["control"])
-        credentials = endpoints["credentials"]
-        self.dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=endpoints["dynamodb"],
-            region_name=endpoints["region"],
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        )
-        self.streams = boto3.client(
-            "dynamodbstreams",
-            endpoint_url=endpoints["dynamodb"],
-            region_name=endpoints["region"],
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        )
+        aws = local_clients(endpoints, "dynamodb", "dynamodbstreams")
+        self.dynamodb, self.streams = aws["dynamodb"], aws["dynamodbstreams"]
 
     async def post(self, body: dict[str, Any]) -> tuple[str, float]:
         workflow_id = f"wf-bench-{uuid.uuid4().hex[:12]}"

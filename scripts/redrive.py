@@ -23,30 +23,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+sys.path.insert(0, str(Path(__file__).parent))
+from run_local import local_clients
+
 
 def clients(outputs: Path) -> dict[str, Any]:
+    services = ("sqs", "dynamodb", "dynamodbstreams", "lambda")
     sidecar = outputs.with_name(outputs.name.removesuffix(".json") + ".endpoints.json")
     if not sidecar.exists():
-        return {s: boto3.client(s) for s in ("sqs", "dynamodb", "dynamodbstreams", "lambda")}
-    local = json.loads(sidecar.read_text())
-    credentials = local["credentials"]
-    urls = {
-        "sqs": local["sqs"],
-        "dynamodb": local["dynamodb"],
-        "dynamodbstreams": local["dynamodb"],
-        "lambda": local["lambda"],
-    }
-    return {
-        service: boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=url,
-            region_name=local["region"],
-            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=credentials["AWS_SESSION_TOKEN"],
-        )
-        for service, url in urls.items()
-    }
+        return {s: boto3.client(s) for s in services}  # type: ignore[call-overload]
+    return local_clients(json.loads(sidecar.read_text()), *services)
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:

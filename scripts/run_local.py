@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -52,3 +54,20 @@ def local_cloud(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+
+
+def local_clients(endpoints: dict[str, Any], *services: str) -> dict[str, Any]:
+    """boto3 clients of the local cloud's emulators (its own credentials: unchecked, unmetered)."""
+    credentials = endpoints["credentials"]
+    urls = {"sqs": endpoints["sqs"], "lambda": endpoints["lambda"]}
+    return {
+        service: boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=urls.get(service, endpoints["dynamodb"]),
+            region_name=endpoints["region"],
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        )
+        for service in services
+    }

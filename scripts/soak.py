@@ -27,13 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from redrive import redrive
-from run_local import local_cloud
+from run_local import local_clients, local_cloud
 
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 TASKS = [
@@ -90,24 +89,7 @@ class Soak:
         self.rng = random.Random(seed)  # noqa: S311 - a workload, not a secret
         self.expected: dict[str, str] = {}
         self.http = requests.Session()
-        credentials = endpoints["credentials"]
-        urls = {
-            "sqs": endpoints["sqs"],
-            "dynamodb": endpoints["dynamodb"],
-            "dynamodbstreams": endpoints["dynamodb"],
-            "lambda": endpoints["lambda"],
-        }
-        self.aws = {
-            s: boto3.client(
-                s,  # type: ignore[call-overload]
-                endpoint_url=u,
-                region_name=endpoints["region"],
-                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-                aws_session_token=credentials["AWS_SESSION_TOKEN"],
-            )
-            for s, u in urls.items()
-        }
+        self.aws = local_clients(endpoints, "sqs", "dynamodb", "dynamodbstreams", "lambda")
         self.redriven = {"batches": 0, "records": 0}
 
     def fault(self, body: dict[str, Any]) -> Any:

@@ -329,14 +329,15 @@ def claim(state: WorkflowState, dag: Dag, i: int, attempt: int, now: float) -> C
     if state.status != WorkflowStatus.RUNNING or task.status != TaskStatus.READY or task.attempt != attempt:
         return None
     change = Change(state.workflow_id, state)
-    _claim_into(change, dag, i, now)
+    change.require(task_is(i, task, "exactly one worker claims an attempt"))
+    change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
+    _take(change, dag, i, now)
     return change
 
 
-def _claim_into(change: Change, dag: Dag, i: int, now: float) -> None:
+def _take(change: Change, dag: Dag, i: int, now: float) -> None:
+    """READY -> RUNNING in `change`, with a lease covering the attempt's deadline."""
     task = change.task(i)
-    change.require(task_is(i, task, "exactly one worker claims an attempt"))
-    change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
     running = TaskState(
         TaskStatus.RUNNING,
         task.attempt,
@@ -354,16 +355,7 @@ def claim_inline(change: Change, dag: Dag, i: int, now: float) -> None:
     if i not in change.ready or change.task(i).status != TaskStatus.READY:
         raise ValueError(f"task {dag.ids[i]} was not made READY by this change")
     change.ready.remove(i)
-    task = change.task(i)
-    running = TaskState(
-        TaskStatus.RUNNING,
-        task.attempt,
-        due=math.ceil(now) + lease_seconds(dag.timeouts[i]),
-        started=int(now * 1000),
-        max_attempts=task.max_attempts,
-    )
-    change.move_task(i, "claim", running)
-    change.claimed.append(i)
+    _take(change, dag, i, now)  # guarded by the condition that made it READY (it was PENDING)
 
 
 def finish_attempt(
