@@ -23,7 +23,8 @@ def allow(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: A
 
 
 def assume_role_policy(service: str, source_account: str | None = None) -> str:
-    """Trust policy letting one AWS service assume a role, optionally only for our account."""
+    """Trust policy letting one AWS service assume a role, optionally only for our account (only for
+    services that send aws:SourceAccount when they assume it; API Gateway's logging role does not)."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
@@ -158,17 +159,32 @@ class SecureBucket(Construct):
                 }
             )
         else:
+            # Uploads without encryption headers get the bucket's default (this key). A request that
+            # asks for SSE-KMS without naming a key would get the AWS managed key aws/s3, so it is
+            # refused, as is any other algorithm or key. Each statement tests one header, so parts of
+            # a multipart upload (which carry none) pass and inherit the upload's encryption.
             guards += [
                 {
-                    "Sid": "DenyUnencryptedUploads",
+                    "Sid": "DenyOtherEncryption",
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
-                    "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                    "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
                 },
                 {
-                    "Sid": "DenyUploadsWithOtherKmsKey",
+                    "Sid": "DenyAwsManagedKey",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": objects,
+                    "Condition": {
+                        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+                    },
+                },
+                {
+                    "Sid": "DenyOtherKmsKey",
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:PutObject",
