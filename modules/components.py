@@ -146,8 +146,11 @@ class SecureBucket(Construct):
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
         ]
+        # A negated condition matches when its key is missing, so each "refuse X" names its key as
+        # present (Null: false): an upload without encryption headers gets the bucket's default
+        # encryption, and the parts of a multipart upload (which carry none) pass.
         if inputs.kms_key_arn is None:
-            # Log delivery sends no encryption header; refuse only an upload that asks for another one.
+            # S3 log delivery sends no encryption header; refuse only an upload that asks for another.
             guards.append(
                 {
                     "Sid": "DenyUploadsNotSseS3",
@@ -155,14 +158,13 @@ class SecureBucket(Construct):
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
-                    "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}},
+                    "Condition": {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
                 }
             )
         else:
-            # Uploads without encryption headers get the bucket's default (this key). A request that
-            # asks for SSE-KMS without naming a key would get the AWS managed key aws/s3, so it is
-            # refused, as is any other algorithm or key. Each statement tests one header, so parts of
-            # a multipart upload (which carry none) pass and inherit the upload's encryption.
             guards += [
                 {
                     "Sid": "DenyOtherEncryption",
@@ -170,9 +172,13 @@ class SecureBucket(Construct):
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
-                    "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+                    "Condition": {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
                 },
                 {
+                    # SSE-KMS without a key id would use the AWS managed key aws/s3.
                     "Sid": "DenyAwsManagedKey",
                     "Effect": "Deny",
                     "Principal": "*",
@@ -184,15 +190,15 @@ class SecureBucket(Construct):
                     },
                 },
                 {
+                    # Named by its ARN: the condition compares the header as sent (never an alias).
                     "Sid": "DenyOtherKmsKey",
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
                     "Condition": {
-                        "StringNotEqualsIfExists": {
-                            "s3:x-amz-server-side-encryption-aws-kms-key-id": inputs.kms_key_arn
-                        }
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": inputs.kms_key_arn},
+                        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
                     },
                 },
             ]

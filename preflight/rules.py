@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from preflight import facts
+from preflight.policy import Unsupported, condition_matches
 from preflight.stack import Resource, Stack, block, blocks, is_literal
 
 TODAY = dt.date.today
@@ -54,17 +56,25 @@ class Rule:
     error: str  # AWS's error code, or what happens
     refused: bool  # True: AWS refuses at apply; False: it breaks at run time
     check: Check
+    whole_app: bool = False  # needs every stack of the app (skipped when checking one stack alone)
 
 
 RULES: list[Rule] = []
 
 
 def rule(
-    id: str, types: tuple[str, ...], fact: str, source: str, error: str, *, refused: bool = True
+    id: str,
+    types: tuple[str, ...],
+    fact: str,
+    source: str,
+    error: str,
+    *,
+    refused: bool = True,
+    whole_app: bool = False,
 ) -> Callable[[Check], Check]:
     def register(check: Check) -> Check:
         assert id not in {r.id for r in RULES}, f"duplicate rule id {id}"
-        RULES.append(Rule(id, types, fact, source, error, refused, check))
+        RULES.append(Rule(id, types, fact, source, error, refused, check, whole_app))
         return check
 
     return register
@@ -326,43 +336,46 @@ def _policy_key_arn(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-def _denied_upload(
-    stack: Stack, statements: list[dict[str, Any]], sse: str | None, key: str | None
-) -> str | None:
-    """Which Deny statement of a bucket policy refuses a PutObject with these encryption headers;
-    None when none does. Values Terraform knows only after apply compare equal only to themselves."""
-    headers = {"s3:x-amz-server-side-encryption": sse, _KMS_KEY_ID: key}
+_SSE = "s3:x-amz-server-side-encryption"
+_UPLOAD_KEYS = frozenset({_SSE, _KMS_KEY_ID, "aws:SecureTransport"})
+
+
+def _denied_upload(statements: list[dict[str, Any]], sse: str | None, key: str | None) -> str | None:
+    """The Deny statement of a bucket policy that refuses a PutObject (over HTTPS, as Terraform and
+    the SDKs send it) with these encryption headers; None when none does. Values Terraform knows
+    only after apply (references) compare equal only to the same reference."""
+    context = {_SSE: sse, _KMS_KEY_ID: key, "aws:SecureTransport": "true"}
     for statement in statements:
         actions = {str(a).lower() for a in _as_list(statement.get("Action", []))}
         if statement.get("Effect") != "Deny" or not actions & {"s3:putobject", "s3:*", "*"}:
             continue
-        conditions = statement.get("Condition") or {}
-        if not conditions or not set(conditions) <= {
-            "StringNotEquals",
-            "StringNotEqualsIfExists",
-            "Null",
-            "Bool",
-        }:
-            continue
-        matches = True
-        for operator, pairs in conditions.items():
-            for name, expected in pairs.items():
-                if operator == "Bool":  # aws:SecureTransport false: Terraform and the SDKs use HTTPS
-                    matches = False
-                    continue
-                if name not in headers:
-                    matches = False
-                    continue
-                value = headers[name]
-                if operator == "Null":
-                    matches &= (value is None) == (str(expected).lower() == "true")
-                elif value is None:
-                    matches &= operator == "StringNotEquals"  # IfExists: absent never matches
-                else:
-                    matches &= value not in [str(e) for e in _as_list(expected)]
-        if matches:
-            return str(statement.get("Sid") or "a Deny statement")
+        try:
+            if condition_matches(statement.get("Condition") or {}, context, _UPLOAD_KEYS):
+                return str(statement.get("Sid") or "a Deny statement")
+        except Unsupported:
+            continue  # a condition on something else (the caller's identity, ...): not this rule's
     return None
+
+
+@rule(
+    "S3-POLICY-REFUSES-AWS-MANAGED-KEY",
+    ("aws_s3_bucket_policy",),
+    "A PutObject that asks for SSE-KMS (x-amz-server-side-encryption: aws:kms) without naming a key "
+    "is encrypted with the AWS managed key aws/s3, not the bucket's key: a policy that pins a key "
+    "must refuse that request too.",
+    "PutObject (Amazon S3 API Reference), x-amz-server-side-encryption-aws-kms-key-id",
+    "objects under aws/s3 (the project key's policy no longer guards them)",
+    refused=False,
+)
+def _policy_refuses_aws_managed(ctx: Context) -> Iterator[Finding]:
+    for policy in ctx.stack.of("aws_s3_bucket_policy"):
+        statements = _policy(policy.config.get("policy"))
+        if _pinned_keys(statements) and _denied_upload(statements, "aws:kms", None) is None:
+            yield Finding(
+                policy.address,
+                "S3 accepts PutObject with aws:kms and no key id, and encrypts it with aws/s3",
+                "deny aws:kms uploads whose key id is missing (Null condition)",
+            )
 
 
 @rule(
@@ -379,7 +392,7 @@ def _object_uploads(ctx: Context) -> Iterator[Finding]:
         for bucket in ctx.stack.references(obj.config.get("bucket")):
             sse = obj.config.get("server_side_encryption")
             key = obj.config.get("kms_key_id")
-            denied = _denied_upload(ctx.stack, policies.get(bucket, []), sse, key)
+            denied = _denied_upload(policies.get(bucket, []), sse, key)
             if denied:
                 yield Finding(
                     obj.address,
@@ -427,7 +440,7 @@ def _backend_uploads(ctx: Context) -> Iterator[Finding]:
                 continue
             # The stack that owns the key knows it only after apply: compare shapes, not values.
             symbolic = key if key is None or not pinned else pinned[0]
-            denied = _denied_upload(other, statements, sse, symbolic)
+            denied = _denied_upload(statements, sse, symbolic)
             if denied:
                 yield Finding(
                     address,
@@ -484,6 +497,30 @@ def _lockfile_version(ctx: Context) -> Iterator[Finding]:
                 f'An argument named "use_lockfile" is not expected here (required_version {required!r})',
                 'require_version ">= 1.10"',
             )
+
+
+@rule(
+    "TERRAFORM-LOCAL-STATE-OUTSIDE-CDKTF-OUT",
+    ("terraform.backend.local",),
+    "The local backend keeps state at `path`, relative to the stack's folder under cdktf.out/, which "
+    "synthesis regenerates and git ignores: state kept there is lost, and the next apply tries to "
+    "create everything again.",
+    "Backend Type: local (Terraform documentation)",
+    "BucketAlreadyOwnedByYou / EntityAlreadyExists on the next apply",
+    refused=False,
+)
+def _local_state(ctx: Context) -> Iterator[Finding]:
+    backend = ctx.stack.backend
+    if backend is None or backend[0] != "local":
+        return
+    path = str(backend[1].get("path") or "terraform.tfstate")
+    resolved = posixpath.normpath(posixpath.join("cdktf.out/stacks", ctx.stack.name, path))
+    if resolved.startswith("cdktf.out/") or resolved == "cdktf.out":
+        yield Finding(
+            "terraform.backend.local",
+            f"state at {resolved} is lost with the synthesized output",
+            "keep the local state outside cdktf.out/, then migrate it into the state bucket",
+        )
 
 
 # == API Gateway ================================================================================
@@ -784,6 +821,7 @@ def _account_role_trust(ctx: Context) -> Iterator[Finding]:
     "set (aws_api_gateway_account) in that region first.",
     "Set up CloudWatch logging for REST APIs in API Gateway (API Gateway Developer Guide)",
     "BadRequestException",
+    whole_app=True,
 )
 def _logging_role(ctx: Context) -> Iterator[Finding]:
     if any(s.of("aws_api_gateway_account") for s in ctx.stacks):
@@ -1539,12 +1577,22 @@ class Violation:
         )
 
 
-def check(stacks: Sequence[Stack], today: dt.date | None = None, rules: Sequence[Rule] | None = None) -> list[Violation]:
-    """Every violation of every rule in every stack (cross-stack rules see all the stacks given)."""
+def check(
+    stacks: Sequence[Stack],
+    today: dt.date | None = None,
+    rules: Sequence[Rule] | None = None,
+    *,
+    whole_app: bool = True,
+) -> list[Violation]:
+    """Every violation of every rule in every stack (cross-stack rules see all the stacks given).
+    whole_app=False: the stacks are not the whole app (the local cloud runs one), so rules that
+    need the others (the bootstrap stack's account settings) are skipped."""
     day = today or TODAY()
     found = []
     for stack in stacks:
         context = Context(stack, stacks, day)
         for each in rules or RULES:
+            if each.whole_app and not whole_app:
+                continue
             found += [Violation(each, stack.name, finding) for finding in each.check(context)]
     return found
