@@ -34,19 +34,12 @@ BOOTSTRAP_LOCAL_STATE = "../../../terraform.bootstrap.tfstate"
 
 
 def state_backend(stack: TerraformStack, bootstrap: Bootstrap, key: str) -> None:
-    """The S3 backend of a stack: the state bucket, S3 native locking, and the state key named by its
-    ARN, which Terraform sends on every PutObject of the state and of its .tflock (the bucket policy
-    accepts that key ARN only)."""
-    backend = S3Backend(
-        stack,
-        bucket=bootstrap.state_bucket,
-        key=key,
-        region=bootstrap.region,
-        encrypt=True,
-        kms_key_id=bootstrap.state_kms_key_arn,
-    )
+    """The stack's S3 backend, as Bootstrap.backend describes it."""
+    config = bootstrap.backend(key)
+    lockfile = config.pop("use_lockfile")
+    backend = S3Backend(stack, **config)
     # cdktf 0.21's S3Backend has no use_lockfile parameter yet.
-    backend.add_override("use_lockfile", True)
+    backend.add_override("use_lockfile", lockfile)
 
 
 def require_terraform(stack: TerraformStack) -> None:
@@ -264,7 +257,7 @@ class OrchestraStack(TerraformStack):
             "backups_bucket", data.backups.name, "Backups (Glacier after 30 days, Deep Archive after 120)"
         )
         self.output("kms_key_arn", data.kms_key_arn, "Project KMS key")
-        self.output("api_url", api.api_url, "REST API base URL (stage prod)")
+        self.output("api_url", api.rest_stage.invoke_url, "REST API base URL (stage prod)")
         self.output("websocket_url", api.websocket_url, "WebSocket API URL (stage prod)")
         self.output("dashboard_url", site.url, "The dashboard (CloudFront)")
         self.output("dashboard_bucket", site.bucket.name, "Bucket the dashboard is served from")

@@ -262,8 +262,21 @@ class Bootstrap(_Model):
         return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repository}"
 
     def state_key(self, environment: str) -> str:
-        """Where an environment's state lives in the state bucket."""
+        """Where an environment's (or the bootstrap stack's own) state lives in the state bucket."""
         return f"{environment}/terraform.tfstate"
+
+    def backend(self, key: str) -> dict[str, Any]:
+        """A stack's S3 backend ("Backend Type: s3"): the state bucket, S3 native locking, and the
+        state key named by its ARN, which Terraform sends on every PutObject of the state and of its
+        .tflock (the bucket policy accepts that key ARN only)."""
+        return {
+            "bucket": self.state_bucket,
+            "key": key,
+            "region": self.region,
+            "encrypt": True,
+            "kms_key_id": self.state_kms_key_arn,
+            "use_lockfile": True,
+        }
 
 
 def load(name: str, directory: Path = ENVIRONMENTS_DIR) -> Settings:

@@ -1,7 +1,9 @@
 """python -m preflight [DIR ...]: check stack directories (default: every synthesized stack).
 
 Prints one line per violation (rule id, stack:resource, what AWS answers, the fix) and exits 1 when
-there is any; 2 when a stack cannot be read. `--rules` lists the rules instead.
+there is any; 2 when a stack cannot be read. `--rules` lists the rules instead. Stacks named on the
+command line are checked as they are; rules that need the whole app (every synthesized stack) run
+only without arguments.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as error:
         print(f"preflight: {error}", file=sys.stderr)
         return 2
-    violations = check(stacks)
+    # Rules that need the whole app (the bootstrap stack's account settings) run on the default set.
+    violations = check(stacks, whole_app=not args.stacks)
     for violation in violations:
         print(violation.line())
     names = ", ".join(s.name for s in stacks)
