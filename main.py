@@ -109,7 +109,9 @@ class OrchestraStack(TerraformStack):
         require_terraform(self)
         state_backend(self, bootstrap, bootstrap.state_key(settings.name))
         # For the preflight (Terraform ignores "//"): the account quota reservations are checked against.
-        self.add_override("//.preflight", {"lambda_concurrency_quota": settings.account.lambda_concurrency_quota})
+        self.add_override(
+            "//.preflight", {"lambda_concurrency_quota": settings.account.lambda_concurrency_quota}
+        )
         aws.provider.AwsProvider(
             self,
             "aws",
@@ -158,7 +160,7 @@ class OrchestraStack(TerraformStack):
                     if reserved is not None
                 },
                 registry=bootstrap.registry,
-                image_digests=dict(settings.functions.image_digests),
+                image_digests={str(k): v for k, v in settings.functions.image_digests.items()},
                 log_retention_days=settings.log_retention_days,
                 workflow_ttl_days=settings.workflow_ttl_days,
                 subnet_ids=network.private_subnet_ids,

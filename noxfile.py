@@ -87,6 +87,7 @@ def typecheck(session: nox.Session) -> None:
         "scripts",
         "lambdas/engine",
         "localcloud",
+        "preflight",
         *session.posargs,
     )
 

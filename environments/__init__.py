@@ -194,7 +194,8 @@ class Settings(_Model):
                     ("functions", "timeout_seconds"),
                     f"{self.functions.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker "
                     "waits for a task synchronously through NAT or an interface endpoint, which drop a "
-                    f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task timeouts)",
+                    f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s "
+                    "(docs/architecture.md, Task timeouts)",
                 )
             )
         reserved = self.functions.reserved_concurrency.total()
@@ -298,10 +299,12 @@ def load_bootstrap(directory: Path = ENVIRONMENTS_DIR) -> Bootstrap:
     return bootstrap
 
 
-def check_against_bootstrap(settings: Settings, bootstrap: Bootstrap, directory: Path = ENVIRONMENTS_DIR) -> None:
+def check_against_bootstrap(
+    settings: Settings, bootstrap: Bootstrap, directory: Path = ENVIRONMENTS_DIR
+) -> None:
     """An environment uses the bootstrap's registry: Lambda pulls images only from its own account's
     ECR in its own Region ("Create a Lambda function using a container image")."""
-    problems = [
+    problems: list[tuple[tuple[str, ...], str]] = [
         ((key,), f"must equal bootstrap.toml's {key} {expected!r}: B3's image lives in its registry")
         for key, value, expected in (
             ("account_id", settings.account_id, bootstrap.account_id),
@@ -317,7 +320,8 @@ def _raise(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:
         text = path.read_text(encoding="utf-8")
         raise SettingsError(
             "\n".join(
-                f"{_display(path)}:{_locate(text, key)}: {'.'.join(key)}: {message}" for key, message in problems
+                f"{_display(path)}:{_locate(text, key)}: {'.'.join(key)}: {message}"
+                for key, message in problems
             )
         )
 

@@ -430,7 +430,11 @@ class LocalCloud:
             "credentials": CREDENTIALS,
             # Where functions reach S3, SQS and DynamoDB: through the gates that evaluate policies;
             # requests signed with deployer_credentials are checked as Terraform's would be.
-            "gated": {"dynamodb": self.function_dynamodb, "sqs": self.function_moto, "s3": self.function_moto},
+            "gated": {
+                "dynamodb": self.function_dynamodb,
+                "sqs": self.function_moto,
+                "s3": self.function_moto,
+            },
             "deployer_credentials": iam.DEPLOYER_CREDENTIALS,
             "control": f"{self.endpoints.lambda_}/_localcloud",
         }

@@ -6,7 +6,8 @@ policies are evaluated (`BucketPolicies`): for every S3 request of a function or
 (the tests' stand-in for Terraform's S3 backend), and for every object the stack uploads at
 start-up, as S3 evaluates them within one account: an explicit Deny wins over any Allow, with the
 condition keys of the request (the encryption headers; aws:SecureTransport is true, as the SDKs and
-Terraform reach S3 over HTTPS on AWS). A condition the local cloud cannot evaluate stops start-up. Objects are uploaded as Terraform would: from `source` (a path relative to the stack
+Terraform reach S3 over HTTPS on AWS). A condition the local cloud cannot evaluate stops start-up.
+Objects are uploaded as Terraform would: from `source` (a path relative to the stack
 folder: cdktf assets), `content` or `content_base64`, with their content type, cache control,
 encoding and metadata; values are localized (a generated config.js carries local URLs).
 
@@ -82,7 +83,9 @@ class PolicyStatement:
     resources: tuple[re.Pattern[str], ...]
     condition: Mapping[str, Any]
 
-    def applies(self, principal_arns: set[str], action: str, resource: str, context: Mapping[str, str | None]) -> bool:
+    def applies(
+        self, principal_arns: set[str], action: str, resource: str, context: Mapping[str, str | None]
+    ) -> bool:
         if "*" not in self.principals and not principal_arns & set(self.principals):
             return False
         if not any(p.fullmatch(action) for p in self.actions):
@@ -113,7 +116,9 @@ class BucketPolicies:
         for number, statement in enumerate(raw if isinstance(raw, list) else [raw]):
             here = f"{where}: statement {statement.get('Sid') or number}"
             if "NotPrincipal" in statement or "NotAction" in statement or "NotResource" in statement:
-                raise PlanError(f"{here}: NotPrincipal/NotAction/NotResource are not evaluated by the local cloud")
+                raise PlanError(
+                    f"{here}: NotPrincipal/NotAction/NotResource are not evaluated by the local cloud"
+                )
             condition = statement.get("Condition") or {}
             for operator, pairs in condition.items():
                 known = {k.lower() for k in CONDITION_KEYS}  # condition keys are case-insensitive
@@ -139,7 +144,9 @@ class BucketPolicies:
                     allow=statement.get("Effect") == "Allow",
                     principals=tuple(principals),
                     actions=tuple(iam.action_pattern(str(a)) for a in _as_list(statement.get("Action", []))),
-                    resources=tuple(iam.resource_pattern(str(r)) for r in _as_list(statement.get("Resource", []))),
+                    resources=tuple(
+                        iam.resource_pattern(str(r)) for r in _as_list(statement.get("Resource", []))
+                    ),
                     condition=condition,
                 )
             )

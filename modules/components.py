@@ -197,7 +197,9 @@ class SecureBucket(Construct):
                     "Action": "s3:PutObject",
                     "Resource": objects,
                     "Condition": {
-                        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": inputs.kms_key_arn},
+                        "StringNotEquals": {
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id": inputs.kms_key_arn
+                        },
                         "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
                     },
                 },

@@ -149,7 +149,9 @@ class RemoteState(Construct):
                 scan_on_push=True
             ),
             encryption_configuration=[
-                aws.ecr_repository.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
+                aws.ecr_repository.EcrRepositoryEncryptionConfiguration(
+                    encryption_type="KMS", kms_key=key.arn
+                )
             ],
         )
         aws.ecr_repository_policy.EcrRepositoryPolicy(
@@ -166,7 +168,9 @@ class RemoteState(Construct):
                         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
                         "Condition": {
                             "StringLike": {
-                                "aws:sourceArn": f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:*"
+                                "aws:sourceArn": (
+                                    f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:*"
+                                )
                             }
                         },
                     }
@@ -183,7 +187,11 @@ class RemoteState(Construct):
                         {
                             "rulePriority": 1,
                             "description": "Keep the 50 newest images (every environment pulls from here)",
-                            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 50},
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 50,
+                            },
                             "action": {"type": "expire"},
                         }
                     ]

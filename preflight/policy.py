@@ -42,7 +42,9 @@ class Unsupported(ValueError):
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL
+    )
 
 
 def _matches(operator: str, actual: str, expected: str) -> bool:
@@ -56,7 +58,9 @@ def _matches(operator: str, actual: str, expected: str) -> bool:
     return bool(_glob(expected).fullmatch(actual))  # StringLike, ArnLike, ArnEquals (wildcards)
 
 
-def condition_matches(condition: Mapping[str, Any], context: Mapping[str, str | None], known: frozenset[str]) -> bool:
+def condition_matches(
+    condition: Mapping[str, Any], context: Mapping[str, str | None], known: frozenset[str]
+) -> bool:
     """Whether a statement's Condition block matches a request whose condition keys are `context`
     (a key mapped to None is absent from the request). Keys outside `known` are unsupported."""
     for raw_operator, pairs in condition.items():

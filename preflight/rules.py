@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import itertools
 import json
 import posixpath
 import re
@@ -160,7 +161,10 @@ def _name_check(ctx: Context, types: str, attribute: str, kind: str) -> Iterator
 # == S3 =========================================================================================
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_BUCKET_RESERVED = (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+_BUCKET_RESERVED = (
+    ("xn--", "sthree-", "amzn-s3-demo-"),
+    ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"),
+)
 
 
 @rule(
@@ -229,7 +233,7 @@ def _lifecycle_transitions(ctx: Context) -> Iterator[Finding]:
                             f"storageClass '{storage}' (rule {rule_.get('id')})",
                             "transition to an IA class after 30 days or more",
                         )
-                for (before, first), (after, second) in zip(steps, steps[1:], strict=False):
+                for (before, first), (after, second) in itertools.pairwise(steps):
                     stay = _MINIMUM_STAY.get(first, 0)
                     if after - before < stay:
                         yield Finding(
@@ -476,7 +480,7 @@ def _backend_key_format(ctx: Context) -> Iterator[Finding]:
 
 def _version_at_least(constraint: str, minimum: tuple[int, int]) -> bool:
     match = re.search(r">=?\s*(\d+)\.(\d+)", constraint)
-    return bool(match) and (int(match.group(1)), int(match.group(2))) >= minimum
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= minimum
 
 
 @rule(
@@ -1001,7 +1005,9 @@ def _after_policies(ctx: Context) -> Iterator[Finding]:
         role = _role_of(ctx.stack, function)
         if role is None:
             continue
-        missing = [p.path for p in _role_policies(ctx.stack, role) if p.address not in ctx.stack.depends_on(function)]
+        missing = [
+            p.path for p in _role_policies(ctx.stack, role) if p.address not in ctx.stack.depends_on(function)
+        ]
         if missing:
             yield Finding(
                 function.address,
@@ -1072,7 +1078,9 @@ def _trusts_lambda(ctx: Context) -> Iterator[Finding]:
 )
 def _sqs_visibility(ctx: Context) -> Iterator[Finding]:
     for mapping in ctx.stack.of("aws_lambda_event_source_mapping"):
-        source, function = (ctx.stack.target(mapping.config.get(k)) for k in ("event_source_arn", "function_name"))
+        source, function = (
+            ctx.stack.target(mapping.config.get(k)) for k in ("event_source_arn", "function_name")
+        )
         if not source or not function or source[0].type != "aws_sqs_queue":
             continue
         visibility = _int(source[0].config.get("visibility_timeout_seconds"))
@@ -1172,14 +1180,18 @@ def _key_policy_allows(key: Resource, service: str, action: str) -> bool:
         principal = statement.get("Principal") or {}
         services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
         actions = {str(a).lower() for a in _as_list(statement.get("Action", []))}
-        if statement.get("Effect") == "Allow" and service in services and (
-            action.lower() in actions or "kms:*" in actions
+        if (
+            statement.get("Effect") == "Allow"
+            and service in services
+            and (action.lower() in actions or "kms:*" in actions)
         ):
             return True
     return False
 
 
-def _keys_used_by(stack: Stack, types: tuple[str, ...], attribute: str) -> Iterator[tuple[Resource, Resource]]:
+def _keys_used_by(
+    stack: Stack, types: tuple[str, ...], attribute: str
+) -> Iterator[tuple[Resource, Resource]]:
     for resource in stack.of(*types):
         found = stack.target(resource.config.get(attribute))
         if found and found[0].type == "aws_kms_key" and found[0].config.get("policy") is not None:
@@ -1228,11 +1240,19 @@ def _cloudfront_key(ctx: Context) -> Iterator[Finding]:
         if not ctx.stack.references(sse.config.get("bucket")) & origins:
             continue
         for rule_ in blocks(sse.config.get("rule")):
-            found = ctx.stack.target(block(rule_.get("apply_server_side_encryption_by_default")).get("kms_master_key_id"))
-            if found and found[0].type == "aws_kms_key" and not _key_policy_allows(
-                found[0], "cloudfront.amazonaws.com", "kms:Decrypt"
+            found = ctx.stack.target(
+                block(rule_.get("apply_server_side_encryption_by_default")).get("kms_master_key_id")
+            )
+            if (
+                found
+                and found[0].type == "aws_kms_key"
+                and not _key_policy_allows(found[0], "cloudfront.amazonaws.com", "kms:Decrypt")
             ):
-                yield Finding(found[0].address, "CloudFront cannot decrypt the origin's objects", "allow cloudfront.amazonaws.com kms:Decrypt")
+                yield Finding(
+                    found[0].address,
+                    "CloudFront cannot decrypt the origin's objects",
+                    "allow cloudfront.amazonaws.com kms:Decrypt",
+                )
 
 
 @rule(
@@ -1246,10 +1266,20 @@ def _cloudfront_key(ctx: Context) -> Iterator[Finding]:
     refused=False,
 )
 def _sns_key(ctx: Context) -> Iterator[Finding]:
-    alarmed = {a for alarm in ctx.stack.of("aws_cloudwatch_metric_alarm") for a in ctx.stack.references(alarm.config.get("alarm_actions"))}
+    alarmed = {
+        a
+        for alarm in ctx.stack.of("aws_cloudwatch_metric_alarm")
+        for a in ctx.stack.references(alarm.config.get("alarm_actions"))
+    }
     for topic, key in _keys_used_by(ctx.stack, ("aws_sns_topic",), "kms_master_key_id"):
-        if topic.address in alarmed and not _key_policy_allows(key, "cloudwatch.amazonaws.com", "kms:GenerateDataKey"):
-            yield Finding(topic.address, "alarm notifications cannot be encrypted", "allow cloudwatch.amazonaws.com in the key policy")
+        if topic.address in alarmed and not _key_policy_allows(
+            key, "cloudwatch.amazonaws.com", "kms:GenerateDataKey"
+        ):
+            yield Finding(
+                topic.address,
+                "alarm notifications cannot be encrypted",
+                "allow cloudwatch.amazonaws.com in the key policy",
+            )
 
 
 @rule(
@@ -1262,15 +1292,20 @@ def _sns_key(ctx: Context) -> Iterator[Finding]:
 )
 def _kms_settings(ctx: Context) -> Iterator[Finding]:
     for key in ctx.stack.of("aws_kms_key"):
-        window, period = _int(key.config.get("deletion_window_in_days")), _int(key.config.get("rotation_period_in_days"))
+        window, period = (
+            _int(key.config.get("deletion_window_in_days")),
+            _int(key.config.get("rotation_period_in_days")),
+        )
         if window is not None and not 7 <= window <= 30:
             yield Finding(key.address, f"PendingWindowInDays {window} not within 7-30", "7-30 days")
         if period is not None and not 90 <= period <= 2560:
             yield Finding(key.address, f"RotationPeriodInDays {period} not within 90-2560", "90-2560 days")
     for alias in ctx.stack.of("aws_kms_alias"):
         name = alias.config.get("name")
-        if isinstance(name, str) and is_literal(name) and (
-            not re.fullmatch(r"alias/[A-Za-z0-9/_-]{1,250}", name) or name.startswith("alias/aws/")
+        if (
+            isinstance(name, str)
+            and is_literal(name)
+            and (not re.fullmatch(r"alias/[A-Za-z0-9/_-]{1,250}", name) or name.startswith("alias/aws/"))
         ):
             yield Finding(alias.address, f"Alias {name} is invalid", "alias/<letters, digits, /_->")
 
@@ -1318,7 +1353,9 @@ def _index_projections(ctx: Context) -> Iterator[Finding]:
             attributes = index.get("non_key_attributes") or []
             projected += len(attributes)
             if attributes and index.get("projection_type") != "INCLUDE":
-                yield Finding(table.address, f"index {index.get('name')}: NonKeyAttributes need INCLUDE", "INCLUDE")
+                yield Finding(
+                    table.address, f"index {index.get('name')}: NonKeyAttributes need INCLUDE", "INCLUDE"
+                )
         if len(indexes) > 20 or projected > 100:
             yield Finding(table.address, f"{len(indexes)} indexes, {projected} projected attributes", "fewer")
 
@@ -1345,7 +1382,9 @@ def _queues(ctx: Context) -> Iterator[Finding]:
         ):
             value = _int(queue.config.get(key))
             if value is not None and not low <= value <= high:
-                yield Finding(queue.address, f"Invalid value for the parameter {key}: {value}", f"{low}-{high}")
+                yield Finding(
+                    queue.address, f"Invalid value for the parameter {key}: {value}", f"{low}-{high}"
+                )
         redrive = queue.config.get("redrive_policy")
         if isinstance(redrive, str):
             count = re.search(r'"maxReceiveCount":\s*(\d+)', redrive)
@@ -1370,7 +1409,11 @@ def _schedule(ctx: Context) -> Iterator[Finding]:
         if not isinstance(expression, str):
             continue
         rate = _RATE.match(expression)
-        ok = bool(rate) and (int(rate.group(1)) == 1) == (not rate.group(2).endswith("s")) and int(rate.group(1)) >= 1
+        ok = (
+            rate is not None
+            and (int(rate.group(1)) == 1) == (not rate.group(2).endswith("s"))
+            and int(rate.group(1)) >= 1
+        )
         ok = ok or bool(re.fullmatch(r"cron\((\S+ ){5}\S+\)", expression))
         if not ok:
             yield Finding(rule_.address, "Parameter ScheduleExpression is not valid.", "rate(1 minute)")
@@ -1395,7 +1438,11 @@ def _events_permission(ctx: Context) -> Iterator[Finding]:
     for target in ctx.stack.of("aws_cloudwatch_event_target"):
         found = ctx.stack.target(target.config.get("arn"))
         if found and found[0].type == "aws_lambda_function" and found[0].address not in permitted:
-            yield Finding(target.address, "events.amazonaws.com may not invoke the function", "add aws_lambda_permission")
+            yield Finding(
+                target.address,
+                "events.amazonaws.com may not invoke the function",
+                "add aws_lambda_permission",
+            )
 
 
 # == VPC ========================================================================================
@@ -1417,13 +1464,18 @@ def _calls_public_execute_api(function: Resource) -> bool:
     refused=False,
 )
 def _execute_api_dns(ctx: Context) -> Iterator[Finding]:
-    callers = [f for f in ctx.stack.of("aws_lambda_function") if f.config.get("vpc_config") and _calls_public_execute_api(f)]
+    callers = [
+        f
+        for f in ctx.stack.of("aws_lambda_function")
+        if f.config.get("vpc_config") and _calls_public_execute_api(f)
+    ]
     for endpoint in ctx.stack.of("aws_vpc_endpoint"):
         service = str(endpoint.config.get("service_name", ""))
         if service.endswith(".execute-api") and endpoint.config.get("private_dns_enabled") and callers:
             yield Finding(
                 endpoint.address,
-                f"{callers[0].config.get('function_name')}'s calls to the public WebSocket API get 403 Forbidden",
+                f"{callers[0].config.get('function_name')}'s calls to the public WebSocket API get "
+                "403 Forbidden",
                 "remove the execute-api endpoint (or its private DNS)",
             )
 
@@ -1448,14 +1500,18 @@ def _public_egress(ctx: Context) -> Iterator[Finding]:
     table_of: dict[str, set[str]] = {}
     for association in stack.of("aws_route_table_association"):
         for subnet in stack.references(association.config.get("subnet_id")):
-            table_of.setdefault(subnet, set()).update(stack.references(association.config.get("route_table_id")))
+            table_of.setdefault(subnet, set()).update(
+                stack.references(association.config.get("route_table_id"))
+            )
     for function in stack.of("aws_lambda_function"):
         if not function.config.get("vpc_config") or not _calls_public_execute_api(function):
             continue
         subnets = stack.references(block(function.config.get("vpc_config")).get("subnet_ids"))
         stranded = sorted(s for s in subnets if s in table_of and not table_of[s] & nat_tables)
         if stranded:
-            yield Finding(function.address, f"no route to the internet from {', '.join(stranded)}", "route through NAT")
+            yield Finding(
+                function.address, f"no route to the internet from {', '.join(stranded)}", "route through NAT"
+            )
 
 
 @rule(
@@ -1493,12 +1549,39 @@ def _sg_rule_target(ctx: Context) -> Iterator[Finding]:
     for sg_rule in ctx.stack.of("aws_vpc_security_group_egress_rule", "aws_vpc_security_group_ingress_rule"):
         named = [k for k in keys if sg_rule.config.get(k)]
         if len(named) != 1:
-            yield Finding(sg_rule.address, f"a rule needs exactly one destination (has {named or 'none'})", "one of " + ", ".join(keys))
+            yield Finding(
+                sg_rule.address,
+                f"a rule needs exactly one destination (has {named or 'none'})",
+                "one of " + ", ".join(keys),
+            )
 
 
 # == CloudWatch Logs, CloudFront, ECR ===========================================================
 
-_RETENTION = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+_RETENTION = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 @rule(
@@ -1532,7 +1615,11 @@ def _oac_origin(ctx: Context) -> Iterator[Finding]:
                 continue
             found = ctx.stack.target(origin.get("domain_name"))
             if not found or found[0].type != "aws_s3_bucket" or found[1] != "bucket_regional_domain_name":
-                yield Finding(distribution.address, "the OAC origin is not a bucket's regional domain name", "bucket_regional_domain_name")
+                yield Finding(
+                    distribution.address,
+                    "the OAC origin is not a bucket's regional domain name",
+                    "bucket_regional_domain_name",
+                )
                 continue
             allowed = any(
                 s.get("Effect") == "Allow"
@@ -1540,7 +1627,11 @@ def _oac_origin(ctx: Context) -> Iterator[Finding]:
                 for s in policies.get(found[0].address, [])
             )
             if not allowed:
-                yield Finding(distribution.address, "the bucket policy does not let CloudFront read", "allow cloudfront.amazonaws.com")
+                yield Finding(
+                    distribution.address,
+                    "the bucket policy does not let CloudFront read",
+                    "allow cloudfront.amazonaws.com",
+                )
 
 
 @rule(
@@ -1553,10 +1644,16 @@ def _oac_origin(ctx: Context) -> Iterator[Finding]:
 def _ecr_name(ctx: Context) -> Iterator[Finding]:
     for repository in ctx.stack.of("aws_ecr_repository"):
         name = repository.config.get("name")
-        if isinstance(name, str) and is_literal(name) and not re.fullmatch(
-            r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*", name
+        if (
+            isinstance(name, str)
+            and is_literal(name)
+            and not re.fullmatch(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*", name)
         ) or (isinstance(name, str) and len(name) > 256):
-            yield Finding(repository.address, f"Invalid parameter at 'repositoryName' failed to satisfy constraint: {name!r}", "lowercase name")
+            yield Finding(
+                repository.address,
+                f"Invalid parameter at 'repositoryName' failed to satisfy constraint: {name!r}",
+                "lowercase name",
+            )
 
 
 # -- running ---------------------------------------------------------------------------------

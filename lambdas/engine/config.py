@@ -58,7 +58,9 @@ def _positive_int(name: str, raw: str) -> int:
 def _key_arn(name: str, raw: str) -> str:
     # A key ARN, not an alias: the artifacts bucket policy compares the key id header with it.
     if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", raw.strip()):
-        raise ConfigError(f"{name} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got {raw!r}")
+        raise ConfigError(
+            f"{name} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got {raw!r}"
+        )
     return raw.strip()
 
 

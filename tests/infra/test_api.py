@@ -163,8 +163,14 @@ class TestApiGatewayAccountLogging:
     def test_the_logging_role_trusts_api_gateway_as_aws_documents_it(self, stacks: dict[str, Stack]) -> None:
         # API Gateway sends no aws:SourceAccount when it assumes the account-level role.
         role = next(
-            r for r in resources(stacks["bootstrap"], "aws_iam_role").values() if r["name"].endswith("cloudwatch")
+            r
+            for r in resources(stacks["bootstrap"], "aws_iam_role").values()
+            if r["name"].endswith("cloudwatch")
         )
         assert policy(role, "assume_role_policy")["Statement"] == [
-            {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ]

@@ -168,7 +168,10 @@ class TestEveryBucket:
                     if p["bucket"] == body["bucket"]
                 )
                 sids = {s["Sid"]: s for s in policy(policy_body)["Statement"]}
-                sse, key_id = "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"
+                sse, key_id = (
+                    "s3:x-amz-server-side-encryption",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                )
                 if default["sse_algorithm"] == "aws:kms":
                     key = default["kms_master_key_id"]
                     assert key.startswith("${aws_kms_key.") and key.endswith(".arn}")

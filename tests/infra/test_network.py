@@ -98,7 +98,10 @@ class TestNat:
         assert all(e["private_dns_enabled"] is True for e in interface)
         egress = [r["description"] for r in resources(stack, "aws_vpc_security_group_egress_rule").values()]
         assert "HTTPS to the interface endpoints" in egress
-        assert any(r.get("cidr_ipv4") == "0.0.0.0/0" for r in resources(stack, "aws_vpc_security_group_egress_rule").values())
+        assert any(
+            r.get("cidr_ipv4") == "0.0.0.0/0"
+            for r in resources(stack, "aws_vpc_security_group_egress_rule").values()
+        )
 
 
 class TestEndpoints:

@@ -85,8 +85,12 @@ class TestFunctions:
     ) -> None:
         digest = "sha256:" + "ab" * 32
         functions = dev_settings.functions.model_copy(update={"image_digests": {"task-b3": digest}})
-        _, body = function(synth_settings(dev_settings.model_copy(update={"functions": functions})), "task-b3")
-        assert body["image_uri"] == f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks@{digest}"
+        _, body = function(
+            synth_settings(dev_settings.model_copy(update={"functions": functions})), "task-b3"
+        )
+        assert (
+            body["image_uri"] == f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks@{digest}"
+        )
 
     def test_the_registry_is_immutable_scanned_encrypted_pruned_and_lambda_may_pull(
         self, stacks: dict[str, Stack]
@@ -117,7 +121,9 @@ class TestFunctions:
     def test_reservations_are_the_settings_and_dev_reserves_none(self, stacks: dict[str, Stack]) -> None:
         def reserved(stack: str) -> dict[str, Any]:
             return {
-                body["function_name"].removeprefix(f"orchestra-{stack}-"): body.get("reserved_concurrent_executions")
+                body["function_name"].removeprefix(f"orchestra-{stack}-"): body.get(
+                    "reserved_concurrent_executions"
+                )
                 for body in resources(stacks[stack], "aws_lambda_function").values()
             }
 
@@ -129,7 +135,10 @@ class TestFunctions:
     def test_worker_outlasts_its_tasks_which_stay_under_the_nat_idle_timeout(self, env_stack: Stack) -> None:
         from preflight.facts import IDLE_TIMEOUT_SECONDS, MAX_SYNC_TASK_TIMEOUT
 
-        bodies = {b["function_name"].rsplit("-", 1)[-1]: b for b in resources(env_stack, "aws_lambda_function").values()}
+        bodies = {
+            b["function_name"].rsplit("-", 1)[-1]: b
+            for b in resources(env_stack, "aws_lambda_function").values()
+        }
         tasks = [b for name, b in bodies.items() if name in ("a", "b1", "b2", "b3", "c")]
         assert max(b["timeout"] for b in tasks) <= MAX_SYNC_TASK_TIMEOUT < IDLE_TIMEOUT_SECONDS
         assert bodies["worker"]["timeout"] == MAX_SYNC_TASK_TIMEOUT + 60

@@ -138,7 +138,8 @@ class TestRejectedSettings:
         with pytest.raises(
             SettingsError,
             match=r"dev\.toml:29: functions\.timeout_seconds: 840 is above 300 s: the worker waits for a "
-            r"task synchronously through NAT or an interface endpoint, which drop a connection idle for 350 s",
+            r"task synchronously through NAT or an interface endpoint, which drop a connection idle for "
+            r"350 s",
         ):
             load("dev", env_dir)
         spoil(env_dir, "dev", "timeout_seconds = 840", "timeout_seconds = 300")
@@ -167,7 +168,8 @@ class TestRejectedSettings:
         spoil(env_dir, "dev", 'name_prefix = "orchestra-dev"', 'name_prefix = "orchestra-development-envir"')
         with pytest.raises(
             SettingsError,
-            match=r"dev\.toml:5: name_prefix: 'orchestra-development-envir' is 2 character\(s\) too long: the "
+            match=r"dev\.toml:5: name_prefix: 'orchestra-development-envir' is 2 character\(s\) too long: "
+            r"the "
             r"s3 bucket name 'orchestra-development-envir-access-logs-123456789012-eu-central-1' has 65 "
             r"characters, AWS allows 63",
         ):
@@ -176,13 +178,16 @@ class TestRejectedSettings:
     def test_the_state_key_is_an_arn_of_the_bootstraps_account_and_region(self, env_dir: Path) -> None:
         spoil(env_dir, "bootstrap", ":123456789012:key/", ":210987654321:key/")
         with pytest.raises(
-            SettingsError, match=r"bootstrap\.toml:9: state_kms_key_arn: must be a key of account 123456789012"
+            SettingsError,
+            match=r"bootstrap\.toml:9: state_kms_key_arn: must be a key of account 123456789012",
         ):
             load_bootstrap(env_dir)
 
     def test_an_alias_is_not_a_key_arn(self, env_dir: Path) -> None:
         spoil(env_dir, "bootstrap", "key/00000000-0000-0000-0000-000000000000", "alias/orchestra-tfstate")
-        with pytest.raises(SettingsError, match=r"bootstrap\.toml:9: state_kms_key_arn: String should match pattern"):
+        with pytest.raises(
+            SettingsError, match=r"bootstrap\.toml:9: state_kms_key_arn: String should match pattern"
+        ):
             load_bootstrap(env_dir)
 
     def test_an_environment_in_another_region_than_the_registry_is_refused(self, env_dir: Path) -> None:

@@ -96,7 +96,8 @@ class TestUploads:
         # The REST stage's invoke URL, spelled out: the stage comes after the gateway responses, which
         # name the dashboard's origin (the deployment snapshots them).
         assert config["content"] == config_js(
-            f"https://{ref('aws_api_gateway_rest_api', rest, 'id')}.execute-api.eu-central-1.amazonaws.com/prod",
+            f"https://{ref('aws_api_gateway_rest_api', rest, 'id')}"
+            ".execute-api.eu-central-1.amazonaws.com/prod",
             ref("aws_apigatewayv2_stage", ws_stage, "invoke_url"),
         )
         assert config["cache_control"] == "no-cache"

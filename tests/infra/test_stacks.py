@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from environments import ENVIRONMENT_NAMES, REQUIRED_TAGS, load_bootstrap
-from tests.infra.conftest import Stack, only, policy, resources
+from tests.infra.conftest import Stack, policy, resources
 
 ROOT = Path(__file__).parents[2]
 OUTPUTS = (

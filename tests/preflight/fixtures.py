@@ -37,14 +37,20 @@ def policy(*statements: dict[str, Any]) -> str:
 
 
 def trust(service: str, **condition: Any) -> str:
-    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
     if condition:
         statement["Condition"] = condition
     return policy(statement)
 
 
 def lifecycle(**rule: Any) -> tuple[str, str, dict[str, Any]]:
-    return res("aws_s3_bucket_lifecycle_configuration", "l", bucket="b", rule=[{"id": "r", "filter": [{}], **rule}])
+    return res(
+        "aws_s3_bucket_lifecycle_configuration", "l", bucket="b", rule=[{"id": "r", "filter": [{}], **rule}]
+    )
 
 
 def transitions(*pairs: tuple[int, str]) -> list[dict[str, Any]]:
@@ -99,7 +105,9 @@ def pinned(key: str = ref("aws_kms_key.k", "arn")) -> tuple[str, str, dict[str, 
 
 
 def s3_backend(**config: Any) -> Doc:
-    return {"backend": {"s3": {"bucket": "orchestra-dev-artifacts", "key": "dev/terraform.tfstate", **config}}}
+    return {
+        "backend": {"s3": {"bucket": "orchestra-dev-artifacts", "key": "dev/terraform.tfstate", **config}}
+    }
 
 
 def bootstrap() -> Stack:
@@ -175,7 +183,12 @@ def rest_stage(log_format: str) -> Stack:
 
 def account_role(**condition: Any) -> Stack:
     return stack(
-        res("aws_iam_role", "logs", name="apigw", assume_role_policy=trust("apigateway.amazonaws.com", **condition)),
+        res(
+            "aws_iam_role",
+            "logs",
+            name="apigw",
+            assume_role_policy=trust("apigateway.amazonaws.com", **condition),
+        ),
         res("aws_api_gateway_account", "acct", cloudwatch_role_arn=ref("aws_iam_role.logs", "arn")),
     )
 
@@ -183,7 +196,9 @@ def account_role(**condition: Any) -> Stack:
 def worker(task_timeout: int) -> Stack:
     tasks = json.dumps({"task-a": {"function_name": "orchestra-dev-task-a", "type": "node"}})
     return stack(
-        function("worker", vpc_config={"subnet_ids": ["s"]}, environment={"variables": {"TASK_FUNCTIONS": tasks}}),
+        function(
+            "worker", vpc_config={"subnet_ids": ["s"]}, environment={"variables": {"TASK_FUNCTIONS": tasks}}
+        ),
         function("task-a", timeout=task_timeout),
     )
 
@@ -203,7 +218,13 @@ def mapping(visibility: int, timeout: int) -> Stack:
 
 def stream(**mapping_config: Any) -> Stack:
     return stack(
-        res("aws_dynamodb_table", "t", stream_enabled=True, hash_key="pk", attribute=[{"name": "pk", "type": "S"}]),
+        res(
+            "aws_dynamodb_table",
+            "t",
+            stream_enabled=True,
+            hash_key="pk",
+            attribute=[{"name": "pk", "type": "S"}],
+        ),
         function("o"),
         res(
             "aws_lambda_event_source_mapping",
@@ -231,7 +252,13 @@ def site(key_statements: list[dict[str, Any]], bucket_statements: list[dict[str,
             "aws_s3_bucket_server_side_encryption_configuration",
             "sse",
             bucket=ref("aws_s3_bucket.site", "id"),
-            rule=[{"apply_server_side_encryption_by_default": {"kms_master_key_id": ref("aws_kms_key.k", "arn")}}],
+            rule=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "kms_master_key_id": ref("aws_kms_key.k", "arn")
+                    }
+                }
+            ],
         ),
         res(
             "aws_s3_bucket_policy",
@@ -256,7 +283,19 @@ CLOUDFRONT_READS = {
 
 
 def egress(nat: bool, endpoint_dns: bool = False) -> Stack:
-    routes = [res("aws_route", "default", route_table_id=ref("aws_route_table.t", "id"), destination_cidr_block="0.0.0.0/0", nat_gateway_id="${aws_nat_gateway.n.id}")] if nat else []
+    routes = (
+        [
+            res(
+                "aws_route",
+                "default",
+                route_table_id=ref("aws_route_table.t", "id"),
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id="${aws_nat_gateway.n.id}",
+            )
+        ]
+        if nat
+        else []
+    )
     endpoint = (
         [
             res(
@@ -273,13 +312,22 @@ def egress(nat: bool, endpoint_dns: bool = False) -> Stack:
     return stack(
         res("aws_route_table", "t"),
         res("aws_subnet", "s"),
-        res("aws_route_table_association", "a", subnet_id=ref("aws_subnet.s", "id"), route_table_id=ref("aws_route_table.t", "id")),
+        res(
+            "aws_route_table_association",
+            "a",
+            subnet_id=ref("aws_subnet.s", "id"),
+            route_table_id=ref("aws_route_table.t", "id"),
+        ),
         *routes,
         *endpoint,
         function(
             "orchestrator",
             vpc_config={"subnet_ids": [ref("aws_subnet.s", "id")]},
-            environment={"variables": {"WEBSOCKET_API_ENDPOINT": "https://${aws_apigatewayv2_api.ws.id}.execute-api.eu-central-1.amazonaws.com/prod"}},
+            environment={
+                "variables": {
+                    "WEBSOCKET_API_ENDPOINT": "https://${aws_apigatewayv2_api.ws.id}.execute-api.eu-central-1.amazonaws.com/prod"
+                }
+            },
         ),
     )
 
@@ -297,8 +345,18 @@ Fixture = tuple[Callable[[], list[Stack]], Callable[[], list[Stack]]]
 
 FIXTURES: dict[str, Fixture] = {
     "S3-BUCKET-NAME": (
-        lambda: [stack(res("aws_s3_bucket", "b", bucket="orchestra-dev-artifacts-123456789012-eu-central-1"))],
-        lambda: [stack(res("aws_s3_bucket", "b", bucket="orchestra-development-team-access-logs-123456789012-ap-southeast-1"))],
+        lambda: [
+            stack(res("aws_s3_bucket", "b", bucket="orchestra-dev-artifacts-123456789012-eu-central-1"))
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_s3_bucket",
+                    "b",
+                    bucket="orchestra-development-team-access-logs-123456789012-ap-southeast-1",
+                )
+            )
+        ],
     ),
     "S3-LIFECYCLE-TRANSITION-DAYS": (
         lambda: [stack(lifecycle(transition=transitions((30, "GLACIER"), (120, "DEEP_ARCHIVE"))))],
@@ -332,7 +390,11 @@ FIXTURES: dict[str, Fixture] = {
     ),
     "S3-POLICY-REFUSES-AWS-MANAGED-KEY": (
         lambda: [stack(BUCKET, KEY, pinned())],
-        lambda: [stack(BUCKET, KEY, bucket_policy(DENY_OTHER_ENCRYPTION, deny_other_key(ref("aws_kms_key.k", "arn"))))],
+        lambda: [
+            stack(
+                BUCKET, KEY, bucket_policy(DENY_OTHER_ENCRYPTION, deny_other_key(ref("aws_kms_key.k", "arn")))
+            )
+        ],
     ),
     "S3-UPLOAD-MATCHES-BUCKET-POLICY": (
         lambda: [
@@ -350,12 +412,29 @@ FIXTURES: dict[str, Fixture] = {
             )
         ],
         lambda: [
-            stack(BUCKET, KEY, pinned(), res("aws_s3_object", "o", bucket=ref("aws_s3_bucket.b", "bucket"), server_side_encryption="aws:kms"))
+            stack(
+                BUCKET,
+                KEY,
+                pinned(),
+                res(
+                    "aws_s3_object",
+                    "o",
+                    bucket=ref("aws_s3_bucket.b", "bucket"),
+                    server_side_encryption="aws:kms",
+                ),
+            )
         ],
     ),
     "BACKEND-STATE-UPLOADS-MATCH-POLICY": (
         lambda: [bootstrap(), stack(terraform=s3_backend(encrypt=True, kms_key_id=KEY_ARN))],
-        lambda: [bootstrap(), stack(terraform=s3_backend(encrypt=True, kms_key_id=f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate"))],
+        lambda: [
+            bootstrap(),
+            stack(
+                terraform=s3_backend(
+                    encrypt=True, kms_key_id=f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate"
+                )
+            ),
+        ],
     ),
     "BACKEND-KMS-KEY-ID-FORMAT": (
         lambda: [stack(terraform=s3_backend(kms_key_id=KEY_ARN))],
@@ -366,12 +445,25 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [stack(terraform=s3_backend(use_lockfile=True))],
     ),
     "TERRAFORM-LOCAL-STATE-OUTSIDE-CDKTF-OUT": (
-        lambda: [stack(name="bootstrap", terraform={"backend": {"local": {"path": "../../../terraform.bootstrap.tfstate"}}})],
-        lambda: [stack(name="bootstrap", terraform={"backend": {"local": {"path": "terraform.bootstrap.tfstate"}}})],
+        lambda: [
+            stack(
+                name="bootstrap",
+                terraform={"backend": {"local": {"path": "../../../terraform.bootstrap.tfstate"}}},
+            )
+        ],
+        lambda: [
+            stack(name="bootstrap", terraform={"backend": {"local": {"path": "terraform.bootstrap.tfstate"}}})
+        ],
     ),
     "APIGW-WEBSOCKET-LOG-VARIABLES": (
-        lambda: [ws_stage('{"id":"$context.requestId","route":"$context.routeKey","event":"$context.eventType"}')],
-        lambda: [ws_stage('{"id":"$context.requestId","method":"$context.httpMethod","path":"$context.resourcePath"}')],
+        lambda: [
+            ws_stage('{"id":"$context.requestId","route":"$context.routeKey","event":"$context.eventType"}')
+        ],
+        lambda: [
+            ws_stage(
+                '{"id":"$context.requestId","method":"$context.httpMethod","path":"$context.resourcePath"}'
+            )
+        ],
     ),
     "APIGW-REST-LOG-VARIABLES": (
         lambda: [rest_stage('{"id":"$context.requestId","method":"$context.httpMethod"}')],
@@ -394,8 +486,19 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [account_role(StringEquals={"aws:SourceAccount": ACCOUNT})],
     ),
     "APIGW-LOGGING-NEEDS-ACCOUNT-ROLE": (
-        lambda: [stack(res("aws_api_gateway_account", "acct", cloudwatch_role_arn="r"), name="bootstrap"), rest_stage('{"id":"$context.requestId"}')],
-        lambda: [stack(res("aws_api_gateway_stage", "s", access_log_settings={"format": '{"id":"$context.requestId"}'}))],
+        lambda: [
+            stack(res("aws_api_gateway_account", "acct", cloudwatch_role_arn="r"), name="bootstrap"),
+            rest_stage('{"id":"$context.requestId"}'),
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_api_gateway_stage",
+                    "s",
+                    access_log_settings={"format": '{"id":"$context.requestId"}'},
+                )
+            )
+        ],
     ),
     "LAMBDA-RUNTIME-SUPPORTED": (
         lambda: [stack(function(runtime="nodejs22.x"))],
@@ -411,17 +514,29 @@ FIXTURES: dict[str, Fixture] = {
     ),
     "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT": (lambda: [worker(300)], lambda: [worker(840)]),
     "LAMBDA-IMAGE-NOT-FROM-SAME-STACK": (
-        lambda: [stack(function(package_type="Image", image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/orchestra-tasks:src-1"))],
+        lambda: [
+            stack(
+                function(
+                    package_type="Image",
+                    image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/orchestra-tasks:src-1",
+                )
+            )
+        ],
         lambda: [
             stack(
                 res("aws_ecr_repository", "images", name="orchestra-dev-tasks"),
-                function(package_type="Image", image_uri=ref("aws_ecr_repository.images", "repository_url") + ":src-1"),
+                function(
+                    package_type="Image",
+                    image_uri=ref("aws_ecr_repository.images", "repository_url") + ":src-1",
+                ),
             )
         ],
     ),
     "LAMBDA-IMAGE-URI": (
         lambda: [stack(function(image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/t@sha256:{'a' * 64}"))],
-        lambda: [stack(function(image_uri=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orchestra-tasks:src-1"))],
+        lambda: [
+            stack(function(image_uri=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orchestra-tasks:src-1"))
+        ],
     ),
     "LAMBDA-AFTER-ROLE-POLICIES": (
         lambda: [stack(ROLE, ROLE_POLICY, with_role())],
@@ -440,7 +555,11 @@ FIXTURES: dict[str, Fixture] = {
     "LAMBDA-TRUSTS-LAMBDA": (
         lambda: [stack(ROLE, ROLE_POLICY, with_role())],
         lambda: [
-            stack(res("aws_iam_role", "r", name="x", assume_role_policy=trust("ec2.amazonaws.com")), ROLE_POLICY, with_role())
+            stack(
+                res("aws_iam_role", "r", name="x", assume_role_policy=trust("ec2.amazonaws.com")),
+                ROLE_POLICY,
+                with_role(),
+            )
         ],
     ),
     "LAMBDA-SQS-VISIBILITY-TIMEOUT": (lambda: [mapping(390, 360)], lambda: [mapping(30, 60)]),
@@ -449,7 +568,16 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [stream(starting_position="TRIM_HORIZON", parallelization_factor=11)],
     ),
     "LAMBDA-ASYNC-CONFIG-RANGES": (
-        lambda: [stack(res("aws_lambda_function_event_invoke_config", "c", maximum_retry_attempts=2, maximum_event_age_in_seconds=3600))],
+        lambda: [
+            stack(
+                res(
+                    "aws_lambda_function_event_invoke_config",
+                    "c",
+                    maximum_retry_attempts=2,
+                    maximum_event_age_in_seconds=3600,
+                )
+            )
+        ],
         lambda: [stack(res("aws_lambda_function_event_invoke_config", "c", maximum_retry_attempts=3))],
     ),
     "LAMBDA-FUNCTION-NAME": (
@@ -458,14 +586,37 @@ FIXTURES: dict[str, Fixture] = {
     ),
     "IAM-ROLE-NAME": (
         lambda: [stack(res("aws_iam_role", "r", name="orchestra-dev-orchestrator-role"))],
-        lambda: [stack(res("aws_iam_role", "r", name="orchestra-development-environment-of-the-platform-team-orchestrator-role"))],
+        lambda: [
+            stack(
+                res(
+                    "aws_iam_role",
+                    "r",
+                    name="orchestra-development-environment-of-the-platform-team-orchestrator-role",
+                )
+            )
+        ],
     ),
     "KMS-KEY-POLICY-CLOUDWATCH-LOGS": (
-        lambda: [key_for([service_use(f"logs.{REGION}.amazonaws.com", "kms:GenerateDataKey", "kms:Decrypt")], res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn")))],
-        lambda: [key_for([], res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn")))],
+        lambda: [
+            key_for(
+                [service_use(f"logs.{REGION}.amazonaws.com", "kms:GenerateDataKey", "kms:Decrypt")],
+                res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn")),
+            )
+        ],
+        lambda: [
+            key_for(
+                [], res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn"))
+            )
+        ],
     ),
     "KMS-KEY-POLICY-CLOUDFRONT-OAC": (
-        lambda: [site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [CLOUDFRONT_READS], "bucket_regional_domain_name")],
+        lambda: [
+            site(
+                [service_use("cloudfront.amazonaws.com", "kms:Decrypt")],
+                [CLOUDFRONT_READS],
+                "bucket_regional_domain_name",
+            )
+        ],
         lambda: [site([], [CLOUDFRONT_READS], "bucket_regional_domain_name")],
     ),
     "KMS-KEY-POLICY-SNS-FROM-CLOUDWATCH": (
@@ -485,19 +636,66 @@ FIXTURES: dict[str, Fixture] = {
         ],
     ),
     "KMS-KEY-SETTINGS": (
-        lambda: [stack(res("aws_kms_key", "k", deletion_window_in_days=30, rotation_period_in_days=365), res("aws_kms_alias", "a", name="alias/orchestra-dev"))],
-        lambda: [stack(res("aws_kms_key", "k", deletion_window_in_days=5), res("aws_kms_alias", "a", name="alias/aws/orchestra"))],
+        lambda: [
+            stack(
+                res("aws_kms_key", "k", deletion_window_in_days=30, rotation_period_in_days=365),
+                res("aws_kms_alias", "a", name="alias/orchestra-dev"),
+            )
+        ],
+        lambda: [
+            stack(
+                res("aws_kms_key", "k", deletion_window_in_days=5),
+                res("aws_kms_alias", "a", name="alias/aws/orchestra"),
+            )
+        ],
     ),
     "DYNAMODB-ATTRIBUTES-ARE-KEYS": (
-        lambda: [stack(res("aws_dynamodb_table", "t", hash_key="pk", attribute=[{"name": "pk", "type": "S"}]))],
-        lambda: [stack(res("aws_dynamodb_table", "t", hash_key="pk", attribute=[{"name": "pk", "type": "S"}, {"name": "status", "type": "S"}]))],
+        lambda: [
+            stack(res("aws_dynamodb_table", "t", hash_key="pk", attribute=[{"name": "pk", "type": "S"}]))
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    hash_key="pk",
+                    attribute=[{"name": "pk", "type": "S"}, {"name": "status", "type": "S"}],
+                )
+            )
+        ],
     ),
     "DYNAMODB-INDEX-PROJECTIONS": (
-        lambda: [stack(res("aws_dynamodb_table", "t", global_secondary_index=[{"name": "i", "projection_type": "INCLUDE", "non_key_attributes": ["a"]}]))],
-        lambda: [stack(res("aws_dynamodb_table", "t", global_secondary_index=[{"name": "i", "projection_type": "KEYS_ONLY", "non_key_attributes": ["a"]}]))],
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    global_secondary_index=[
+                        {"name": "i", "projection_type": "INCLUDE", "non_key_attributes": ["a"]}
+                    ],
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    global_secondary_index=[
+                        {"name": "i", "projection_type": "KEYS_ONLY", "non_key_attributes": ["a"]}
+                    ],
+                )
+            )
+        ],
     ),
     "SQS-QUEUE-ATTRIBUTES": (
-        lambda: [stack(res("aws_sqs_queue", "q", name="orchestra-dev-task-retries", message_retention_seconds=1209600))],
+        lambda: [
+            stack(
+                res(
+                    "aws_sqs_queue", "q", name="orchestra-dev-task-retries", message_retention_seconds=1209600
+                )
+            )
+        ],
         lambda: [stack(res("aws_sqs_queue", "q", name="q", message_retention_seconds=14 * 24 * 3600 + 1))],
     ),
     "EVENTS-SCHEDULE-EXPRESSION": (
@@ -509,12 +707,25 @@ FIXTURES: dict[str, Fixture] = {
             stack(
                 function("reaper"),
                 res("aws_cloudwatch_event_target", "t", arn=ref("aws_lambda_function.reaper", "arn")),
-                res("aws_lambda_permission", "p", principal="events.amazonaws.com", function_name=ref("aws_lambda_function.reaper", "function_name")),
+                res(
+                    "aws_lambda_permission",
+                    "p",
+                    principal="events.amazonaws.com",
+                    function_name=ref("aws_lambda_function.reaper", "function_name"),
+                ),
             )
         ],
-        lambda: [stack(function("reaper"), res("aws_cloudwatch_event_target", "t", arn=ref("aws_lambda_function.reaper", "arn")))],
+        lambda: [
+            stack(
+                function("reaper"),
+                res("aws_cloudwatch_event_target", "t", arn=ref("aws_lambda_function.reaper", "arn")),
+            )
+        ],
     ),
-    "VPC-EXECUTE-API-PRIVATE-DNS": (lambda: [egress(nat=True)], lambda: [egress(nat=True, endpoint_dns=True)]),
+    "VPC-EXECUTE-API-PRIVATE-DNS": (
+        lambda: [egress(nat=True)],
+        lambda: [egress(nat=True, endpoint_dns=True)],
+    ),
     "VPC-FUNCTION-PUBLIC-EGRESS": (lambda: [egress(nat=True)], lambda: [egress(nat=False)]),
     "VPC-ENDPOINT-PRIVATE-DNS-NEEDS-VPC-DNS": (
         lambda: [
@@ -524,20 +735,35 @@ FIXTURES: dict[str, Fixture] = {
             )
         ],
         lambda: [
-            stack(res("aws_vpc", "v"), res("aws_vpc_endpoint", "e", vpc_id=ref("aws_vpc.v", "id"), private_dns_enabled=True))
+            stack(
+                res("aws_vpc", "v"),
+                res("aws_vpc_endpoint", "e", vpc_id=ref("aws_vpc.v", "id"), private_dns_enabled=True),
+            )
         ],
     ),
     "VPC-SECURITY-GROUP-RULE-ONE-TARGET": (
         lambda: [stack(res("aws_vpc_security_group_egress_rule", "r", cidr_ipv4="0.0.0.0/0"))],
-        lambda: [stack(res("aws_vpc_security_group_egress_rule", "r", cidr_ipv4="0.0.0.0/0", prefix_list_id="pl-1"))],
+        lambda: [
+            stack(
+                res("aws_vpc_security_group_egress_rule", "r", cidr_ipv4="0.0.0.0/0", prefix_list_id="pl-1")
+            )
+        ],
     ),
     "LOGS-RETENTION-DAYS": (
         lambda: [stack(res("aws_cloudwatch_log_group", "g", retention_in_days=14))],
         lambda: [stack(res("aws_cloudwatch_log_group", "g", retention_in_days=10))],
     ),
     "CLOUDFRONT-OAC-S3-ORIGIN": (
-        lambda: [site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [CLOUDFRONT_READS], "bucket_regional_domain_name")],
-        lambda: [site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [], "bucket_regional_domain_name")],
+        lambda: [
+            site(
+                [service_use("cloudfront.amazonaws.com", "kms:Decrypt")],
+                [CLOUDFRONT_READS],
+                "bucket_regional_domain_name",
+            )
+        ],
+        lambda: [
+            site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [], "bucket_regional_domain_name")
+        ],
     ),
     "ECR-REPOSITORY-NAME": (
         lambda: [stack(res("aws_ecr_repository", "r", name="orchestra-tasks"))],

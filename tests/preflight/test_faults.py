@@ -49,12 +49,16 @@ def address(document: Doc, rtype: str, path: str) -> str:
 
 
 def functions(document: Doc) -> dict[str, dict[str, Any]]:
-    return {c["function_name"].rsplit("-", 1)[-1]: c for c in document["resource"]["aws_lambda_function"].values()}
+    return {
+        c["function_name"].rsplit("-", 1)[-1]: c for c in document["resource"]["aws_lambda_function"].values()
+    }
 
 
 def function(document: Doc, function_id: str) -> dict[str, Any]:
     return next(
-        c for c in document["resource"]["aws_lambda_function"].values() if c["function_name"].endswith(f"-{function_id}")
+        c
+        for c in document["resource"]["aws_lambda_function"].values()
+        if c["function_name"].endswith(f"-{function_id}")
     )
 
 
@@ -81,22 +85,36 @@ OLD_SHARED_FORMAT = json.dumps(
 
 def backups_deep_archive_at_90(docs: dict[str, Doc]) -> None:
     rule = at(docs["dev"], "aws_s3_bucket_lifecycle_configuration", "data/backups/lifecycle")["rule"][0]
-    rule["transition"] = [{"days": 30, "storage_class": "GLACIER"}, {"days": 90, "storage_class": "DEEP_ARCHIVE"}]
+    rule["transition"] = [
+        {"days": 30, "storage_class": "GLACIER"},
+        {"days": 90, "storage_class": "DEEP_ARCHIVE"},
+    ]
 
 
 def one_log_format_for_both_apis(docs: dict[str, Doc]) -> None:
-    at(docs["dev"], "aws_apigatewayv2_stage", "api/websocket_stage")["access_log_settings"]["format"] = OLD_SHARED_FORMAT
+    at(docs["dev"], "aws_apigatewayv2_stage", "api/websocket_stage")["access_log_settings"]["format"] = (
+        OLD_SHARED_FORMAT
+    )
 
 
 def registry_in_the_environment_stack(docs: dict[str, Doc]) -> None:
     dev = docs["dev"]
-    dev["resource"]["aws_ecr_repository"] = {"orchestration_images": {"//": {"metadata": {"path": "dev/orchestration/images"}}, "name": "orchestra-dev-tasks"}}
+    dev["resource"]["aws_ecr_repository"] = {
+        "orchestration_images": {
+            "//": {"metadata": {"path": "dev/orchestration/images"}},
+            "name": "orchestra-dev-tasks",
+        }
+    }
     b3 = function(dev, "b3")
-    b3["image_uri"] = "${aws_ecr_repository.orchestration_images.repository_url}:" + b3["image_uri"].rsplit(":", 1)[1]
+    b3["image_uri"] = (
+        "${aws_ecr_repository.orchestration_images.repository_url}:" + b3["image_uri"].rsplit(":", 1)[1]
+    )
 
 
 def backend_names_the_alias(docs: dict[str, Doc]) -> None:
-    docs["dev"]["terraform"]["backend"]["s3"]["kms_key_id"] = "arn:aws:kms:eu-central-1:123456789012:alias/orchestra-tfstate"
+    docs["dev"]["terraform"]["backend"]["s3"]["kms_key_id"] = (
+        "arn:aws:kms:eu-central-1:123456789012:alias/orchestra-tfstate"
+    )
 
 
 def reservations_on_a_new_account(docs: dict[str, Doc]) -> None:
@@ -116,7 +134,9 @@ def logging_role_trusts_only_our_account(docs: dict[str, Doc]) -> None:
 def constant_deployment_trigger(docs: dict[str, Doc]) -> None:
     dev = docs["dev"]
     deployment = at(dev, "aws_api_gateway_deployment", "api/deployment")
-    deployment["triggers"] = {"redeployment": "c4f09fa3f730654c9242b992e3974b2d35154a8fac25b3681930f1fd16389db5"}
+    deployment["triggers"] = {
+        "redeployment": "c4f09fa3f730654c9242b992e3974b2d35154a8fac25b3681930f1fd16389db5"
+    }
     deployment["depends_on"] = [
         address(dev, "aws_api_gateway_integration", "api/root_integration"),
         address(dev, "aws_api_gateway_integration", "api/proxy_integration"),
@@ -132,7 +152,9 @@ def no_nat_with_execute_api_endpoint(docs: dict[str, Doc]) -> None:
     dev = docs["dev"]
     for name in ("private_0_default_route", "private_1_default_route"):
         dev["resource"]["aws_route"] = {
-            k: v for k, v in dev["resource"]["aws_route"].items() if not v["//"]["metadata"]["path"].endswith(name)
+            k: v
+            for k, v in dev["resource"]["aws_route"].items()
+            if not v["//"]["metadata"]["path"].endswith(name)
         }
     vpc = next(iter(dev["resource"]["aws_vpc"]))
     dev["resource"]["aws_vpc_endpoint"]["network_execute_api_endpoint"] = {
@@ -174,19 +196,39 @@ def node_20(docs: dict[str, Doc]) -> None:
 FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     ("1 backups lifecycle", backups_deep_archive_at_90, "S3-LIFECYCLE-TRANSITION-DAYS"),
     ("2 WebSocket access log format", one_log_format_for_both_apis, "APIGW-WEBSOCKET-LOG-VARIABLES"),
-    ("3 B3's repository in its own stack", registry_in_the_environment_stack, "LAMBDA-IMAGE-NOT-FROM-SAME-STACK"),
+    (
+        "3 B3's repository in its own stack",
+        registry_in_the_environment_stack,
+        "LAMBDA-IMAGE-NOT-FROM-SAME-STACK",
+    ),
     ("4 backend kms_key_id is the alias", backend_names_the_alias, "BACKEND-STATE-UPLOADS-MATCH-POLICY"),
-    ("5 reservations over a new account's quota", reservations_on_a_new_account, "LAMBDA-UNRESERVED-CONCURRENCY"),
-    ("6 CloudWatch role trust with SourceAccount", logging_role_trusts_only_our_account, "APIGW-ACCOUNT-ROLE-TRUST"),
+    (
+        "5 reservations over a new account's quota",
+        reservations_on_a_new_account,
+        "LAMBDA-UNRESERVED-CONCURRENCY",
+    ),
+    (
+        "6 CloudWatch role trust with SourceAccount",
+        logging_role_trusts_only_our_account,
+        "APIGW-ACCOUNT-ROLE-TRUST",
+    ),
     ("7 constant deployment trigger", constant_deployment_trigger, "APIGW-DEPLOYMENT-REDEPLOY-TRIGGER"),
-    ("7 deployment before the gateway responses", constant_deployment_trigger, "APIGW-DEPLOYMENT-AFTER-CONFIGURATION"),
+    (
+        "7 deployment before the gateway responses",
+        constant_deployment_trigger,
+        "APIGW-DEPLOYMENT-AFTER-CONFIGURATION",
+    ),
     ("8 tasks of 840 s through NAT", tasks_wait_840_seconds, "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"),
     ("9 execute-api private DNS", no_nat_with_execute_api_endpoint, "VPC-EXECUTE-API-PRIVATE-DNS"),
     ("9 no NAT for the public WebSocket API", no_nat_with_execute_api_endpoint, "VPC-FUNCTION-PUBLIC-EGRESS"),
     ("10 artifacts accept aws/s3", artifacts_accept_the_aws_managed_key, "S3-POLICY-REFUSES-AWS-MANAGED-KEY"),
     ("11 functions before their policies", functions_before_their_policies, "LAMBDA-AFTER-ROLE-POLICIES"),
     ("12 no required_version", no_required_version, "BACKEND-LOCKFILE-NEEDS-TERRAFORM-1.10"),
-    ("12 bootstrap state in cdktf.out", bootstrap_state_in_cdktf_out, "TERRAFORM-LOCAL-STATE-OUTSIDE-CDKTF-OUT"),
+    (
+        "12 bootstrap state in cdktf.out",
+        bootstrap_state_in_cdktf_out,
+        "TERRAFORM-LOCAL-STATE-OUTSIDE-CDKTF-OUT",
+    ),
     ("13 name_prefix too long", long_name_prefix, "S3-BUCKET-NAME"),
     ("14 nodejs20.x", node_20, "LAMBDA-RUNTIME-SUPPORTED"),
 ]
@@ -228,5 +270,7 @@ def test_the_cli_prints_one_line_per_violation_and_fails(
     (tmp_path / "dev" / "cdk.tf.json").write_text(json.dumps(documents["dev"]))
     assert main([str(tmp_path / "dev")]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.orchestration_task-a_function_")
+    assert out[0].startswith(
+        "LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.orchestration_task-a_function_"
+    )
     assert out[-1].endswith("1 stacks (dev): 1 violation(s)")

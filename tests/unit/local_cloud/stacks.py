@@ -114,7 +114,9 @@ exports.handler = async (event, context) => {
 LAMBDA_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
 )
 
@@ -289,7 +291,9 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
                         "Action": "s3:GetObject",
                         "Resource": ref("aws_s3_bucket", "site", "arn") + "/*",
                         "Condition": {
-                            "StringEquals": {"aws:SourceArn": ref("aws_cloudfront_distribution", "site", "arn")}
+                            "StringEquals": {
+                                "aws:SourceArn": ref("aws_cloudfront_distribution", "site", "arn")
+                            }
                         },
                     },
                     {
@@ -311,7 +315,9 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
                         "Resource": ref("aws_s3_bucket", "site", "arn") + "/uploads/*",
                         "Condition": {
                             "StringNotEquals": {
-                                "s3:x-amz-server-side-encryption-aws-kms-key-id": ref("aws_kms_key", "key", "arn")
+                                "s3:x-amz-server-side-encryption-aws-kms-key-id": ref(
+                                    "aws_kms_key", "key", "arn"
+                                )
                             },
                             "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
                         },
@@ -418,7 +424,11 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         )
     deployed = [
         "aws_api_gateway_resource.proxy",
-        *(f"aws_api_gateway_{kind}.{name}" for kind in ("method", "integration") for name in ("root", "proxy")),
+        *(
+            f"aws_api_gateway_{kind}.{name}"
+            for kind in ("method", "integration")
+            for name in ("root", "proxy")
+        ),
     ]
     stack.add(
         "aws_api_gateway_deployment",

@@ -36,7 +36,9 @@ def key_arn(running: Running) -> str:
 
 
 def put(client: Any, **encryption: Any) -> dict[str, Any]:
-    return dict(client.put_object(Bucket=SITE_BUCKET, Key=f"uploads/{uuid.uuid4().hex}", Body=b"{}", **encryption))
+    return dict(
+        client.put_object(Bucket=SITE_BUCKET, Key=f"uploads/{uuid.uuid4().hex}", Body=b"{}", **encryption)
+    )
 
 
 def denied(call: Any) -> str:
@@ -73,7 +75,9 @@ class TestFunctionsUploads:
         denied(lambda: put(caller, ServerSideEncryption="aws:kms", SSEKMSKeyId=ALIAS))
 
     def test_a_deny_wins_over_the_roles_allow_and_is_counted(self, running: Running, caller: Any) -> None:
-        before = running.cloud.stats()["iam_denials"].get(f"{running.cloud.plan.stack}-caller s3:PutObject", 0)  # type: ignore[union-attr]
+        before = running.cloud.stats()["iam_denials"].get(
+            f"{running.cloud.plan.stack}-caller s3:PutObject", 0
+        )  # type: ignore[union-attr]
         denied(lambda: put(caller, ServerSideEncryption="aws:kms"))
         after = running.cloud.stats()["iam_denials"][f"{running.cloud.plan.stack}-caller s3:PutObject"]  # type: ignore[union-attr]
         assert after == before + 1
@@ -111,7 +115,9 @@ class TestTheDeployer:
 
     def test_with_the_alias_it_is_refused(self, deployer: Any) -> None:
         message = denied(
-            lambda: put(deployer, ServerSideEncryption="aws:kms", SSEKMSKeyId=ALIAS, ChecksumAlgorithm="SHA256")
+            lambda: put(
+                deployer, ServerSideEncryption="aws:kms", SSEKMSKeyId=ALIAS, ChecksumAlgorithm="SHA256"
+            )
         )
         assert f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/terraform" in message
 
@@ -152,7 +158,9 @@ def state_denials(plan: Plan, backend: dict[str, Any]) -> list[str]:
     found = []
     for object_key, lock in ((backend["key"], False), (backend["key"] + ".tflock", True)):
         context = s3.condition_context(terraform_put_headers(backend, lock=lock))
-        denial = policies.denial(deployer, "s3:PutObject", f"arn:aws:s3:::{backend['bucket']}/{object_key}", context)
+        denial = policies.denial(
+            deployer, "s3:PutObject", f"arn:aws:s3:::{backend['bucket']}/{object_key}", context
+        )
         if denial is not None:
             found.append(f"{object_key}: {denial.message()}")
     return found
@@ -172,7 +180,10 @@ class TestTerraformStateBackend:
         assert state_denials(bootstrap_plan, bootstrap.backend("dev/terraform.tfstate")) == []
 
     def test_the_alias_arn_of_the_old_backend_is_refused_for_both(self, bootstrap_plan: Plan) -> None:
-        backend = {**load_bootstrap().backend("dev/terraform.tfstate"), "kms_key_id": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate"}
+        backend = {
+            **load_bootstrap().backend("dev/terraform.tfstate"),
+            "kms_key_id": f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate",
+        }
         refused = state_denials(bootstrap_plan, backend)
         assert len(refused) == 2 and refused[1].startswith("dev/terraform.tfstate.tflock: ")
         assert all("explicit deny in a resource-based policy" in line for line in refused)

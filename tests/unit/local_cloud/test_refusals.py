@@ -22,7 +22,9 @@ def start(stack: StackBuilder, aio: Loop) -> None:
 
 
 class TestWhatAwsWouldNotCreate:
-    def test_a_lifecycle_s3_refuses_stops_start_up_with_its_error(self, stack: StackBuilder, aio: Loop) -> None:
+    def test_a_lifecycle_s3_refuses_stops_start_up_with_its_error(
+        self, stack: StackBuilder, aio: Loop
+    ) -> None:
         stack.add("aws_s3_bucket", "backups", bucket="test-backups")
         stack.add(
             "aws_s3_bucket_lifecycle_configuration",
@@ -43,10 +45,18 @@ class TestWhatAwsWouldNotCreate:
             start(stack, aio)
         message = str(caught.value)
         assert "S3-LIFECYCLE-TRANSITION-DAYS test:aws_s3_bucket_lifecycle_configuration.archive: " in message
-        assert "AWS refuses: InvalidArgument: 'Days' in the Transition action for StorageClass 'DEEP_ARCHIVE'" in message
+        assert (
+            "AWS refuses: InvalidArgument: 'Days' in the Transition action for StorageClass 'DEEP_ARCHIVE'"
+            in message
+        )
 
     def test_a_retired_runtime_stops_start_up(self, stack: StackBuilder, aio: Loop) -> None:
-        stack.function("old", {"index.js": "exports.handler = async () => 1;"}, runtime="nodejs20.x", handler="index.handler")
+        stack.function(
+            "old",
+            {"index.js": "exports.handler = async () => 1;"},
+            runtime="nodejs20.x",
+            handler="index.handler",
+        )
         with pytest.raises(PlanError, match=r"LAMBDA-RUNTIME-SUPPORTED .*InvalidParameterValueException"):
             start(stack, aio)
 
@@ -71,7 +81,9 @@ def guarded_bucket(stack: StackBuilder, **obj: str) -> None:
         bucket=ref("aws_s3_bucket", "b", "id"),
         policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
     )
-    stack.add("aws_s3_object", "o", bucket=ref("aws_s3_bucket", "b", "bucket"), key="o.json", content="{}", **obj)
+    stack.add(
+        "aws_s3_object", "o", bucket=ref("aws_s3_bucket", "b", "bucket"), key="o.json", content="{}", **obj
+    )
 
 
 class TestTheStacksOwnUploads:
@@ -86,7 +98,9 @@ class TestTheStacksOwnUploads:
             def put_object(self, **_: object) -> None:
                 raise AssertionError("a denied upload must not reach S3")
 
-        with pytest.raises(PlanError, match=r"aws_s3_object\.o: AccessDenied: User: .*assumed-role/deployer/"):
+        with pytest.raises(
+            PlanError, match=r"aws_s3_object\.o: AccessDenied: User: .*assumed-role/deployer/"
+        ):
             s3.Buckets(Client()).create(plan, s3.BucketPolicies(plan), iam.Identities(plan).deployer)
 
     def test_with_the_key_named_it_is_uploaded_with_its_encryption(self, stack: StackBuilder) -> None:
