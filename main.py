@@ -49,7 +49,7 @@ def require_terraform(stack: TerraformStack) -> None:
 class BootstrapStack(TerraformStack):
     """Creates the state bucket, the API Gateway logging role and the task image registry. Its own
     state is local for the first apply (the bucket does not exist yet), then moves into the bucket
-    (`bootstrap_state = "s3"` in bootstrap.toml, `terraform init -migrate-state`)."""
+    (`bootstrap_state = "s3"` in bootstrap.toml, `terraform state push`: README, Deploying)."""
 
     def __init__(self, scope: Construct, bootstrap: Bootstrap) -> None:
         super().__init__(scope, "bootstrap")

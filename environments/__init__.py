@@ -245,7 +245,7 @@ class Bootstrap(_Model):
     # send it with every state write, and the state bucket's policy accepts that key ARN only.
     state_kms_key_arn: KeyArn
     # Where the bootstrap stack keeps its own state: "local" for the first apply (the bucket does not
-    # exist yet), then "s3" to move it into the bucket (`terraform init -migrate-state`).
+    # exist yet), then "s3" to keep it in the bucket (`terraform state push`, README: Deploying).
     bootstrap_state: Literal["local", "s3"] = "local"
     log_retention_days: RetentionDays
     tags: Tags
