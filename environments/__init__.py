@@ -20,30 +20,7 @@ ENVIRONMENTS_DIR = Path(__file__).parent
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+LOG_RETENTION_DAYS = facts.LOG_RETENTION_DAYS
 REQUIRED_TAGS = ("Environment", "Project", "Owner", "CostCenter")
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")]

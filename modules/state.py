@@ -32,24 +32,7 @@ class RemoteState(Construct):
 
     def __init__(self, scope: Construct, id: str, inputs: StateInputs) -> None:
         super().__init__(scope, id)
-        self.key = aws.kms_key.KmsKey(
-            self,
-            "key",
-            description=f"{inputs.name_prefix}: Terraform state",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "AccountAdministersAndDelegatesToIam",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{inputs.account_id}:root"},
-                        "Action": sorted(KEY_ACCOUNT_ACTIONS),
-                        "Resource": "*",
-                    }
-                ]
-            ),
-        )
+        self.key = self._account_key("key", f"{inputs.name_prefix}: Terraform state", inputs)
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=key_alias(inputs.name_prefix), target_key_id=self.key.key_id
         )
@@ -115,13 +98,12 @@ class RemoteState(Construct):
         )
         self.registry = self._registry(inputs)
 
-    def _registry(self, inputs: StateInputs) -> aws.ecr_repository.EcrRepository:
-        """The ECR repository of the task images. It lives here, not in the environment stacks: an
-        image must be pushed before the first apply that creates a function from it."""
-        key = aws.kms_key.KmsKey(
+    def _account_key(self, id: str, description: str, inputs: StateInputs) -> aws.kms_key.KmsKey:
+        """A rotating key administered by the account and used through IAM (no service needs more)."""
+        return aws.kms_key.KmsKey(
             self,
-            "registry_key",
-            description=f"{inputs.name_prefix}: container images of the tasks",
+            id,
+            description=description,
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_document(
@@ -135,6 +117,13 @@ class RemoteState(Construct):
                     }
                 ]
             ),
+        )
+
+    def _registry(self, inputs: StateInputs) -> aws.ecr_repository.EcrRepository:
+        """The ECR repository of the task images. It lives here, not in the environment stacks: an
+        image must be pushed before the first apply that creates a function from it."""
+        key = self._account_key(
+            "registry_key", f"{inputs.name_prefix}: container images of the tasks", inputs
         )
         aws.kms_alias.KmsAlias(
             self, "registry_key_alias", name=f"alias/{inputs.name_prefix}-registry", target_key_id=key.key_id

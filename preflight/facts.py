@@ -35,6 +35,11 @@ RUNTIME_DEPRECATION = {
     "python3.13": dt.date(2029, 6, 30),
 }
 
+# "PutRetentionPolicy" (Amazon CloudWatch Logs API Reference): the retention periods a log group may have.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
 # Name limits per resource kind: (maximum length, allowed characters, source title).
 NAME_LIMITS = {
     "s3_bucket": (63, r"[a-z0-9.-]", "General purpose bucket naming rules (Amazon S3 User Guide)"),
