@@ -106,7 +106,7 @@ exports.handler = async (event, context) => {
   if (event.exit !== undefined) process.exit(event.exit);
   console.log('event', JSON.stringify(event));
   return { event, name: context.functionName, arn: context.invokedFunctionArn, greeting: process.env.GREETING,
-           remaining: context.getRemainingTimeInMillis() };
+           remaining: context.getRemainingTimeInMillis(), node: process.version };
 };
 """
 
