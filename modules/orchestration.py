@@ -420,9 +420,9 @@ class Orchestration(Construct):
         if function.is_image:
             # An immutable reference to an image pushed before the apply: a digest pinned in the
             # settings, else the content tag of the build context (build/images.json).
-            digest = inputs.image_digests.get(function.id)
-            reference = f"@{digest}" if digest else f":{_entry(images, function.artifact)['tag']}"
-            code = {"package_type": "Image", "image_uri": f"{inputs.registry}{reference}"}
+            tag = _entry(images, function.artifact)["tag"]
+            image = image_uri(inputs.registry, tag, inputs.image_digests.get(function.id))
+            code = {"package_type": "Image", "image_uri": image}
         else:
             code = {
                 "package_type": "Zip",
@@ -579,6 +579,12 @@ def vpc_statements(
             ],
         ),
     ]
+
+
+def image_uri(registry: str, tag: str, digest: str | None) -> str:
+    """An immutable reference to an image pushed before the apply: a digest pinned in the settings,
+    else the content tag of the build context (build/images.json)."""
+    return f"{registry}@{digest}" if digest else f"{registry}:{tag}"
 
 
 def _address(resource: TerraformResource) -> str:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from engine.config import REQUIRED
 
-from environments import Settings
 from modules import naming
-from modules.orchestration import FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY
+from modules.orchestration import FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY, image_uri
 from tests.infra.conftest import Stack, named, only, policy, ref, resources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,17 +78,11 @@ class TestFunctions:
         assert body["image_uri"] == f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks:{tag}"
         assert "aws_ecr_repository" not in stacks["dev"]["resource"]
 
-    def test_a_digest_in_the_settings_pins_the_image(
-        self, dev_settings: Settings, synth_settings: Callable[[Settings], Stack]
-    ) -> None:
+    def test_a_digest_in_the_settings_pins_the_image(self) -> None:
+        registry = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks"
         digest = "sha256:" + "ab" * 32
-        functions = dev_settings.functions.model_copy(update={"image_digests": {"task-b3": digest}})
-        _, body = function(
-            synth_settings(dev_settings.model_copy(update={"functions": functions})), "task-b3"
-        )
-        assert (
-            body["image_uri"] == f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks@{digest}"
-        )
+        assert image_uri(registry, "src-1", digest) == f"{registry}@{digest}"
+        assert image_uri(registry, "src-1", None) == f"{registry}:src-1"
 
     def test_the_registry_is_immutable_scanned_encrypted_pruned_and_lambda_may_pull(
         self, stacks: dict[str, Stack]
