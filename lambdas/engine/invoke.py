@@ -9,7 +9,6 @@ attempt twice, and outlast the lease).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,12 +36,13 @@ class TaskRunner:
         s3_client: Any,
         bucket: str,
         functions: Mapping[str, TaskFunction],
+        kms_key_arn: str,
     ) -> None:
         self.lambda_client_for = lambda_client_for  # read timeout (s) -> a Lambda client without retries
         self.s3_client = s3_client
         self.bucket = bucket
         self.functions = functions
-        self._lock = threading.Lock()
+        self.kms_key_arn = kms_key_arn
 
     def payload(self, attempt: Attempt) -> dict[str, Any]:
         workflow_input = attempt.workflow_input if isinstance(attempt.workflow_input, dict) else {}
@@ -103,7 +103,10 @@ class TaskRunner:
             Key=key,
             Body=text.encode(),
             ContentType="application/json",
-            ServerSideEncryption="aws:kms",  # the bucket's default KMS key
+            # Name the project key: "aws:kms" alone would use the AWS managed key aws/s3 (and the
+            # bucket policy refuses that).
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=self.kms_key_arn,
         )
         return Outcome(ok=True, output_ref=f"s3://{self.bucket}/{key}", duration_ms=duration)
 

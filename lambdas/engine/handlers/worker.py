@@ -78,7 +78,13 @@ def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> s
     if attempt is None:
         logger.info("not claimed: duplicate, late or cancelled dispatch", extra=log)
         return "not_claimed"
-    runner = TaskRunner(clients.task_client, clients.s3, settings.artifacts_bucket, settings.task_functions)
+    runner = TaskRunner(
+        clients.task_client,
+        clients.s3,
+        settings.artifacts_bucket,
+        settings.task_functions,
+        settings.artifacts_kms_key_arn,
+    )
     dispatcher = Dispatcher(
         clients.lambda_, clients.sqs, settings.worker_function_name, settings.retry_queue_url, runtime.clock
     )
