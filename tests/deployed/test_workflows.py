@@ -10,7 +10,9 @@ from support import Listener, tasks_by_id
 from tests.cloud import Api, Deployment, eventually
 
 # B1-B3 sleep so that running in parallel is visible as overlapping times, whatever the machine.
-PARALLEL = {"simulate": {"B1": {"sleep_ms": 1500}, "B2": {"sleep_ms": 1500}, "B3": {"sleep_ms": 1500}}}
+# Long enough that the B tasks overlap even when two of them wait for a worker's cold start (the
+# third runs at once in the worker that ran A).
+PARALLEL = {"simulate": {"B1": {"sleep_ms": 4000}, "B2": {"sleep_ms": 4000}, "B3": {"sleep_ms": 4000}}}
 
 
 def at(text: str) -> datetime:
