@@ -78,7 +78,7 @@ def unit(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the infrastructure code, the engine, the local cloud and the scripts."""
-    sync(session, "infra", "lambda", "localcloud", "typecheck")
+    sync(session, "infra", "lambda", "localcloud", "test", "typecheck")  # test: the soak's WebSocket client
     session.run(
         "mypy",
         "main.py",
