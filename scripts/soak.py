@@ -214,16 +214,17 @@ class Soak:
         }
 
 
-def soak_mode(stack: str, mode: str, workflows: int, deadline: float, results: dict[str, Any]) -> None:
-    with local_cloud(
-        stack, "--dispatch", mode, "--async-retry-delays", "2,4", label=f"({mode} dispatch) "
-    ) as (
-        outputs,
-        endpoints,
-    ):
-        results[mode] = Soak(mode, outputs, endpoints, workflows, seed=1 if mode == "writer" else 2).run(
-            deadline
-        )
+def soak_mode(
+    stack: str, mode: str, workflows: int, deadline: float, results: dict[str, Any], ready: threading.Event
+) -> None:
+    options = ("--dispatch", mode, "--async-retry-delays", "2,4")
+    try:
+        with local_cloud(stack, *options, label=f"({mode} dispatch) ") as (outputs, endpoints):
+            ready.set()
+            soak = Soak(mode, outputs, endpoints, workflows, seed=1 if mode == "writer" else 2)
+            results[mode] = soak.run(deadline)
+    finally:
+        ready.set()
 
 
 def main() -> int:
@@ -237,12 +238,15 @@ def main() -> int:
     deadline = args.deadline or 150 + args.workflows * 0.6
     started = time.monotonic()
     results: dict[str, Any] = {}
-    threads = [
-        threading.Thread(target=soak_mode, args=(args.stack, mode, args.workflows, deadline, results))
-        for mode in ("writer", "stream")
-    ]
-    for thread in threads:
+    threads = []
+    for mode in ("writer", "stream"):
+        ready = threading.Event()
+        thread = threading.Thread(
+            target=soak_mode, args=(args.stack, mode, args.workflows, deadline, results, ready)
+        )
         thread.start()
+        threads.append(thread)
+        ready.wait(300)  # one start-up at a time: they share the code cache in build/localcloud
     for thread in threads:
         thread.join()
     if set(results) != {"writer", "stream"}:

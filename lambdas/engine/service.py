@@ -424,11 +424,12 @@ class Engine:
             change = flow.finish_attempt(
                 current, dag, i, result.attempt, result.status, now, decisions=self.writer_dispatch
             )
-            if change is not None and self.writer_dispatch:
-                for j in list(change.ready):
-                    if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
-                        flow.claim_inline(change, dag, j, now)
-                        break
+            # Keep the next task of a chain (the only one this result made READY): a fan-out's tasks
+            # are all dispatched, so that they start together.
+            if change is not None and self.writer_dispatch and len(change.ready) == 1:
+                (j,) = change.ready
+                if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
+                    flow.claim_inline(change, dag, j, now)
             return change
 
         change, after = retry_conflicts(compute, lambda c: self.store.apply(c, now), state)
