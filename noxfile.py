@@ -188,7 +188,7 @@ def soak(session: nox.Session) -> None:
 def soak_ci(session: nox.Session) -> None:
     """The soak as CI runs it: a small number of workflows per dispatch mode."""
     localcloud_env(session, "test")
-    session.run("python", "scripts/soak.py", "--workflows", "16")
+    session.run("python", "scripts/soak.py", "--workflows", "10")
 
 
 @nox.session(requires=["package", "dashboard", "synth"])

@@ -118,3 +118,18 @@ def cloud(
 def pytest_configure(config: pytest.Config) -> None:
     # Powertools warns when an invocation emits no metric (a duplicate dispatch, say): normal here.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+    config.addinivalue_line(
+        "markers", "any_dispatch: the dispatch mode plays no part (bad input, CORS): run in one mode only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        mode = callspec.params.get("dispatch_mode") if callspec else None
+        if item.get_closest_marker("any_dispatch") and mode == "stream":
+            config.hook.pytest_deselected(items=[item])
+            continue
+        keep.append(item)
+    items[:] = keep

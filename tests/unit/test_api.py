@@ -107,6 +107,7 @@ class TestCreateWorkflow:
         assert started[0]["service"] == "orchestra"
 
 
+@pytest.mark.any_dispatch
 class TestInvalidDefinitions:
     @pytest.mark.parametrize(
         ("definition", "reason", "field"),
@@ -184,6 +185,7 @@ class TestInvalidDefinitions:
         assert cloud.api("POST", "/workflows", raw_body=deepest)[0] == 201
 
 
+@pytest.mark.any_dispatch
 class TestBadInput:
     @pytest.mark.parametrize(
         ("request_kwargs", "status", "error", "field"),
@@ -555,6 +557,7 @@ class TestReadEndpoints:
         )
 
 
+@pytest.mark.any_dispatch
 class TestCors:
     def test_an_allowed_origin_is_echoed(self, cloud: Cloud) -> None:
         _, _, headers = cloud.api("GET", "/workflows", headers={"Origin": CORS_ORIGIN})
