@@ -121,7 +121,11 @@ class Soak:
         raise RuntimeError(f"could not start {workflow_id}")
 
     def get(self, workflow_id: str) -> dict[str, Any]:
-        response = self.http.get(f"{self.api}/workflows/{workflow_id}", timeout=35)
+        for attempt in range(8):
+            response = self.http.get(f"{self.api}/workflows/{workflow_id}", timeout=35)
+            if response.status_code != 429:  # the stage's throttling (dev: 20 requests/s): a client waits
+                break
+            time.sleep(0.2 * 2**attempt)
         response.raise_for_status()
         return dict(response.json())
 
@@ -165,7 +169,7 @@ class Soak:
                 self.redriven["batches"] += got["batches"]
                 self.redriven["records"] += got["records"]
                 last_sweep = time.monotonic()
-            time.sleep(1)
+            time.sleep(2)
         for ws in clients:
             ws.close()
         return self.report(finished, time.monotonic() - started)
