@@ -8,14 +8,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from environments import ENVIRONMENT_NAMES, Bootstrap, Settings, SettingsError, load, load_bootstrap
-from modules.api import STAGE, Api, ApiInputs
+from environments import (
+    ENVIRONMENT_NAMES,
+    Bootstrap,
+    NoAuth,
+    Settings,
+    SettingsError,
+    load,
+    load_bootstrap,
+)
+from modules.api import STAGE, Api, ApiAuth, ApiInputs
 from modules.cdk import App, Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
 from modules.data import Data, DataInputs
+from modules.identity import API_SCOPES, READ_SCOPE, Identity, IdentityInputs, callback_url, domain_url
 from modules.monitoring import Monitoring, MonitoringInputs, QueueRef
 from modules.network import Network, NetworkInputs
 from modules.orchestration import FUNCTIONS, Orchestration, OrchestrationInputs
-from modules.site import Site, SiteInputs
+from modules.site import DashboardAuth, Site, SiteInputs
 from modules.state import RemoteState, StateInputs, key_alias
 
 
@@ -130,6 +139,44 @@ class OrchestraStack(TerraformStack):
             ),
         )
         functions = orchestration.functions
+        auth = settings.auth
+        identity_origins: list[str] = []
+        if settings.auth_enabled:
+            identity_origins = [
+                f"https://cognito-idp.{settings.region}.amazonaws.com",
+                domain_url(auth, settings.region),
+            ]
+        site = Site(
+            self,
+            "site",
+            SiteInputs(
+                name_prefix=settings.name_prefix,
+                account_id=settings.account_id,
+                region=settings.region,
+                kms_key_arn=data.kms_key_arn,
+                access_log_bucket=data.access_logs.name,
+                identity_origins=identity_origins,
+            ),
+        )
+        identity: Identity | None = None
+        if not isinstance(auth, NoAuth):
+            identity = Identity(
+                self,
+                "identity",
+                IdentityInputs(
+                    name_prefix=settings.name_prefix,
+                    region=settings.region,
+                    account_id=settings.account_id,
+                    auth=auth,
+                    deletion_protection=settings.deletion_protection,
+                    callback_urls=[callback_url(site.url)]
+                    + [callback_url(o) for o in settings.api.cors_extra_origins],
+                    tags=settings.tags,
+                ),
+            )
+        orchestration.use_identity(
+            issuer=identity.issuer if identity else None, scopes=API_SCOPES if identity else ()
+        )
         api = Api(
             self,
             "api",
@@ -144,20 +191,27 @@ class OrchestraStack(TerraformStack):
                 throttle_burst_limit=settings.api.throttle_burst_limit,
                 log_retention_days=settings.log_retention_days,
                 kms_key_arn=data.kms_key_arn,
+                auth=ApiAuth(
+                    user_pool_arn=identity.user_pool_arn,
+                    scopes=API_SCOPES,
+                    authorizer_function_name=functions["authorizer"].function_name,
+                    authorizer_function_invoke_arn=functions["authorizer"].invoke_arn,
+                )
+                if identity
+                else None,
             ),
         )
-        site = Site(
-            self,
-            "site",
-            SiteInputs(
-                name_prefix=settings.name_prefix,
-                account_id=settings.account_id,
-                region=settings.region,
-                kms_key_arn=data.kms_key_arn,
-                access_log_bucket=data.access_logs.name,
-                api_url=api.api_url,
-                websocket_url=api.websocket_url,
-            ),
+        site.publish_config(
+            api.api_url,
+            api.websocket_url,
+            DashboardAuth(
+                issuer=identity.issuer,
+                client_id=identity.dashboard_client.id,
+                domain=identity.domain_url,
+                scope=f"openid email profile {READ_SCOPE}",
+            )
+            if identity
+            else None,
         )
         orchestration.connect(
             websocket_api_endpoint=api.websocket_management_endpoint,
@@ -243,6 +297,15 @@ class OrchestraStack(TerraformStack):
         )
         self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic every alarm notifies")
         self.output("cloudwatch_dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard")
+        if identity is not None:
+            self.output("user_pool_id", identity.user_pool_id, "Cognito user pool people and machines sign in with")
+            self.output("auth_issuer", identity.issuer, "Issuer of the access tokens (OIDC discovery, keys)")
+            self.output("auth_domain", identity.domain_url, "OAuth2 domain: hosted sign-in, token endpoint")
+            self.output("dashboard_client_id", identity.dashboard_client.id, "App client of the dashboard (PKCE)")
+            self.output("cli_client_id", identity.cli_client.id, "App client for scripts (USER_PASSWORD_AUTH)")
+            self.output(
+                "machine_client_id", identity.machine_client.id, "Confidential app client (client credentials)"
+            )
         self.output(
             "task_image_repository_url",
             orchestration.repository.repository_url,
