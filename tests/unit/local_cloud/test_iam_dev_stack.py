@@ -71,8 +71,18 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
     crippled: LocalCloud,
 ) -> None:
     outputs = crippled.outputs
+    machine = crippled.identity()["machine_client"]
+    token = requests.post(
+        f"{crippled.identity()['oauth2_domain']}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(machine["client_id"], machine["client_secret"]),
+        timeout=30,
+    ).json()["access_token"]
     created = requests.post(
-        f"{outputs['api_url']}/workflows", json={"workflowId": f"wf-iam-{uuid.uuid4().hex[:8]}"}, timeout=30
+        f"{outputs['api_url']}/workflows",
+        json={"workflowId": f"wf-iam-{uuid.uuid4().hex[:8]}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     )
     assert created.status_code == 201, created.text  # the API's own role still writes
     workflow_id = created.json()["workflow_id"]
