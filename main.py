@@ -171,7 +171,6 @@ class OrchestraStack(TerraformStack):
                     deletion_protection=settings.deletion_protection,
                     callback_urls=[callback_url(site.url)]
                     + [callback_url(o) for o in settings.api.cors_extra_origins],
-                    tags=settings.tags,
                 ),
             )
         orchestration.use_identity(

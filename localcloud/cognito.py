@@ -395,7 +395,8 @@ class UserPool:
         client = self.clients.get(str(query.get("client_id", "")))
         if client is None or not client.oauth:
             raise CognitoError("invalid_request", "Invalid client_id")
-        if query.get("redirect_uri") not in client.callbacks:
+        # The stack names the site's AWS URL (CloudFront); clients here use its local one.
+        if query.get("redirect_uri") not in self.plan.localize(client.callbacks):
             raise CognitoError("redirect_mismatch", "redirect_uri is not a callback URL of the client")
         if query.get("response_type") != "code" or "code" not in client.flows:
             raise CognitoError("unauthorized_client", "the client may not use this response_type")
@@ -542,7 +543,7 @@ class UserPool:
     async def logout(self, request: web.Request) -> web.Response:
         client = self.clients.get(request.query.get("client_id", ""))
         target = request.query.get("logout_uri", "")
-        if client is None or target not in client.logouts:
+        if client is None or target not in self.plan.localize(client.logouts):
             return _page("logout_uri is not a sign-out URL of the client", status=400)
         self.sessions.pop(request.cookies.get("cognito", ""), None)
         found = web.HTTPFound(target)

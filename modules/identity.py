@@ -43,7 +43,6 @@ class IdentityInputs:
     auth: CreateAuth | ExistingAuth
     deletion_protection: bool
     callback_urls: Sequence[str]  # the site's URL, plus development origins; each ends with "/"
-    tags: Mapping[str, str]
 
 
 def domain_url(auth: CreateAuth | ExistingAuth, region: str) -> str:
@@ -214,7 +213,6 @@ class Identity(Construct):
             user_pool_add_ons=None
             if threat is None
             else up.CognitoUserPoolUserPoolAddOns(advanced_security_mode=threat),
-            tags=dict(inputs.tags),
         )
         if auth.local_users:
             pool.add_override(f"//.{LOCAL_USERS_COMMENT}", local_users_document(auth.local_users))

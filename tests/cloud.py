@@ -187,10 +187,20 @@ class SignIn:
             self.tokens[role] = self._machine(role) if role in MACHINE_SCOPES else self._person(role)
         return self.tokens[role]
 
-    def _person(self, role: str) -> str:
+    def user(self, role: str) -> dict[str, str]:
+        """A person's username and password (the local cloud's, or from the environment)."""
         if self.local is not None:
-            user = self.local["users"][role]
-            username, password = user["username"], user["password"]
+            return dict(self.local["users"][role])
+        names = (f"ORCHESTRA_{role.upper()}_USERNAME", f"ORCHESTRA_{role.upper()}_PASSWORD")
+        missing = [n for n in names if not os.environ.get(n)]
+        if missing:
+            pytest.fail(f"signing in as {role} needs {' and '.join(missing)}", pytrace=False)
+        return {"username": os.environ[names[0]], "password": os.environ[names[1]]}
+
+    def _person(self, role: str) -> str:
+        user = self.user(role)
+        username, password = user["username"], user["password"]
+        if self.local is not None:
             client = self.local["user_pool_client_id"]
             idp = boto3.client(
                 "cognito-idp",
@@ -200,11 +210,6 @@ class SignIn:
                 aws_secret_access_key="none",
             )
         else:
-            names = (f"ORCHESTRA_{role.upper()}_USERNAME", f"ORCHESTRA_{role.upper()}_PASSWORD")
-            missing = [n for n in names if not os.environ.get(n)]
-            if missing:
-                pytest.fail(f"signing in as {role} needs {' and '.join(missing)}", pytrace=False)
-            username, password = (os.environ[n] for n in names)
             client = self.outputs["cli_client_id"]
             idp = boto3.client("cognito-idp", region_name=str(self.outputs["user_pool_id"]).split("_")[0])
         answer = idp.initiate_auth(

@@ -11,7 +11,7 @@ from engine.config import REQUIRED
 from modules.orchestration import FUNCTIONS, WORKFLOW_ITEMS_ONLY
 from tests.infra.conftest import Stack, named, only, policy, ref, resources
 
-ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket")
+ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket", "authorizer")
 
 
 def function(stack: Stack, function_id: str) -> tuple[str, dict[str, Any]]:
@@ -29,6 +29,7 @@ class TestFunctions:
         prefix = names[0].rsplit("-", 1)[0]
         expected = [
             "api",
+            "authorizer",
             "orchestrator",
             "reaper",
             "task-a",
@@ -80,9 +81,13 @@ class TestFunctions:
 
     def test_every_function_traces_encrypts_and_runs_in_the_private_subnets(self, env_stack: Stack) -> None:
         private = env_stack["output"]["private_subnet_ids"]["value"]
-        for body in resources(env_stack, "aws_lambda_function").values():
+        for name, body in resources(env_stack, "aws_lambda_function").items():
             assert body["tracing_config"] == {"mode": "Active"}
             assert body["kms_key_arn"].startswith("${aws_kms_key.")
+            if "authorizer_function" in name:
+                # It reads the user pool's public keys from Cognito and touches nothing in the VPC.
+                assert "vpc_config" not in body
+                continue
             assert body["vpc_config"]["subnet_ids"] == private
             assert (
                 body["vpc_config"]["security_group_ids"]
@@ -114,7 +119,9 @@ class TestEnvironment:
         _, body = function(env_stack, function_id)
         variables = set(body["environment"]["variables"])
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
-        assert variables - powertools == set(REQUIRED[function_id])
+        # Read when present, and always set where identities are checked (absent means "cognito").
+        optional = {"AUTH_MODE"} if function_id in ("api", "websocket", "authorizer") else set()
+        assert variables - powertools - optional == set(REQUIRED[function_id])
 
     def test_task_functions_map_names_and_types(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "worker")

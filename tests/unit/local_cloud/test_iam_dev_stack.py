@@ -84,6 +84,7 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )
+    signed = {"Authorization": f"Bearer {token}"}
     assert created.status_code == 201, created.text  # the API's own role still writes
     workflow_id = created.json()["workflow_id"]
     assert crippled.plan is not None
@@ -105,5 +106,5 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
     assert mapping["retries"] >= 5 and mapping["sent_to_destination"] >= 1
     # Why: every attempt was refused by IAM, as AWS refuses it, and the workflow never ran.
     assert stats["iam_denials"]["orchestra-dev-orchestrator dynamodb:UpdateItem"] >= 6
-    workflow = requests.get(f"{outputs['api_url']}/workflows/{workflow_id}", timeout=30).json()
+    workflow = requests.get(f"{outputs['api_url']}/workflows/{workflow_id}", headers=signed, timeout=30).json()
     assert workflow["status"] == "PENDING"
