@@ -141,7 +141,7 @@ class OrchestraStack(TerraformStack):
         functions = orchestration.functions
         auth = settings.auth
         identity_origins: list[str] = []
-        if settings.auth_enabled:
+        if not isinstance(auth, NoAuth):
             identity_origins = [
                 f"https://cognito-idp.{settings.region}.amazonaws.com",
                 domain_url(auth, settings.region),
@@ -297,13 +297,21 @@ class OrchestraStack(TerraformStack):
         self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic every alarm notifies")
         self.output("cloudwatch_dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard")
         if identity is not None:
-            self.output("user_pool_id", identity.user_pool_id, "Cognito user pool people and machines sign in with")
+            self.output(
+                "user_pool_id", identity.user_pool_id, "Cognito user pool people and machines sign in with"
+            )
             self.output("auth_issuer", identity.issuer, "Issuer of the access tokens (OIDC discovery, keys)")
             self.output("auth_domain", identity.domain_url, "OAuth2 domain: hosted sign-in, token endpoint")
-            self.output("dashboard_client_id", identity.dashboard_client.id, "App client of the dashboard (PKCE)")
-            self.output("cli_client_id", identity.cli_client.id, "App client for scripts (USER_PASSWORD_AUTH)")
             self.output(
-                "machine_client_id", identity.machine_client.id, "Confidential app client (client credentials)"
+                "dashboard_client_id", identity.dashboard_client.id, "App client of the dashboard (PKCE)"
+            )
+            self.output(
+                "cli_client_id", identity.cli_client.id, "App client for scripts (USER_PASSWORD_AUTH)"
+            )
+            self.output(
+                "machine_client_id",
+                identity.machine_client.id,
+                "Confidential app client (client credentials)",
             )
         self.output(
             "task_image_repository_url",

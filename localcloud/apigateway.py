@@ -334,14 +334,16 @@ class RestApi:
             known = [self.pools[arn] for arn in arns if arn in self.pools]
             if len(known) != 1 or len(arns) != 1:
                 raise PlanError(
-                    f"{resource.address}: provider_arns {arns} must name the one user pool the stack declares "
-                    "(a pool the stack does not create cannot be emulated)"
+                    f"{resource.address}: provider_arns {arns} must name the one user pool the stack "
+                    "declares (a pool the stack does not create cannot be emulated)"
                 )
             source = str(config.get("identity_source", "method.request.header.Authorization"))
             if not source.startswith("method.request.header."):
                 raise PlanError(f"{resource.address}: identity_source {source} must be a request header")
             return CognitoAuthorizer(known[0], source.removeprefix("method.request.header."))
-        raise PlanError(f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of the stack")
+        raise PlanError(
+            f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of the stack"
+        )
 
     def _mock(self, plan: Plan, node: Node, http_method: str) -> dict[str, Any]:
         """A MOCK integration's default integration response (CORS preflights are the usual case)."""

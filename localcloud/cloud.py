@@ -28,7 +28,19 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud import apigateway, cognito, dynamodb, functions, iam, runtimes, s3, scheduler, site, sqs, websocket
+from localcloud import (
+    apigateway,
+    cognito,
+    dynamodb,
+    functions,
+    iam,
+    runtimes,
+    s3,
+    scheduler,
+    site,
+    sqs,
+    websocket,
+)
 from localcloud import mappings as esm
 from localcloud.dynamodb_local import DynamoDBLocal
 from localcloud.gate import Gate
@@ -235,7 +247,9 @@ class LocalCloud:
             for domain in plan.of_type("aws_cognito_user_pool_domain"):
                 if plan.attribute(domain.address, "user_pool_id") == pool.id:
                     prefix = plan.attribute(domain.address, "domain")
-                    plan.map_endpoint(f"https://{prefix}.auth.{plan.region}.amazoncognito.com", pool.local_url)
+                    plan.map_endpoint(
+                        f"https://{prefix}.auth.{plan.region}.amazoncognito.com", pool.local_url
+                    )
         for resource in plan.of_type("aws_cloudfront_distribution"):
             url = self._bind(sockets, resource.address)
             hosts = [plan.attribute(resource.address, "domain_name"), *(resource.config.get("aliases") or [])]

@@ -157,9 +157,15 @@ class UserPool:
         for key, spec in sorted(declared.items()):
             group = str(spec["group"])
             if group not in self.groups:
-                raise PlanError(f"{self.address}: local user {key} is in group {group}, which the stack lacks")
+                raise PlanError(
+                    f"{self.address}: local user {key} is in group {group}, which the stack lacks"
+                )
             self.users[str(spec["username"]).lower()] = User(
-                key, str(spec["username"]), _password(), [group], str(uuid.uuid5(uuid.NAMESPACE_URL, spec["username"]))
+                key,
+                str(spec["username"]),
+                _password(),
+                [group],
+                str(uuid.uuid5(uuid.NAMESPACE_URL, spec["username"])),
             )
         self.codes: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
@@ -215,7 +221,12 @@ class UserPool:
     def tokens(self, client: Client, grant: Grant, *, refresh: bool) -> dict[str, Any]:
         now = int(time.time())
         user = self.users.get(grant.username.lower()) if grant.username else None
-        common = {"iss": self.local_issuer, "iat": now, "auth_time": grant.auth_time, "jti": str(uuid.uuid4())}
+        common = {
+            "iss": self.local_issuer,
+            "iat": now,
+            "auth_time": grant.auth_time,
+            "jti": str(uuid.uuid4()),
+        }
         access: dict[str, Any] = {
             **common,
             "sub": user.sub if user else client.id,
@@ -250,7 +261,10 @@ class UserPool:
             if refresh:
                 token = secrets.token_urlsafe(48)
                 self.refresh_tokens[token] = Grant(
-                    client.id, user.username, grant.scopes, time.time() + client.refresh_seconds,
+                    client.id,
+                    user.username,
+                    grant.scopes,
+                    time.time() + client.refresh_seconds,
                     auth_time=grant.auth_time,
                 )
                 result["refresh_token"] = token
@@ -298,18 +312,26 @@ class UserPool:
     def initiate_auth(self, request: dict[str, Any]) -> dict[str, Any]:
         client = self.clients.get(str(request.get("ClientId", "")))
         if client is None:
-            raise CognitoError("ResourceNotFoundException", f"User pool client {request.get('ClientId')} does not exist.")
+            raise CognitoError(
+                "ResourceNotFoundException", f"User pool client {request.get('ClientId')} does not exist."
+            )
         flow = str(request.get("AuthFlow", ""))
         params = request.get("AuthParameters") or {}
         if client.secret and params.get("SECRET_HASH") != _secret_hash(
             str(params.get("USERNAME", "")), client
         ):
             raise CognitoError(
-                "NotAuthorizedException", f"Client {client.id} is configured with secret but SECRET_HASH was not received"
+                "NotAuthorizedException",
+                f"Client {client.id} is configured with secret but SECRET_HASH was not received",
             )
         if flow == "USER_PASSWORD_AUTH":
-            if "ALLOW_USER_PASSWORD_AUTH" not in client.auth_flows and "USER_PASSWORD_AUTH" not in client.auth_flows:
-                raise CognitoError("InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client")
+            if (
+                "ALLOW_USER_PASSWORD_AUTH" not in client.auth_flows
+                and "USER_PASSWORD_AUTH" not in client.auth_flows
+            ):
+                raise CognitoError(
+                    "InvalidParameterException", "USER_PASSWORD_AUTH flow not enabled for this client"
+                )
             user = self._check_password(str(params.get("USERNAME", "")), str(params.get("PASSWORD", "")))
             grant = Grant(client.id, user.username, [USER_ADMIN_SCOPE], 0)
             issued = self.tokens(client, grant, refresh=True)
@@ -319,7 +341,9 @@ class UserPool:
                 raise CognitoError("NotAuthorizedException", "Invalid Refresh Token")
             issued = self.tokens(client, stored, refresh=False)
         else:
-            raise CognitoError("InvalidParameterException", f"AuthFlow {flow} is not emulated by the local cloud")
+            raise CognitoError(
+                "InvalidParameterException", f"AuthFlow {flow} is not emulated by the local cloud"
+            )
         result = {
             "AccessToken": issued["access_token"],
             "ExpiresIn": issued["expires_in"],
@@ -364,9 +388,13 @@ class UserPool:
             body = json.loads(await request.read() or b"{}")
             if operation == "InitiateAuth":
                 return _json(self.initiate_auth(body))
-            raise CognitoError("InvalidActionException", f"{operation or target!r} is not emulated by the local cloud")
+            raise CognitoError(
+                "InvalidActionException", f"{operation or target!r} is not emulated by the local cloud"
+            )
         except CognitoError as exc:
-            return _json({"__type": exc.code, "message": exc.message}, exc.status, {"x-amzn-ErrorType": exc.code})
+            return _json(
+                {"__type": exc.code, "message": exc.message}, exc.status, {"x-amzn-ErrorType": exc.code}
+            )
         except ValueError:
             return _json({"__type": "SerializationException", "message": "body is not JSON"}, 400)
 
@@ -407,7 +435,9 @@ class UserPool:
             raise CognitoError("invalid_request", "code_challenge_method must be S256 or plain")
         return client, scopes
 
-    def _redirect_with_code(self, query: Any, client: Client, scopes: list[str], username: str) -> web.Response:
+    def _redirect_with_code(
+        self, query: Any, client: Client, scopes: list[str], username: str
+    ) -> web.Response:
         code = secrets.token_urlsafe(24)
         self.codes[code] = Grant(
             client.id,
@@ -435,7 +465,8 @@ class UserPool:
 
     async def login_page(self, request: web.Request, error: str = "") -> web.Response:
         hidden = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in request.query.items()
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in request.query.items()
         )
         message = f'<p role="alert" class="error">{html.escape(error)}</p>' if error else ""
         return _page(
@@ -523,7 +554,9 @@ class UserPool:
                 raise CognitoError("unauthorized_client", "the client may not use client_credentials")
             scopes = str(form.get("scope") or " ".join(sorted(client.scopes))).split()
             if not set(scopes) <= client.scopes:
-                raise CognitoError("invalid_scope", f"scopes not allowed: {sorted(set(scopes) - client.scopes)}")
+                raise CognitoError(
+                    "invalid_scope", f"scopes not allowed: {sorted(set(scopes) - client.scopes)}"
+                )
             return self.tokens(client, Grant(client.id, None, scopes, 0), refresh=False)
         raise CognitoError("unsupported_grant_type", f"grant_type {grant_type!r}")
 
@@ -538,7 +571,11 @@ class UserPool:
         user = self.users.get(str(claims.get("username", "")).lower())
         if user is None:
             return _json({"error": "invalid_token"}, 401, cors)
-        return _json({"sub": user.sub, "username": user.username, "email": user.email, "email_verified": "true"}, 200, cors)
+        return _json(
+            {"sub": user.sub, "username": user.username, "email": user.email, "email_verified": "true"},
+            200,
+            cors,
+        )
 
     async def logout(self, request: web.Request) -> web.Response:
         client = self.clients.get(request.query.get("client_id", ""))
@@ -562,16 +599,22 @@ def _password() -> str:
     """A password any Cognito password policy accepts: lower, upper, digit, symbol, 20 characters."""
     alphabet = string.ascii_letters + string.digits
     core = "".join(secrets.choice(alphabet) for _ in range(16))
-    return core + secrets.choice(string.ascii_lowercase) + secrets.choice(string.ascii_uppercase) + secrets.choice(
-        string.digits
-    ) + secrets.choice("!#%+-=")
+    return (
+        core
+        + secrets.choice(string.ascii_lowercase)
+        + secrets.choice(string.ascii_uppercase)
+        + secrets.choice(string.digits)
+        + secrets.choice("!#%+-=")
+    )
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status,
         text=json.dumps(body),
-        content_type="application/x-amz-json-1.1" if "__type" in (body if isinstance(body, dict) else {}) else "application/json",
+        content_type="application/x-amz-json-1.1"
+        if "__type" in (body if isinstance(body, dict) else {})
+        else "application/json",
         headers=headers,
     )
 

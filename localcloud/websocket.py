@@ -15,9 +15,10 @@ above 128 KB close the connection (1009). A `$connect` route with a Lambda REQUE
 (authorization_type CUSTOM) runs it first, as a real function invocation behind its resource
 policy: a missing identity source refuses the handshake with 401 without calling it, the function
 failing with "Unauthorized" gives 401, a Deny policy 403, any other failure 500; an Allow passes
-its `principalId` and `context` to the route's event as `requestContext.authorizer`. Stage throttling (default and per-route route settings)
-answers `{"message": "Too Many Requests", ...}`. `drop_connections` (the control API's
-`websocket/disconnect`, local only) closes every connection at once, as those limits do.
+its `principalId` and `context` to the route's event as `requestContext.authorizer`. Stage
+throttling (default and per-route route settings) answers `{"message": "Too Many Requests", ...}`.
+`drop_connections` (the control API's `websocket/disconnect`, local only) closes every connection
+at once, as those limits do.
 """
 
 from __future__ import annotations
@@ -206,9 +207,13 @@ class WebSocketApi:
             query = [x.removeprefix("route.request.querystring.") for x in sources if ".querystring." in x]
             headers = [x.removeprefix("route.request.header.") for x in sources if ".header." in x]
             if len(query) + len(headers) != len(sources):
-                raise PlanError(f"{resource.address}: identity sources {sources} are not all query strings or headers")
+                raise PlanError(
+                    f"{resource.address}: identity sources {sources} are not all query strings or headers"
+                )
             return RequestAuthorizer(authorizer_id, target, query, headers)
-        raise PlanError(f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of this API")
+        raise PlanError(
+            f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of this API"
+        )
 
     async def _authorize(
         self, route: Route, stage: Stage, request: web.Request, context: dict[str, Any]
@@ -242,7 +247,9 @@ class WebSocketApi:
         statements = policy.get("Statement") or []
         allowed = any(
             str(st.get("Effect")) == "Allow" and _covers(st.get("Resource"), method_arn) for st in statements
-        ) and not any(str(st.get("Effect")) == "Deny" and _covers(st.get("Resource"), method_arn) for st in statements)
+        ) and not any(
+            str(st.get("Effect")) == "Deny" and _covers(st.get("Resource"), method_arn) for st in statements
+        )
         if not allowed:
             return 403, None
         passed = {str(k): v for k, v in (outcome.response.get("context") or {}).items()}

@@ -53,7 +53,7 @@ GATEWAY_ERROR_TEMPLATE = (
 # Public without a token: the CORS preflight (browsers send it without credentials) and the API's
 # own description.
 PUBLIC_PATHS = ("/openapi.json",)
-WEBSOCKET_TOKEN_SOURCE = "route.request.querystring.token"
+WEBSOCKET_TOKEN_SOURCE = "route.request.querystring.token"  # noqa: S105 - where, not what
 
 UNAUTHORIZED_TEMPLATE = '{"error":"unauthorized","message":$context.error.messageString,"details":[]}'
 
@@ -359,7 +359,11 @@ class Api(Construct):
             # Missing, malformed or expired token (and a token without one of the method's scopes).
             templates["UNAUTHORIZED"] = UNAUTHORIZED_TEMPLATE
         for response_type, template in templates.items():
-            extra = {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"} if response_type == "UNAUTHORIZED" else {}
+            extra = (
+                {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"}
+                if response_type == "UNAUTHORIZED"
+                else {}
+            )
             aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
                 self,
                 f"gateway_{response_type.lower()}",

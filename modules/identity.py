@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from environments import CreateAuth, ExistingAuth, LocalUser
 from modules.cdk import Construct, aws
@@ -125,13 +126,15 @@ class Identity(Construct):
                 user_pool_id=self.user_pool_id,
                 precedence=precedence,
             )
-        tokens = {
+        tokens: dict[str, Any] = {
             "access_token_validity": auth.access_token_minutes,
             "id_token_validity": auth.access_token_minutes,
             "refresh_token_validity": auth.refresh_token_days,
             "token_validity_units": [
                 aws.cognito_user_pool_client.CognitoUserPoolClientTokenValidityUnits(
-                    access_token="minutes", id_token="minutes", refresh_token="days"
+                    access_token="minutes",  # noqa: S106 - units, not secrets
+                    id_token="minutes",  # noqa: S106
+                    refresh_token="days",  # noqa: S106
                 )
             ],
             "enable_token_revocation": True,
@@ -189,12 +192,16 @@ class Identity(Construct):
             user_pool_tier=auth.feature_plan.upper(),
             deletion_protection="ACTIVE" if inputs.deletion_protection else "INACTIVE",
             # Accounts are created by an administrator; nobody signs themselves up.
-            admin_create_user_config=up.CognitoUserPoolAdminCreateUserConfig(allow_admin_create_user_only=True),
+            admin_create_user_config=up.CognitoUserPoolAdminCreateUserConfig(
+                allow_admin_create_user_only=True
+            ),
             username_configuration=up.CognitoUserPoolUsernameConfiguration(case_sensitive=False),
             auto_verified_attributes=["email"],
             account_recovery_setting=up.CognitoUserPoolAccountRecoverySetting(
                 recovery_mechanism=[
-                    up.CognitoUserPoolAccountRecoverySettingRecoveryMechanism(name="verified_email", priority=1)
+                    up.CognitoUserPoolAccountRecoverySettingRecoveryMechanism(
+                        name="verified_email", priority=1
+                    )
                 ]
             ),
             password_policy=up.CognitoUserPoolPasswordPolicy(

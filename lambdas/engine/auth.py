@@ -68,7 +68,9 @@ def caller_from_claims(claims: Mapping[str, Any]) -> Caller:
         granted = frozenset(p for g in groups for p in GROUP_PERMISSIONS.get(g, ()))
         return Caller(str(username), "user", granted, groups, scopes)
     granted = frozenset(p for s in scopes for p in SCOPE_PERMISSIONS.get(s, ()))
-    return Caller(str(claims.get("client_id") or claims.get("sub") or "unknown"), "machine", granted, (), scopes)
+    return Caller(
+        str(claims.get("client_id") or claims.get("sub") or "unknown"), "machine", granted, (), scopes
+    )
 
 
 def required_permission(method: str, path: str) -> str | None:

@@ -138,7 +138,9 @@ class TestWithoutAValidToken:
         claims = json.loads(_b64decode(payload))
         claims["cognito:groups"] = ["operators"]
         forged = ".".join([header, _b64encode(json.dumps(claims).encode()), signature])
-        response = Api(deployment.api_url, deployment.dashboard_url, forged).request("POST", "/workflows", json={})
+        response = Api(deployment.api_url, deployment.dashboard_url, forged).request(
+            "POST", "/workflows", json={}
+        )
         _refused(response, 401, "unauthorized")
 
     def test_an_expired_token_is_a_401_saying_so(self, local_only: Deployment) -> None:
@@ -205,7 +207,9 @@ class TestWebSocketHandshake:
         ("token", "status"),
         [(None, 401), ("", 401), ("not-a-jwt", 401), ("eyJhbGciOiJSUzI1NiJ9.e30.c2lnbmF0dXJl", 401)],
     )
-    def test_refused_without_a_valid_token(self, deployment: Deployment, token: str | None, status: int) -> None:
+    def test_refused_without_a_valid_token(
+        self, deployment: Deployment, token: str | None, status: int
+    ) -> None:
         url = deployment.websocket_url if token is None else f"{deployment.websocket_url}?token={token}"
         with pytest.raises(InvalidStatus) as refused, connect(url, open_timeout=30):
             pass
@@ -213,7 +217,10 @@ class TestWebSocketHandshake:
 
     def test_refused_with_an_expired_token(self, local_only: Deployment) -> None:
         expired = local_only.control("cognito/expired-token", {"user": "viewer"})["access_token"]
-        with pytest.raises(InvalidStatus) as refused, connect(f"{local_only.websocket_url}?token={expired}", open_timeout=30):
+        with (
+            pytest.raises(InvalidStatus) as refused,
+            connect(f"{local_only.websocket_url}?token={expired}", open_timeout=30),
+        ):
             pass
         assert refused.value.response.status_code == 401
 
@@ -228,7 +235,9 @@ class TestWebSocketHandshake:
         viewer = api_as("viewer")
         with Listener(deployment.websocket_url_as("viewer")) as listener:
             workflow_id = api.create()["workflow_id"]
-            eventually(lambda: _finished(listener, workflow_id), timeout=60, what="the viewer hears the workflow")
+            eventually(
+                lambda: _finished(listener, workflow_id), timeout=60, what="the viewer hears the workflow"
+            )
             for method, path in [
                 ("POST", "/workflows"),
                 ("POST", f"/workflows/{workflow_id}/cancel"),
@@ -256,4 +265,3 @@ def _b64decode(text: str) -> bytes:
 
 def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-

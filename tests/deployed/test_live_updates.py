@@ -10,7 +10,10 @@ from tests.cloud import Api, Deployment, eventually
 def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
     api: Api, deployment: Deployment
 ) -> None:
-    with Listener(deployment.websocket_url_as()) as everything, Listener(deployment.websocket_url_as()) as one:
+    with (
+        Listener(deployment.websocket_url_as()) as everything,
+        Listener(deployment.websocket_url_as()) as one,
+    ):
         mine, other = api.create(), api.create()
         one.send({"action": "subscribe", "workflow_id": mine["workflow_id"]})
         acknowledged = {"type": "subscribed", "workflow_id": mine["workflow_id"]}

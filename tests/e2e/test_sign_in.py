@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.cloud import Api, Deployment
-from tests.e2e.dashboard import open_workflow, simulate, sign_in, unique_id, workflow_status
+from tests.e2e.dashboard import open_workflow, sign_in, simulate, unique_id, workflow_status
 
 VIEWER_REASON = re.compile("Viewers can see workflows but not change them")
 

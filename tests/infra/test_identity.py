@@ -16,7 +16,10 @@ class TestUserPool:
         assert pool["admin_create_user_config"] == {"allow_admin_create_user_only": True}
         policy = pool["password_policy"]
         assert policy["minimum_length"] >= 12
-        assert all(policy[k] for k in ("require_lowercase", "require_uppercase", "require_numbers", "require_symbols"))
+        assert all(
+            policy[k]
+            for k in ("require_lowercase", "require_uppercase", "require_numbers", "require_symbols")
+        )
         # OPTIONAL needs a second factor to offer (Cognito refuses MFA without one).
         assert pool["mfa_configuration"] == "OPTIONAL"
         assert pool["software_token_mfa_configuration"] == {"enabled": True}
@@ -47,9 +50,13 @@ class TestUserPool:
 
 class TestClients:
     def clients(self, stack: Stack) -> dict[str, dict[str, object]]:
-        return {c["name"].rsplit("-", 1)[1]: c for c in resources(stack, "aws_cognito_user_pool_client").values()}
+        return {
+            c["name"].rsplit("-", 1)[1]: c for c in resources(stack, "aws_cognito_user_pool_client").values()
+        }
 
-    def test_the_dashboard_is_a_public_pkce_client_that_may_not_ask_to_operate(self, env_stack: Stack) -> None:
+    def test_the_dashboard_is_a_public_pkce_client_that_may_not_ask_to_operate(
+        self, env_stack: Stack
+    ) -> None:
         dashboard = self.clients(env_stack)["dashboard"]
         assert dashboard["generate_secret"] is False
         assert dashboard["allowed_oauth_flows"] == ["code"]
@@ -113,6 +120,12 @@ class TestCallbackUrls:
 class TestOutputs:
     def test_the_platform_team_reads_the_pool_and_the_client_ids(self, env_stack: Stack) -> None:
         outputs = env_stack["output"]
-        for name in ("user_pool_id", "auth_issuer", "auth_domain", "dashboard_client_id", "machine_client_id"):
+        for name in (
+            "user_pool_id",
+            "auth_issuer",
+            "auth_domain",
+            "dashboard_client_id",
+            "machine_client_id",
+        ):
             assert name in outputs, name
         assert "client_secret" not in str(outputs)

@@ -206,7 +206,8 @@ class TestAuthSettings:
     def test_prod_declares_no_local_users(self, env_dir: Path) -> None:
         path = env_dir / "prod.toml"
         path.write_text(
-            path.read_text() + '\n[auth.local_users.operator]\nusername = "op@example.com"\ngroup = "operators"\n'
+            path.read_text()
+            + '\n[auth.local_users.operator]\nusername = "op@example.com"\ngroup = "operators"\n'
         )
         with pytest.raises(SettingsError, match=r"auth\.local_users: prod declares no local users"):
             load("prod", env_dir)

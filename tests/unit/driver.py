@@ -49,9 +49,24 @@ OPERATOR_CLAIMS = {
     "token_use": "access",
     "client_id": "cli-client",
 }
-VIEWER_CLAIMS = {**OPERATOR_CLAIMS, "sub": "7c1d-viewer", "username": "viewer@example.com", "cognito:groups": "viewers"}
-MACHINE_CLAIMS = {"sub": "machine-client", "client_id": "machine-client", "scope": "orchestra/read", "token_use": "access"}
-OPERATOR_CONTEXT = {"principalId": "operator@example.com", "kind": "user", "role": "operator", "permissions": "operate read"}
+VIEWER_CLAIMS = {
+    **OPERATOR_CLAIMS,
+    "sub": "7c1d-viewer",
+    "username": "viewer@example.com",
+    "cognito:groups": "viewers",
+}
+MACHINE_CLAIMS = {
+    "sub": "machine-client",
+    "client_id": "machine-client",
+    "scope": "orchestra/read",
+    "token_use": "access",
+}
+OPERATOR_CONTEXT = {
+    "principalId": "operator@example.com",
+    "kind": "user",
+    "role": "operator",
+    "permissions": "operate read",
+}
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 

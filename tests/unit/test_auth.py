@@ -71,7 +71,12 @@ class TestPermissionRules:
 class TestRestApi:
     @pytest.mark.parametrize(
         ("method", "path"),
-        [("GET", "/workflows"), ("POST", "/workflows"), ("GET", "/definitions"), ("POST", "/workflows/x/retry")],
+        [
+            ("GET", "/workflows"),
+            ("POST", "/workflows"),
+            ("GET", "/definitions"),
+            ("POST", "/workflows/x/retry"),
+        ],
     )
     def test_no_claims_is_a_401(self, cloud: Cloud, method: str, path: str) -> None:
         status, body, headers = cloud.api(method, path, {} if method == "POST" else None, claims=None)
@@ -128,9 +133,16 @@ class TestWebSocket:
         assert cloud.websocket("$connect", "c1", authorizer=nobody)["statusCode"] == 403
 
     def test_the_record_keeps_who_connected(self, cloud: Cloud) -> None:
-        viewer = {"principalId": "viewer@example.com", "kind": "user", "permissions": "read", "groups": "viewers"}
+        viewer = {
+            "principalId": "viewer@example.com",
+            "kind": "user",
+            "permissions": "read",
+            "groups": "viewers",
+        }
         assert cloud.websocket("$connect", "c1", authorizer=viewer)["statusCode"] == 200
-        item = cloud.dynamodb.get_item(TableName=cloud.connections, Key={"connection_id": {"S": "c1"}})["Item"]
+        item = cloud.dynamodb.get_item(TableName=cloud.connections, Key={"connection_id": {"S": "c1"}})[
+            "Item"
+        ]
         assert item["principal"] == {"S": "viewer@example.com"}
         assert item["permissions"] == {"S": "read"}
         assert item["role"] == {"S": "viewer"}

@@ -123,11 +123,15 @@ class TestTokens:
 
     def test_a_token_from_another_key_is_refused(self, pool: cognito.UserPool) -> None:
         claims = jwt.decode(sign_in(pool)["AccessToken"], options={"verify_signature": False})
-        forged = jwt.encode(claims, cognito.rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256")
+        forged = jwt.encode(
+            claims, cognito.rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256"
+        )
         with pytest.raises(cognito.TokenRefused):
             pool.verify(forged, "access")
 
-    def test_scopes_and_token_use_are_checked_as_the_rest_authorizer_does(self, pool: cognito.UserPool) -> None:
+    def test_scopes_and_token_use_are_checked_as_the_rest_authorizer_does(
+        self, pool: cognito.UserPool
+    ) -> None:
         result = sign_in(pool)
         with pytest.raises(cognito.TokenRefused, match="scopes"):
             pool.verify(result["AccessToken"], "access", ["orchestra/operate"])
@@ -201,20 +205,35 @@ class TestOAuth2:
         assert done.headers["Location"].startswith(f"{SITE}/?")
         code = parse_qs(target.query)["code"][0]
         assert parse_qs(target.query)["state"] == ["s1"]
-        form = {"grant_type": "authorization_code", "client_id": dashboard.id, "code": code, "redirect_uri": f"{SITE}/"}
-        wrong = requests.post(f"{pool.local_url}/oauth2/token", data={**form, "code_verifier": "nope"}, timeout=10)
+        form = {
+            "grant_type": "authorization_code",
+            "client_id": dashboard.id,
+            "code": code,
+            "redirect_uri": f"{SITE}/",
+        }
+        wrong = requests.post(
+            f"{pool.local_url}/oauth2/token", data={**form, "code_verifier": "nope"}, timeout=10
+        )
         assert (wrong.status_code, wrong.json()["error"]) == (400, "invalid_grant")
         # The code was spent by the failed exchange, as Cognito spends it: start again.
-        again = session.get(f"{pool.local_url}/oauth2/authorize", params=query, allow_redirects=False, timeout=10)
+        again = session.get(
+            f"{pool.local_url}/oauth2/authorize", params=query, allow_redirects=False, timeout=10
+        )
         code = parse_qs(urlparse(again.headers["Location"]).query)["code"][0]  # the hosted UI session
         tokens = requests.post(
-            f"{pool.local_url}/oauth2/token", data={**form, "code": code, "code_verifier": verifier}, timeout=10
+            f"{pool.local_url}/oauth2/token",
+            data={**form, "code": code, "code_verifier": verifier},
+            timeout=10,
         ).json()
         access = verified(pool, tokens["access_token"])
         assert access["scope"] == "openid orchestra/read" and access["cognito:groups"] == ["operators"]
         refreshed = requests.post(
             f"{pool.local_url}/oauth2/token",
-            data={"grant_type": "refresh_token", "client_id": dashboard.id, "refresh_token": tokens["refresh_token"]},
+            data={
+                "grant_type": "refresh_token",
+                "client_id": dashboard.id,
+                "refresh_token": tokens["refresh_token"],
+            },
             timeout=10,
         )
         assert refreshed.status_code == 200 and "access_token" in refreshed.json()
@@ -223,7 +242,11 @@ class TestOAuth2:
         dashboard = client_with(pool, "code")
         response = requests.get(
             f"{pool.local_url}/oauth2/authorize",
-            params={"client_id": dashboard.id, "redirect_uri": "https://evil.example/", "response_type": "code"},
+            params={
+                "client_id": dashboard.id,
+                "redirect_uri": "https://evil.example/",
+                "response_type": "code",
+            },
             timeout=10,
         )
         assert response.status_code == 400
@@ -242,14 +265,20 @@ class TestOAuth2:
         )
         assert response.status_code == 400 and "orchestra/operate" in response.text
 
-    def test_client_credentials_need_the_secret_and_grant_the_asked_scopes(self, pool: cognito.UserPool) -> None:
+    def test_client_credentials_need_the_secret_and_grant_the_asked_scopes(
+        self, pool: cognito.UserPool
+    ) -> None:
         machine = client_with(pool, "client_credentials")
         url = f"{pool.local_url}/oauth2/token"
-        bad = requests.post(url, data={"grant_type": "client_credentials"}, auth=(machine.id, "wrong"), timeout=10)
+        bad = requests.post(
+            url, data={"grant_type": "client_credentials"}, auth=(machine.id, "wrong"), timeout=10
+        )
         assert (bad.status_code, bad.json()["error"]) == (401, "invalid_client")
         tokens = requests.post(
-            url, data={"grant_type": "client_credentials", "scope": "orchestra/read"},
-            auth=(machine.id, machine.secret), timeout=10,
+            url,
+            data={"grant_type": "client_credentials", "scope": "orchestra/read"},
+            auth=(machine.id, machine.secret),
+            timeout=10,
         ).json()
         claims = verified(pool, tokens["access_token"])
         assert claims["sub"] == claims["client_id"] == machine.id
@@ -270,7 +299,9 @@ class TestTheWebSocketAuthorizerFunction:
         from engine.handlers import authorizer
 
         monkeypatch.setenv("USER_POOL_ISSUER", pool.local_issuer)
-        monkeypatch.setenv("AUTHORIZER_SCOPES", "orchestra/read orchestra/operate aws.cognito.signin.user.admin")
+        monkeypatch.setenv(
+            "AUTHORIZER_SCOPES", "orchestra/read orchestra/operate aws.cognito.signin.user.admin"
+        )
         runtime.reset()
         authorizer._keys.cache_clear()
         yield authorizer
@@ -278,28 +309,39 @@ class TestTheWebSocketAuthorizerFunction:
 
     def event(self, token: str | None) -> dict[str, Any]:
         arn = "arn:aws:execute-api:eu-central-1:123456789012:abc/prod/$connect"
-        return {"type": "REQUEST", "methodArn": arn, "queryStringParameters": {"token": token} if token else None}
+        return {
+            "type": "REQUEST",
+            "methodArn": arn,
+            "queryStringParameters": {"token": token} if token else None,
+        }
 
-    def test_a_viewer_is_allowed_with_who_they_are_in_the_context(self, authorizer: Any, pool: cognito.UserPool) -> None:
+    def test_a_viewer_is_allowed_with_who_they_are_in_the_context(
+        self, authorizer: Any, pool: cognito.UserPool
+    ) -> None:
         from driver import FakeContext
 
         answer = authorizer.handler(self.event(sign_in(pool, "viewer")["AccessToken"]), FakeContext())
         assert answer["principalId"] == "viewer@example.com"
         assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-        assert answer["context"] == {"kind": "user", "role": "viewer", "permissions": "read", "groups": "viewers"}
+        assert answer["context"] == {
+            "kind": "user",
+            "role": "viewer",
+            "permissions": "read",
+            "groups": "viewers",
+        }
 
     @pytest.mark.parametrize("token", [None, "garbage", "a.b.c"])
     def test_no_or_a_malformed_token_is_unauthorized(self, authorizer: Any, token: str | None) -> None:
         from driver import FakeContext
 
-        with pytest.raises(Exception, match="^Unauthorized$"):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
             authorizer.handler(self.event(token), FakeContext())
 
     def test_an_expired_or_id_token_is_unauthorized(self, authorizer: Any, pool: cognito.UserPool) -> None:
         from driver import FakeContext
 
         for token in (pool.expired_token("operator"), sign_in(pool)["IdToken"]):
-            with pytest.raises(Exception, match="^Unauthorized$"):
+            with pytest.raises(Exception, match=r"^Unauthorized$"):
                 authorizer.handler(self.event(token), FakeContext())
 
 
@@ -328,4 +370,3 @@ class TestWhatCognitoRefusesAtCreation:
         (stack / "cdk.tf.json").write_text(json.dumps(document))
         with pytest.raises(PlanError, match=says):
             cognito.pools(Plan.load(tmp_path, "dev"))
-

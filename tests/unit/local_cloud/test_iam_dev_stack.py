@@ -106,5 +106,7 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
     assert mapping["retries"] >= 5 and mapping["sent_to_destination"] >= 1
     # Why: every attempt was refused by IAM, as AWS refuses it, and the workflow never ran.
     assert stats["iam_denials"]["orchestra-dev-orchestrator dynamodb:UpdateItem"] >= 6
-    workflow = requests.get(f"{outputs['api_url']}/workflows/{workflow_id}", headers=signed, timeout=30).json()
+    workflow = requests.get(
+        f"{outputs['api_url']}/workflows/{workflow_id}", headers=signed, timeout=30
+    ).json()
     assert workflow["status"] == "PENDING"
