@@ -26,6 +26,7 @@ from modules.network import Network, NetworkInputs
 from modules.orchestration import FUNCTIONS, Orchestration, OrchestrationInputs
 from modules.site import DashboardAuth, Site, SiteInputs
 from modules.state import RemoteState, StateInputs, key_alias
+from modules.waf import CLOUDFRONT_REGION, Waf, WafInputs
 
 
 class BootstrapStack(TerraformStack):
@@ -219,6 +220,30 @@ class OrchestraStack(TerraformStack):
             cors_allow_origins=[site.url, *settings.api.cors_extra_origins],
         )
         api.allow_origin(site.url)
+        waf_settings = settings.waf_settings
+        if waf_settings.enabled:
+            # CloudFront's web ACLs live in us-east-1, whatever the stack's region.
+            us_east_1 = aws.provider.AwsProvider(
+                self,
+                "aws_us_east_1",
+                alias="us_east_1",
+                region=CLOUDFRONT_REGION,
+                allowed_account_ids=[settings.account_id],
+                default_tags=[aws.provider.AwsProviderDefaultTags(tags=settings.tags)],
+            )
+            waf = Waf(
+                self,
+                "waf",
+                WafInputs(
+                    name_prefix=settings.name_prefix,
+                    rate_limit_per_5_minutes=waf_settings.rate_limit_per_5_minutes,
+                    log_retention_days=settings.log_retention_days,
+                    kms_key_arn=data.kms_key_arn,
+                ),
+                us_east_1,
+            )
+            waf.protect_stage(api.rest_stage.arn)
+            site.distribution.web_acl_id = waf.cloudfront.arn
         monitoring = Monitoring(
             self,
             "monitoring",

@@ -171,6 +171,14 @@ class NoAuth(_Model):
     mode: Literal["none"]
 
 
+class Waf(_Model):
+    """Web ACLs (AWS managed rule groups and a per-IP rate limit) on the REST stage and CloudFront."""
+
+    enabled: bool
+    # Requests per client IP in any 5 minutes before WAF blocks it (WAF's minimum is 10).
+    rate_limit_per_5_minutes: Annotated[int, Field(ge=10, le=2_000_000_000)] = 2000
+
+
 class Settings(_Model):
     """Everything that differs between environments."""
 
@@ -187,6 +195,7 @@ class Settings(_Model):
     functions: Functions
     api: Api
     auth: Annotated[CreateAuth | ExistingAuth | NoAuth, Field(discriminator="mode")]
+    waf: Waf | None = None  # absent: on in prod, off elsewhere
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Rules that span several keys, as (key, message) pairs."""
@@ -240,6 +249,10 @@ class Settings(_Model):
     @property
     def auth_enabled(self) -> bool:
         return not isinstance(self.auth, NoAuth)
+
+    @property
+    def waf_settings(self) -> Waf:
+        return self.waf if self.waf is not None else Waf(enabled=self.name == "prod")
 
 
 class Bootstrap(_Model):
