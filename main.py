@@ -29,19 +29,27 @@ from modules.state import RemoteState, StateInputs, key_alias
 from modules.waf import CLOUDFRONT_REGION, Waf, WafInputs
 
 
+def aws_provider(
+    scope: Construct, region: str, account_id: str, tags: dict[str, str], alias: str | None = None
+) -> aws.provider.AwsProvider:
+    """The AWS provider: one account only, and the required tags on every resource."""
+    return aws.provider.AwsProvider(
+        scope,
+        "aws" if alias is None else f"aws_{alias}",
+        region=region,
+        alias=alias,
+        allowed_account_ids=[account_id],
+        default_tags=[aws.provider.AwsProviderDefaultTags(tags=tags)],
+    )
+
+
 class BootstrapStack(TerraformStack):
     """Creates the state bucket; keeps its own state locally (it cannot live in a bucket it creates)."""
 
     def __init__(self, scope: Construct, bootstrap: Bootstrap) -> None:
         super().__init__(scope, "bootstrap")
         LocalBackend(self, path="terraform.bootstrap.tfstate")
-        aws.provider.AwsProvider(
-            self,
-            "aws",
-            region=bootstrap.region,
-            allowed_account_ids=[bootstrap.account_id],
-            default_tags=[aws.provider.AwsProviderDefaultTags(tags=bootstrap.tags)],
-        )
+        aws_provider(self, bootstrap.region, bootstrap.account_id, bootstrap.tags)
         state = RemoteState(
             self,
             "state",
@@ -88,13 +96,7 @@ class OrchestraStack(TerraformStack):
         )
         # S3 native locking; cdktf 0.21's S3Backend has no use_lockfile parameter yet.
         backend.add_override("use_lockfile", True)
-        aws.provider.AwsProvider(
-            self,
-            "aws",
-            region=settings.region,
-            allowed_account_ids=[settings.account_id],
-            default_tags=[aws.provider.AwsProviderDefaultTags(tags=settings.tags)],
-        )
+        aws_provider(self, settings.region, settings.account_id, settings.tags)
 
         data = Data(
             self,
@@ -223,13 +225,8 @@ class OrchestraStack(TerraformStack):
         waf_settings = settings.waf_settings
         if waf_settings.enabled:
             # CloudFront's web ACLs live in us-east-1, whatever the stack's region.
-            us_east_1 = aws.provider.AwsProvider(
-                self,
-                "aws_us_east_1",
-                alias="us_east_1",
-                region=CLOUDFRONT_REGION,
-                allowed_account_ids=[settings.account_id],
-                default_tags=[aws.provider.AwsProviderDefaultTags(tags=settings.tags)],
+            us_east_1 = aws_provider(
+                self, CLOUDFRONT_REGION, settings.account_id, settings.tags, alias="us_east_1"
             )
             waf = Waf(
                 self,

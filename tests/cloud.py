@@ -198,6 +198,10 @@ class SignIn:
         return {"username": os.environ[names[0]], "password": os.environ[names[1]]}
 
     def _person(self, role: str) -> str:
+        return str(self.initiate_auth(role)["AccessToken"])
+
+    def initiate_auth(self, role: str) -> dict[str, Any]:
+        """InitiateAuth USER_PASSWORD_AUTH as a person: Cognito's AuthenticationResult."""
         user = self.user(role)
         username, password = user["username"], user["password"]
         if self.local is not None:
@@ -217,7 +221,7 @@ class SignIn:
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
-        return str(answer["AuthenticationResult"]["AccessToken"])
+        return dict(answer["AuthenticationResult"])
 
     def _machine(self, role: str) -> str:
         if self.local is not None:

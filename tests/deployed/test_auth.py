@@ -7,7 +7,6 @@ import base64
 import json
 from collections.abc import Callable
 
-import boto3
 import pytest
 import requests
 from support import Listener
@@ -150,25 +149,8 @@ class TestWithoutAValidToken:
         assert "expired" in response.json()["message"]
 
     def test_an_id_token_is_not_an_access_token(self, deployment: Deployment) -> None:
-        if not deployment.is_local:
-            pytest.skip("needs an ID token: the local users' InitiateAuth")
-        idp = deployment.sign_in  # the same client the tests sign in with
-        assert idp.local is not None
-        answer = boto3.client(
-            "cognito-idp",
-            endpoint_url=idp.local["cognito_idp"],
-            region_name=idp.local["region"],
-            aws_access_key_id="none",
-            aws_secret_access_key="none",
-        ).initiate_auth(
-            ClientId=idp.local["user_pool_client_id"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={
-                "USERNAME": idp.local["users"]["operator"]["username"],
-                "PASSWORD": idp.local["users"]["operator"]["password"],
-            },
-        )
-        token = answer["AuthenticationResult"]["IdToken"]
+        # Without authorization scopes API Gateway would take it; the methods have scopes.
+        token = deployment.sign_in.initiate_auth("operator")["IdToken"]
         response = Api(deployment.api_url, deployment.dashboard_url, token).request("GET", "/workflows")
         _refused(response, 401, "unauthorized")
 
