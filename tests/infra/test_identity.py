@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from environments import ExistingAuth, NoAuth, Settings
 from modules.identity import API_SCOPES, check_callback_url
 from tests.infra.conftest import Stack, named, only, ref, resources
 
@@ -129,3 +132,36 @@ class TestOutputs:
         ):
             assert name in outputs, name
         assert "client_secret" not in str(outputs)
+
+
+class TestOtherModes:
+    def test_without_sign_in_there_is_no_pool_and_no_authorizer(
+        self, dev_settings: Settings, synth_settings: Callable[[Settings], Stack]
+    ) -> None:
+        stack = synth_settings(dev_settings.model_copy(update={"auth": NoAuth(mode="none")}))
+        assert resources(stack, "aws_cognito_user_pool") == {}
+        assert resources(stack, "aws_api_gateway_authorizer") == {}
+        assert resources(stack, "aws_apigatewayv2_authorizer") == {}
+        assert {m["authorization"] for m in resources(stack, "aws_api_gateway_method").values()} == {"NONE"}
+        for body in resources(stack, "aws_lambda_function").values():
+            assert body.get("environment", {}).get("variables", {}).get("AUTH_MODE", "none") == "none"
+        config = next(o for o in resources(stack, "aws_s3_object").values() if o["key"] == "config.js")
+        assert "window.AUTH" not in config["content"]
+
+    def test_an_existing_pool_gets_the_clients_groups_and_resource_server_but_no_new_pool(
+        self, dev_settings: Settings, synth_settings: Callable[[Settings], Stack]
+    ) -> None:
+        existing = ExistingAuth(
+            mode="existing", user_pool_id="eu-central-1_Platform1", domain="https://login.example.com"
+        )
+        stack = synth_settings(dev_settings.model_copy(update={"auth": existing}))
+        assert resources(stack, "aws_cognito_user_pool") == {}
+        assert resources(stack, "aws_cognito_user_pool_domain") == {}
+        assert {c["user_pool_id"] for c in resources(stack, "aws_cognito_user_pool_client").values()} == {
+            "eu-central-1_Platform1"
+        }
+        authorizer = only(stack, "aws_api_gateway_authorizer")
+        assert authorizer["provider_arns"] == [
+            "arn:aws:cognito-idp:eu-central-1:123456789012:userpool/eu-central-1_Platform1"
+        ]
+        assert stack["output"]["auth_domain"]["value"] == "https://login.example.com"
