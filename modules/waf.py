@@ -5,9 +5,9 @@ Each web ACL: a per-IP rate limit, then AWS's common rule set, known bad inputs 
 similar), the Amazon IP reputation list and the anonymous IP list. The common rule set's
 SizeRestrictions_BODY would block any body over 8 KB; the API accepts workflow inputs up to 256 KiB
 and checks them itself, so that one rule only counts, as does the anonymous list's
-HostingProviderIPList (CI runners call from cloud providers' addresses). A CloudFront web ACL must be created in us-east-1 (WAF: scope CLOUDFRONT),
-hence the provider for that region. The regional ACL logs to a KMS-encrypted log group, whose name
-WAF requires to begin with `aws-waf-logs-`.
+HostingProviderIPList (CI runners call from cloud providers' addresses). A CloudFront web ACL must
+be created in us-east-1 (WAF: scope CLOUDFRONT), hence the provider for that region. The regional
+ACL logs to a KMS-encrypted log group, whose name WAF requires to begin with `aws-waf-logs-`.
 """
 
 from __future__ import annotations
