@@ -40,6 +40,14 @@ def verify(token: str, issuer: str, scopes: tuple[str, ...]) -> dict[str, Any]:
     """The token's claims, or Unauthorized."""
     try:
         key = _keys(issuer).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError:
+        # Cognito's keys cannot be fetched: our fault, not the caller's (API Gateway answers 500).
+        logger.exception("the user pool's signing keys are unreachable")
+        raise
+    except jwt.PyJWTError as exc:
+        logger.info("token refused", extra={"reason": type(exc).__name__})
+        raise Unauthorized() from None
+    try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key.key,

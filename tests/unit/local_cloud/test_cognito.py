@@ -344,6 +344,19 @@ class TestTheWebSocketAuthorizerFunction:
             with pytest.raises(Exception, match=r"^Unauthorized$"):
                 authorizer.handler(self.event(token), FakeContext())
 
+    def test_unreachable_keys_are_an_error_not_a_401(
+        self, authorizer: Any, pool: cognito.UserPool, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from driver import FakeContext
+        from engine import runtime
+
+        token = sign_in(pool)["AccessToken"]
+        monkeypatch.setenv("USER_POOL_ISSUER", "http://127.0.0.1:9/eu-central-1_gone")  # a closed port
+        runtime.reset()
+        authorizer._keys.cache_clear()
+        with pytest.raises(jwt.PyJWKClientConnectionError):
+            authorizer.handler(self.event(token), FakeContext())
+
 
 class TestWhatCognitoRefusesAtCreation:
     def document(self) -> dict[str, Any]:
