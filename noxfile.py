@@ -12,6 +12,7 @@ cdktf.out/ (or call the build steps it needs, as `local` does); add it to `ci`'s
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import os
@@ -43,9 +44,19 @@ SYNTH_ENVIRONMENT = ("CDKTF_OUTDIR", "CDKTF_CONTEXT_JSON", "SYNTH_HCL_OUTPUT")
 # The CLI's own network use, all of it optional: HashiCorp's checkpoint telemetry (which Terraform
 # also honours), its "newer version" check (npm), npm's update notice.
 OFFLINE_CLI = {"CHECKPOINT_DISABLE": "1", "DISABLE_VERSION_CHECK": "1", "npm_config_update_notifier": "false"}
-# Never inputs: caches and what tools write next to sources.
-NOT_INPUTS = frozenset(
-    {"node_modules", "__pycache__", ".pytest_cache", ".mypy_cache", "tsconfig.tsbuildinfo"}
+# Never hashed: caches, what tools write next to sources, and Terraform's working files in a stack's
+# folder (providers, lock file, local state), which are not what the synth wrote.
+NOT_HASHED = (
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    "tsconfig.tsbuildinfo",
+    ".terraform",
+    ".terraform.lock.hcl",
+    "*.tfstate",
+    "*.tfstate.backup",
+    "*.tfplan",
 )
 
 
@@ -98,7 +109,10 @@ def files_under(path: Path) -> list[Path]:
     return sorted(
         file
         for file in path.rglob("*")
-        if file.is_file() and not NOT_INPUTS.intersection(file.relative_to(path).parts)
+        if file.is_file()
+        and not any(
+            fnmatch.fnmatch(part, pattern) for part in file.relative_to(path).parts for pattern in NOT_HASHED
+        )
     )
 
 
