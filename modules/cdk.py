@@ -29,45 +29,31 @@ if TOOLKIT not in TOOLKITS:
 try:
     # Type checking reads cdktf: the layouts are the same, and the toolkits CI session proves it.
     if TYPE_CHECKING or TOOLKIT == "cdktf":
+        import cdktf as toolkit
         import cdktf_cdktf_provider_aws as aws
-        from cdktf import (
-            App,
-            Aspects,
-            AssetType,
-            Fn,
-            IAspect,
-            LocalBackend,
-            S3Backend,
-            TerraformAsset,
-            TerraformOutput,
-            TerraformResource,
-            TerraformStack,
-            Testing,
-            Token,
-        )
     else:
+        import cdktn as toolkit
         import cdktn_provider_aws as aws
-        from cdktn import (
-            App,
-            Aspects,
-            AssetType,
-            Fn,
-            IAspect,
-            LocalBackend,
-            S3Backend,
-            TerraformAsset,
-            TerraformOutput,
-            TerraformResource,
-            TerraformStack,
-            Testing,
-            Token,
-        )
 except ModuleNotFoundError as missing:
     group = "infra" if TOOLKIT == "cdktf" else "cdktn"
     sys.exit(
         f"error: {TOOLKIT_VARIABLE}={TOOLKIT}: {missing.name} is not installed here; it is in the "
         f"`{group}` dependency group (`./noxw -s synth` installs the group the variable names)"
     )
+
+App = toolkit.App
+Aspects = toolkit.Aspects
+AssetType = toolkit.AssetType
+Fn = toolkit.Fn
+IAspect = toolkit.IAspect
+LocalBackend = toolkit.LocalBackend
+S3Backend = toolkit.S3Backend
+TerraformAsset = toolkit.TerraformAsset
+TerraformOutput = toolkit.TerraformOutput
+TerraformResource = toolkit.TerraformResource
+TerraformStack = toolkit.TerraformStack
+Testing = toolkit.Testing
+Token = toolkit.Token
 
 __all__ = [
     "TOOLKIT",
