@@ -38,9 +38,6 @@ STACKS = ("bootstrap", "dev", "staging", "prod")
 # modules/cdk.py imports the toolkit this names; nox reads it only to install the matching group.
 TOOLKIT_VARIABLE = "ORCHESTRA_CDK_TOOLKIT"
 TOOLKIT_GROUPS = {"cdktf": "infra", "cdktn": "cdktn"}
-# Environment the cdktf CLI gives the app (`cdktf synth --hcl`, its context, its outdir): part of
-# the synth's key, since each changes what is written.
-SYNTH_ENVIRONMENT = ("CDKTF_OUTDIR", "CDKTF_CONTEXT_JSON", "SYNTH_HCL_OUTPUT")
 # The CLI's own network use, all of it optional: HashiCorp's checkpoint telemetry (which Terraform
 # also honours), its "newer version" check (npm), npm's update notice.
 OFFLINE_CLI = {"CHECKPOINT_DISABLE": "1", "DISABLE_VERSION_CHECK": "1", "npm_config_update_notifier": "false"}
@@ -116,6 +113,11 @@ def files_under(path: Path) -> list[Path]:
     )
 
 
+def shown(path: Path) -> str:
+    """A path as the repository names it, or absolute when outside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def digest(paths: Iterable[Path], *extra: str) -> str:
     """SHA-256 over the names and contents of every file under `paths`, and `extra`."""
     total = hashlib.sha256()
@@ -128,7 +130,7 @@ def digest(paths: Iterable[Path], *extra: str) -> str:
         for file in files:
             with file.open("rb") as content:
                 file_hash = hashlib.file_digest(content, "sha256").hexdigest()
-            total.update(f"{file.relative_to(ROOT)}\0{file_hash}\0".encode())
+            total.update(f"{shown(file)}\0{file_hash}\0".encode())
     return total.hexdigest()
 
 
@@ -209,6 +211,19 @@ def dashboard_dist(session: nox.Session) -> None:
     )
 
 
+def cli_synth_environment() -> list[str]:
+    """What the cdktf CLI passes the app besides the outdir (in the step's name): its context and
+    `--hcl`. Part of the synth's key; the CLI's empty list of relative modules changes nothing, so
+    `npx cdktf synth` and `./noxw -s synth` share one synth."""
+    context = json.loads(os.environ.get("CDKTF_CONTEXT_JSON") or "{}")
+    if context.get("cdktfRelativeModules") == []:
+        del context["cdktfRelativeModules"]
+    return [
+        f"context={json.dumps(context, sort_keys=True)}",
+        f"hcl={os.environ.get('SYNTH_HCL_OUTPUT') == 'true'}",
+    ]
+
+
 def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
     """Synthesize `stacks` into cdktf.out/ (or $CDKTF_OUTDIR) with the chosen toolkit, after what
     they package (the zips, the dashboard's dist). Returns the output directory."""
@@ -218,11 +233,7 @@ def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)  # the toolkits create only the last level
     every = tuple(stacks) == STACKS
     outputs = [outdir / "stacks" / stack for stack in stacks] + ([outdir / "manifest.json"] if every else [])
-    label = (
-        "-".join(outdir.relative_to(ROOT).parts)
-        if outdir.is_relative_to(ROOT)
-        else hashlib.sha256(str(outdir).encode()).hexdigest()[:12]
-    )
+    label = shown(outdir).strip("/").replace("/", "-")
     step(
         session,
         f"synth-{label}-{'all' if every else '+'.join(stacks)}",
@@ -236,8 +247,8 @@ def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
             "python", "main.py", *([] if every else stacks), env={**tool_env(), "CDKTF_OUTDIR": str(outdir)}
         ),
         f"toolkit={toolkit()}",
-        *(f"{name}={os.environ.get(name, '')}" for name in SYNTH_ENVIRONMENT if name != "CDKTF_OUTDIR"),
         f"stacks={','.join(stacks)}",
+        *cli_synth_environment(),
     )
     return outdir
 
