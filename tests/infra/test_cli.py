@@ -31,6 +31,14 @@ class TestPinnedCli:
         assert config["sendCrashReports"] == "false"
 
 
+def test_the_outputs_file_is_flat(stacks: dict[str, Any]) -> None:
+    """`cdktf deploy --outputs-file` nests an output under its construct path ("//" outputs). Every
+    output is its stack's own, with its Terraform name as id, so the file is {stack: {output: value}}:
+    what the local cloud writes and tests/deployed reads."""
+    for name, stack in stacks.items():
+        assert stack["//"]["outputs"][name] == {output: output for output in stack["output"]}
+
+
 def write_synth(
     outdir: Path, stacks: dict[str, dict[str, Any]], assets: dict[str, bytes] | None = None
 ) -> Path:
