@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,22 +20,40 @@ PACKAGES = {"cdktf": ("cdktf", "cdktf_cdktf_provider_aws"), "cdktn": ("cdktn", "
 
 
 def provider_calls() -> dict[tuple[str, str], set[str]]:
-    """(submodule, class) → keyword arguments, for every `aws.<submodule>.<Class>(...)` in the sources,
-    and every `aws.<submodule>.<Class>` named without a call."""
+    """(submodule, class) → keyword arguments, for every `aws.<submodule>.<Class>(...)` in the sources
+    (or `<alias>.<Class>(...)` after `alias = aws.<submodule>`), and every such class named without a
+    call."""
     found: dict[tuple[str, str], set[str]] = {}
     for path in SOURCES:
         tree = ast.parse(path.read_text(), str(path))
+        aliases = {
+            target.id: node.value.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Attribute)
+            and isinstance(node.value.value, ast.Name)
+            and node.value.value.id == "aws"
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
         for node in ast.walk(tree):
             target = node.func if isinstance(node, ast.Call) else node
+            if not isinstance(target, ast.Attribute):
+                continue
+            owner = target.value
             if (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Attribute)
-                and isinstance(target.value.value, ast.Name)
-                and target.value.value.id == "aws"
+                isinstance(owner, ast.Attribute)
+                and isinstance(owner.value, ast.Name)
+                and owner.value.id == "aws"
             ):
-                keywords = found.setdefault((target.value.attr, target.attr), set())
-                if isinstance(node, ast.Call):
-                    keywords.update(keyword.arg for keyword in node.keywords if keyword.arg)
+                submodule = owner.attr
+            elif isinstance(owner, ast.Name) and owner.id in aliases:
+                submodule = aliases[owner.id]
+            else:
+                continue
+            keywords = found.setdefault((submodule, target.attr), set())
+            if isinstance(node, ast.Call):
+                keywords.update(keyword.arg for keyword in node.keywords if keyword.arg)
     return found
 
 
@@ -80,3 +99,22 @@ def test_provider_class_and_its_keywords_exist(where: tuple[str, str], keywords:
     parameters = inspect.signature(cls.__init__).parameters
     unknown = sorted(keywords - set(parameters))
     assert not unknown, f"{cdk.aws.__name__}.{submodule}.{name} takes no {unknown}"
+
+
+def test_mypy_reads_every_provider_submodule_the_stacks_use() -> None:
+    """pyproject.toml lets mypy read only the provider submodules the stacks use (the others are Any):
+    a submodule used but not listed would go unchecked."""
+    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    prefix = "cdktf_cdktf_provider_aws."
+    followed = {
+        module.removeprefix(prefix)
+        for override in overrides
+        if override.get("follow_imports") == "normal"
+        for module in override["module"]
+        if module.startswith(prefix)
+    }
+    used = {submodule for submodule, _ in provider_calls()}
+    assert followed == used, (
+        f"[[tool.mypy.overrides]] in pyproject.toml: add {sorted(used - followed)}, "
+        f"remove {sorted(followed - used)}"
+    )
