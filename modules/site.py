@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from modules import naming
 from modules.cdk import AssetType, Construct, TerraformAsset, aws
 from modules.components import BucketInputs, LifecycleRule, SecureBucket
 
@@ -86,7 +87,7 @@ class Site(Construct):
             self,
             "bucket",
             BucketInputs(
-                name=f"{inputs.name_prefix}-dashboard-{inputs.account_id}-{inputs.region}",
+                name=naming.bucket(inputs.name_prefix, "dashboard", inputs.account_id, inputs.region),
                 kms_key_arn=inputs.kms_key_arn,
                 access_log_bucket=inputs.access_log_bucket,
                 lifecycle=(LifecycleRule("expire-replaced-files", noncurrent_expire_days=30),),

@@ -1,9 +1,12 @@
-"""Remote state: the versioned, KMS-encrypted bucket every environment stack keeps its state in."""
+"""Bootstrap: the state bucket every stack keeps its state in, the account-wide API Gateway logging
+role, and the registry of the container-image tasks; applied once per account and region."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
+from modules import naming
 from modules.cdk import Construct, aws
 from modules.components import (
     BucketInputs,
@@ -29,24 +32,7 @@ class RemoteState(Construct):
 
     def __init__(self, scope: Construct, id: str, inputs: StateInputs) -> None:
         super().__init__(scope, id)
-        self.key = aws.kms_key.KmsKey(
-            self,
-            "key",
-            description=f"{inputs.name_prefix}: Terraform state",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "AccountAdministersAndDelegatesToIam",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{inputs.account_id}:root"},
-                        "Action": sorted(KEY_ACCOUNT_ACTIONS),
-                        "Resource": "*",
-                    }
-                ]
-            ),
-        )
+        self.key = self._account_key("key", f"{inputs.name_prefix}: Terraform state", inputs)
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=key_alias(inputs.name_prefix), target_key_id=self.key.key_id
         )
@@ -80,7 +66,9 @@ class RemoteState(Construct):
             "api_gateway_logging_role",
             name=f"{inputs.name_prefix}-apigateway-cloudwatch",
             description="API Gateway writes access and execution logs to CloudWatch Logs",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com", inputs.account_id),
+            # AWS's documented trust policy: API Gateway sends no aws:SourceAccount when it assumes
+            # this account-level role, so a condition on it would make UpdateAccount fail.
+            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
         aws.iam_role_policy.IamRolePolicy(
             self,
@@ -108,8 +96,100 @@ class RemoteState(Construct):
         aws.api_gateway_account.ApiGatewayAccount(
             self, "api_gateway_account", cloudwatch_role_arn=self.api_gateway_logging_role.arn
         )
+        self.registry = self._registry(inputs)
+
+    def _account_key(self, id: str, description: str, inputs: StateInputs) -> aws.kms_key.KmsKey:
+        """A rotating key administered by the account and used through IAM (no service needs more)."""
+        return aws.kms_key.KmsKey(
+            self,
+            id,
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "AccountAdministersAndDelegatesToIam",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{inputs.account_id}:root"},
+                        "Action": sorted(KEY_ACCOUNT_ACTIONS),
+                        "Resource": "*",
+                    }
+                ]
+            ),
+        )
+
+    def _registry(self, inputs: StateInputs) -> aws.ecr_repository.EcrRepository:
+        """The ECR repository of the task images. It lives here, not in the environment stacks: an
+        image must be pushed before the first apply that creates a function from it."""
+        key = self._account_key(
+            "registry_key", f"{inputs.name_prefix}: container images of the tasks", inputs
+        )
+        aws.kms_alias.KmsAlias(
+            self, "registry_key_alias", name=f"alias/{inputs.name_prefix}-registry", target_key_id=key.key_id
+        )
+        repository = aws.ecr_repository.EcrRepository(
+            self,
+            "registry",
+            name=naming.registry_repository(inputs.name_prefix),
+            image_tag_mutability="IMMUTABLE",  # a tag names one image forever (content tags, digests)
+            force_delete=False,
+            image_scanning_configuration=aws.ecr_repository.EcrRepositoryImageScanningConfiguration(
+                scan_on_push=True
+            ),
+            encryption_configuration=[
+                aws.ecr_repository.EcrRepositoryEncryptionConfiguration(
+                    encryption_type="KMS", kms_key=key.arn
+                )
+            ],
+        )
+        aws.ecr_repository_policy.EcrRepositoryPolicy(
+            self,
+            "registry_policy",
+            repository=repository.name,
+            # Lambda pulls with these actions; declared here so Lambda need not add them itself.
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "LambdaOfThisAccountPulls",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        "Condition": {
+                            "StringLike": {
+                                "aws:sourceArn": (
+                                    f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:*"
+                                )
+                            }
+                        },
+                    }
+                ]
+            ),
+        )
+        aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
+            self,
+            "registry_lifecycle",
+            repository=repository.name,
+            policy=json.dumps(
+                {
+                    "rules": [
+                        {
+                            "rulePriority": 1,
+                            "description": "Keep the 50 newest images (every environment pulls from here)",
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": 50,
+                            },
+                            "action": {"type": "expire"},
+                        }
+                    ]
+                }
+            ),
+        )
+        return repository
 
 
 def key_alias(name_prefix: str) -> str:
-    """The alias environment stacks name in their S3 backend's `kms_key_id`."""
+    """The state key's alias (people find the key by it; the backends name the key by its ARN)."""
     return f"alias/{name_prefix}-tfstate"

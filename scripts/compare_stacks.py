@@ -3,9 +3,9 @@
   python scripts/compare_stacks.py A B             the same stacks, byte-identical cdk.tf.json files
                                                     and the same asset files (npx cdktf synth vs nox)
   python scripts/compare_stacks.py --toolkits A B  the same Terraform: resources, data sources,
-                                                    outputs, backend, providers and everything else,
-                                                    except the toolkit's "//" metadata and the AWS
-                                                    provider's version (cdktf vs cdktn)
+                                                    outputs, backend, providers, metadata, all but
+                                                    the toolkit's and the AWS provider's versions
+                                                    (cdktf vs cdktn)
 
 Prints one line per stack; exits 1 naming every difference.
 """
@@ -55,8 +55,13 @@ def provider_source(source: str) -> str:
 
 
 def terraform_without_versions(stack: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The stack minus its "//" metadata, with provider sources normalized and versions taken out."""
-    comparable = {key: value for key, value in stack.items() if key != "//"}
+    """The stack without the toolkit's version (in its "//" metadata), with the provider sources
+    normalized and their versions taken out (returned)."""
+    comparable = dict(stack)
+    if "//" in stack:
+        notes = dict(stack["//"])
+        notes["metadata"] = {k: v for k, v in notes.get("metadata", {}).items() if k != "version"}
+        comparable["//"] = notes
     terraform = dict(comparable.get("terraform", {}))
     versions = {}
     providers = {}

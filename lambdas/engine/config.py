@@ -29,6 +29,7 @@ class Settings:
     table_name: str = ""
     connections_table: str = ""
     artifacts_bucket: str = ""
+    artifacts_kms_key_arn: str = ""
     worker_function_name: str = ""
     retry_queue_url: str = ""
     task_functions: Mapping[str, TaskFunction] = field(default_factory=dict)
@@ -52,6 +53,15 @@ def _positive_int(name: str, raw: str) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {raw!r}")
     return value
+
+
+def _key_arn(name: str, raw: str) -> str:
+    # A key ARN, not an alias: the artifacts bucket policy compares the key id header with it.
+    if not re.fullmatch(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+", raw.strip()):
+        raise ConfigError(
+            f"{name} must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), got {raw!r}"
+        )
+    return raw.strip()
 
 
 def _url(name: str, raw: str) -> str:
@@ -89,6 +99,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "TABLE_NAME": ("table_name", _text),
     "CONNECTIONS_TABLE": ("connections_table", _text),
     "ARTIFACTS_BUCKET": ("artifacts_bucket", _text),
+    "ARTIFACTS_KMS_KEY_ARN": ("artifacts_kms_key_arn", _key_arn),
     "WORKER_FUNCTION_NAME": ("worker_function_name", _text),
     "RETRY_QUEUE_URL": ("retry_queue_url", _url),
     "TASK_FUNCTIONS": ("task_functions", _task_functions),
@@ -110,7 +121,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "WEBSOCKET_API_ENDPOINT",
         "WORKFLOW_TTL_DAYS",
     ),
-    "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "TASK_FUNCTIONS"),
+    "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "ARTIFACTS_KMS_KEY_ARN", "TASK_FUNCTIONS"),
     "reaper": ("TABLE_NAME", "WORKER_FUNCTION_NAME", "RETRY_QUEUE_URL"),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
 }

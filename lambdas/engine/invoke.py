@@ -20,12 +20,18 @@ INLINE_OUTPUT_LIMIT = 64 * 1024
 
 class TaskRunner:
     def __init__(
-        self, lambda_client: Any, s3_client: Any, bucket: str, functions: Mapping[str, TaskFunction]
+        self,
+        lambda_client: Any,
+        s3_client: Any,
+        bucket: str,
+        functions: Mapping[str, TaskFunction],
+        kms_key_arn: str,
     ) -> None:
         self.lambda_client = lambda_client
         self.s3_client = s3_client
         self.bucket = bucket
         self.functions = functions
+        self.kms_key_arn = kms_key_arn
 
     def payload(self, claim: Claim) -> dict[str, Any]:
         task = claim.task
@@ -88,7 +94,10 @@ class TaskRunner:
             Key=key,
             Body=text.encode(),
             ContentType="application/json",
-            ServerSideEncryption="aws:kms",  # the bucket's default KMS key
+            # Name the project key: "aws:kms" alone would use the AWS managed key aws/s3 (and the
+            # bucket policy refuses that).
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=self.kms_key_arn,
         )
         return Outcome(ok=True, output_ref=f"s3://{self.bucket}/{key}", duration_ms=duration)
 

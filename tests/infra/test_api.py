@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 
 from modules.api import WEBSOCKET_ROUTES
-from tests.infra.conftest import Stack, named, only, ref, resources
+from preflight.rules import REST_LOG_VARIABLES, WEBSOCKET_LOG_VARIABLES
+from tests.infra.conftest import Stack, named, only, policy, ref, resources
+
+
+def variables(log_format: str) -> set[str]:
+    return set(json.loads(log_format).values())
 
 
 class TestRestApi:
@@ -27,8 +32,10 @@ class TestRestApi:
         stage = only(env_stack, "aws_api_gateway_stage")
         assert stage["stage_name"] == "prod"
         assert stage["xray_tracing_enabled"] is True
-        log_format = json.loads(stage["access_log_settings"]["format"])
-        assert {"requestId", "status", "integrationError"} <= set(log_format)
+        log_format = stage["access_log_settings"]["format"]
+        assert {"requestId", "status", "httpMethod", "resourcePath", "error"} <= set(json.loads(log_format))
+        # Only REST variables ("Variables for access logs for REST APIs in API Gateway").
+        assert variables(log_format) <= REST_LOG_VARIABLES
         group, body = named(env_stack, "aws_cloudwatch_log_group", "api/rest_access_logs/log_group")
         assert stage["access_log_settings"]["destination_arn"] == ref(
             "aws_cloudwatch_log_group", group, "arn"
@@ -47,8 +54,25 @@ class TestRestApi:
     def test_redeploys_before_destroying(self, env_stack: Stack) -> None:
         deployment = only(env_stack, "aws_api_gateway_deployment")
         assert deployment["lifecycle"] == {"create_before_destroy": True}
-        assert deployment["triggers"]["redeployment"]
-        assert len(deployment["depends_on"]) == 2
+
+    def test_the_deployment_comes_after_and_hashes_everything_it_snapshots(self, env_stack: Stack) -> None:
+        # A deployment snapshots the API when it is created: a gateway response created after it is
+        # never live (errors reach the browser without CORS), and a constant trigger never redeploys.
+        deployment = only(env_stack, "aws_api_gateway_deployment")
+        deployed = sorted(
+            f"{rtype}.{name}"
+            for rtype in (
+                "aws_api_gateway_resource",
+                "aws_api_gateway_method",
+                "aws_api_gateway_integration",
+                "aws_api_gateway_gateway_response",
+            )
+            for name in resources(env_stack, rtype)
+        )
+        assert len(deployed) == 7
+        assert sorted(deployment["depends_on"]) == deployed
+        trigger = deployment["triggers"]["redeployment"]
+        assert trigger.startswith("${sha1(jsonencode([") and all(address in trigger for address in deployed)
 
     def test_gateway_errors_use_the_engine_error_shape_and_cors(self, env_stack: Stack) -> None:
         distribution, _ = named(env_stack, "aws_cloudfront_distribution", "site/distribution")
@@ -104,6 +128,12 @@ class TestWebSocketApi:
         assert stage["name"] == "prod" and stage["auto_deploy"] is True
         assert stage["access_log_settings"]["destination_arn"].startswith("${aws_cloudwatch_log_group.")
 
+    def test_access_logs_use_only_websocket_variables(self, env_stack: Stack) -> None:
+        # API Gateway refuses REST-only variables ($context.httpMethod, ...) in a WebSocket stage.
+        log_format = only(env_stack, "aws_apigatewayv2_stage")["access_log_settings"]["format"]
+        assert variables(log_format) <= WEBSOCKET_LOG_VARIABLES
+        assert {"$context.requestId", "$context.routeKey", "$context.connectionId"} <= variables(log_format)
+
 
 class TestInvokePermissions:
     def test_each_api_may_invoke_only_its_function_from_its_own_execution_arn(self, env_stack: Stack) -> None:
@@ -129,3 +159,18 @@ class TestApiGatewayAccountLogging:
         assert account["cloudwatch_role_arn"].startswith("${aws_iam_role.")
         for environment in ("dev", "staging", "prod"):
             assert resources(stacks[environment], "aws_api_gateway_account") == {}
+
+    def test_the_logging_role_trusts_api_gateway_as_aws_documents_it(self, stacks: dict[str, Stack]) -> None:
+        # API Gateway sends no aws:SourceAccount when it assumes the account-level role.
+        role = next(
+            r
+            for r in resources(stacks["bootstrap"], "aws_iam_role").values()
+            if r["name"].endswith("cloudwatch")
+        )
+        assert policy(role, "assume_role_policy")["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ]

@@ -117,6 +117,12 @@ class TestCompareStacks:
             tmp_path / "c", {"dev": stack("0.24.0", {"source": "acme/aws", "version": "1.0"})}
         )
         assert "source" in compare("--toolkits", cdktf, other).stderr
+        renamed = stack("0.24.0")
+        renamed["//"]["metadata"]["stackName"] = "prod"
+        assert (
+            "//.metadata.stackName"
+            in compare("--toolkits", cdktf, write_synth(tmp_path / "d", {"dev": renamed})).stderr
+        )
 
 
 class TestNetworkGuard:

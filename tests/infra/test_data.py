@@ -155,7 +155,9 @@ class TestEveryBucket:
                 assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
                 assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
-    def test_kms_buckets_deny_unencrypted_uploads(self, stacks: dict[str, Stack]) -> None:
+    def test_kms_buckets_deny_other_encryption_the_aws_managed_key_and_other_keys(
+        self, stacks: dict[str, Stack]
+    ) -> None:
         for stack in stacks.values():
             for body in resources(stack, "aws_s3_bucket_server_side_encryption_configuration").values():
                 default = body["rule"][0]["apply_server_side_encryption_by_default"]
@@ -166,15 +168,35 @@ class TestEveryBucket:
                     if p["bucket"] == body["bucket"]
                 )
                 sids = {s["Sid"]: s for s in policy(policy_body)["Statement"]}
+                sse, key_id = (
+                    "s3:x-amz-server-side-encryption",
+                    "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                )
                 if default["sse_algorithm"] == "aws:kms":
-                    assert default["kms_master_key_id"].startswith("${aws_kms_key.")
-                    assert sids["DenyUnencryptedUploads"]["Condition"] == {
-                        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                    key = default["kms_master_key_id"]
+                    assert key.startswith("${aws_kms_key.") and key.endswith(".arn}")
+                    # Each refusal names its header as present: a negated condition on a missing key
+                    # would match, and refuse uploads that rely on the default (and multipart parts).
+                    assert sids["DenyOtherEncryption"]["Condition"] == {
+                        "StringNotEquals": {sse: "aws:kms"},
+                        "Null": {sse: "false"},
+                    }
+                    assert sids["DenyAwsManagedKey"]["Condition"] == {
+                        "StringEquals": {sse: "aws:kms"},
+                        "Null": {key_id: "true"},
+                    }
+                    assert sids["DenyOtherKmsKey"]["Condition"] == {
+                        "StringNotEquals": {key_id: key},
+                        "Null": {key_id: "false"},
                     }
                 else:
-                    # Only an access-log bucket may use SSE-S3: log delivery cannot write to SSE-KMS.
+                    # Only an access-log bucket may use SSE-S3: log delivery cannot write to SSE-KMS,
+                    # and sends no encryption header (so the refusal needs the header present).
                     assert "access_logs" in bucket
-                    assert "DenyUploadsNotSseS3" in sids
+                    assert sids["DenyUploadsNotSseS3"]["Condition"] == {
+                        "StringNotEquals": {sse: "AES256"},
+                        "Null": {sse: "false"},
+                    }
 
     def test_every_bucket_but_the_log_buckets_logs_to_a_log_bucket(self, stacks: dict[str, Stack]) -> None:
         for stack in stacks.values():
@@ -195,9 +217,10 @@ class TestDataBuckets:
 
     def test_backups_archive_then_expire_old_versions(self, env_stack: Stack) -> None:
         (rule,) = bucket_part(env_stack, "aws_s3_bucket_lifecycle_configuration", "backups")["rule"]
+        # S3 refuses Deep Archive less than 90 days after Glacier (InvalidArgument).
         assert rule["transition"] == [
             {"days": 30, "storage_class": "GLACIER"},
-            {"days": 90, "storage_class": "DEEP_ARCHIVE"},
+            {"days": 120, "storage_class": "DEEP_ARCHIVE"},
         ]
         assert rule["noncurrent_version_expiration"] == [{"noncurrent_days": 365}]
         assert "expiration" not in rule

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from engine.config import REQUIRED
 
-from modules.orchestration import FUNCTIONS, WORKFLOW_ITEMS_ONLY
+from modules import naming
+from modules.orchestration import FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY, image_uri
 from tests.infra.conftest import Stack, named, only, policy, ref, resources
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket")
 
@@ -49,9 +53,9 @@ class TestFunctions:
             ("worker", "python3.12", "engine.handlers.worker.handler"),
             ("reaper", "python3.12", "engine.handlers.reaper.handler"),
             ("websocket", "python3.12", "engine.handlers.websocket.handler"),
-            ("task-a", "nodejs20.x", "index.handler"),
-            ("task-b1", "nodejs20.x", "index.handler"),
-            ("task-c", "nodejs20.x", "index.handler"),
+            ("task-a", "nodejs22.x", "index.handler"),
+            ("task-b1", "nodejs22.x", "index.handler"),
+            ("task-c", "nodejs22.x", "index.handler"),
             ("task-b2", "python3.12", "handler.handler"),
         ],
     )
@@ -63,20 +67,37 @@ class TestFunctions:
         assert body["filename"].startswith("assets/") and body["filename"].endswith(".zip")
         assert len(body["source_code_hash"]) == 44  # base64 of a SHA-256
 
-    def test_b3_runs_from_an_image_in_its_repository(self, stacks: dict[str, Stack]) -> None:
+    def test_b3_runs_from_an_image_of_the_bootstrap_registry_by_its_content_tag(
+        self, stacks: dict[str, Stack]
+    ) -> None:
         _, body = function(stacks["dev"], "task-b3")
         assert body["package_type"] == "Image"
         assert "runtime" not in body and "handler" not in body
-        repository, _ = named(stacks["dev"], "aws_ecr_repository", "orchestration/images")
-        assert body["image_uri"].startswith(f"${{aws_ecr_repository.{repository}.repository_url}}:src-")
+        tag = json.loads((ROOT / "build" / "images.json").read_text())["task-b3"]["tag"]
+        # A literal URI: the repository is not in this stack (an image must exist before the apply).
+        assert body["image_uri"] == f"123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks:{tag}"
+        assert "aws_ecr_repository" not in stacks["dev"]["resource"]
 
-    def test_image_repository_is_immutable_scanned_encrypted_and_pruned(self, env_stack: Stack) -> None:
-        repository = only(env_stack, "aws_ecr_repository")
+    def test_a_digest_in_the_settings_pins_the_image(self) -> None:
+        registry = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/orchestra-tasks"
+        digest = "sha256:" + "ab" * 32
+        assert image_uri(registry, "src-1", digest) == f"{registry}@{digest}"
+        assert image_uri(registry, "src-1", None) == f"{registry}:src-1"
+
+    def test_the_registry_is_immutable_scanned_encrypted_pruned_and_lambda_may_pull(
+        self, stacks: dict[str, Stack]
+    ) -> None:
+        bootstrap = stacks["bootstrap"]
+        repository = only(bootstrap, "aws_ecr_repository")
+        assert repository["name"] == "orchestra-tasks"
         assert repository["image_tag_mutability"] == "IMMUTABLE"
         assert repository["image_scanning_configuration"] == {"scan_on_push": True}
         assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
-        rules = json.loads(only(env_stack, "aws_ecr_lifecycle_policy")["policy"])["rules"]
+        rules = json.loads(only(bootstrap, "aws_ecr_lifecycle_policy")["policy"])["rules"]
         assert rules[0]["selection"]["countType"] == "imageCountMoreThan"
+        (pull,) = json.loads(only(bootstrap, "aws_ecr_repository_policy")["policy"])["Statement"]
+        assert pull["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert pull["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 
     def test_every_function_traces_encrypts_and_runs_in_the_private_subnets(self, env_stack: Stack) -> None:
         private = env_stack["output"]["private_subnet_ids"]["value"]
@@ -89,21 +110,30 @@ class TestFunctions:
                 == env_stack["output"]["lambda_security_group_ids"]["value"]
             )
 
-    def test_reserved_concurrency_protects_worker_orchestrator_and_reaper(
-        self, stacks: dict[str, Stack]
-    ) -> None:
-        reserved = {
-            body["function_name"].removeprefix("orchestra-prod-"): body.get("reserved_concurrent_executions")
-            for body in resources(stacks["prod"], "aws_lambda_function").values()
+    def test_reservations_are_the_settings_and_dev_reserves_none(self, stacks: dict[str, Stack]) -> None:
+        def reserved(stack: str) -> dict[str, Any]:
+            return {
+                body["function_name"].removeprefix(f"orchestra-{stack}-"): body.get(
+                    "reserved_concurrent_executions"
+                )
+                for body in resources(stacks[stack], "aws_lambda_function").values()
+            }
+
+        prod = reserved("prod")
+        assert (prod["worker"], prod["orchestrator"], prod["reaper"], prod["api"]) == (200, 20, 1, None)
+        # A fresh account's quota may be 10: dev deploys anywhere.
+        assert set(reserved("dev").values()) == {None}
+
+    def test_worker_outlasts_its_tasks_which_stay_under_the_nat_idle_timeout(self, env_stack: Stack) -> None:
+        from preflight.facts import IDLE_TIMEOUT_SECONDS, MAX_SYNC_TASK_TIMEOUT
+
+        bodies = {
+            b["function_name"].rsplit("-", 1)[-1]: b
+            for b in resources(env_stack, "aws_lambda_function").values()
         }
-        assert reserved["worker"] == 200 and reserved["orchestrator"] == 20 and reserved["reaper"] == 1
-        assert reserved["api"] is None
-
-    def test_worker_outlasts_the_longest_task(self, env_stack: Stack) -> None:
-        from engine.definitions import MAX_TIMEOUT_SECONDS
-
-        _, worker = function(env_stack, "worker")
-        assert worker["timeout"] == 900 > MAX_TIMEOUT_SECONDS
+        tasks = [b for name, b in bodies.items() if name in ("a", "b1", "b2", "b3", "c")]
+        assert max(b["timeout"] for b in tasks) <= MAX_SYNC_TASK_TIMEOUT < IDLE_TIMEOUT_SECONDS
+        assert bodies["worker"]["timeout"] == MAX_SYNC_TASK_TIMEOUT + 60
 
 
 class TestEnvironment:
@@ -115,6 +145,11 @@ class TestEnvironment:
         variables = set(body["environment"]["variables"])
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
         assert variables - powertools == set(REQUIRED[function_id])
+
+    def test_the_worker_names_the_project_key_for_large_outputs(self, env_stack: Stack) -> None:
+        _, body = function(env_stack, "worker")
+        key, _ = named(env_stack, "aws_kms_key", "data/key")
+        assert body["environment"]["variables"]["ARTIFACTS_KMS_KEY_ARN"] == ref("aws_kms_key", key, "arn")
 
     def test_task_functions_map_names_and_types(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "worker")
@@ -214,6 +249,22 @@ class TestStreamMapping:
             assert mapping["depends_on"] == [f"aws_iam_role_policy.{policy_name}"]
 
 
+class TestCreationOrder:
+    def test_every_function_is_created_after_its_roles_policy(self, env_stack: Stack) -> None:
+        # Lambda checks a VPC function's role for the network interface actions when it creates it.
+        for f in FUNCTIONS:
+            _, body = function(env_stack, f.id)
+            policy_name, _ = named(env_stack, "aws_iam_role_policy", f"orchestration/{f.id}_policy")
+            group, _ = named(env_stack, "aws_cloudwatch_log_group", f"orchestration/{f.id}_logs/log_group")
+            assert body["depends_on"] == [
+                f"aws_cloudwatch_log_group.{group}",
+                f"aws_iam_role_policy.{policy_name}",
+            ]
+
+    def test_the_naming_module_knows_every_function(self) -> None:
+        assert [f.id for f in FUNCTIONS] == list(naming.FUNCTION_IDS)
+
+
 class TestQueuesAndAsync:
     def test_every_queue_is_encrypted_with_the_project_key(self, env_stack: Stack) -> None:
         for queue in resources(env_stack, "aws_sqs_queue").values():
@@ -221,7 +272,7 @@ class TestQueuesAndAsync:
 
     def test_retry_queue_outlasts_the_worker_and_dead_letters(self, env_stack: Stack) -> None:
         _, queue = named(env_stack, "aws_sqs_queue", "orchestration/retry_queue")
-        assert queue["visibility_timeout_seconds"] > 900
+        assert queue["visibility_timeout_seconds"] > WORKER_TIMEOUT
         dlq, _ = named(env_stack, "aws_sqs_queue", "orchestration/worker_dlq")
         redrive = json.loads(queue["redrive_policy"])
         assert (
@@ -316,7 +367,8 @@ class TestRoles:
                 "DescribeNetworkInterfaces",
                 "ManageOwnNetworkInterfaces",
             }
-        assert "PullOwnImage" in {s["Sid"] for s in role_policy(env_stack, "task-b3")}
+        # B3's image is pulled by Lambda under the registry's repository policy, not by its role.
+        assert {s["Sid"] for s in role_policy(env_stack, "task-b3")} == sids
 
     def test_functions_write_only_their_own_log_group(self, env_stack: Stack) -> None:
         for f in FUNCTIONS:

@@ -12,6 +12,7 @@ from environments import (
     ENVIRONMENTS_DIR,
     CreateNetwork,
     SettingsError,
+    check_against_bootstrap,
     load,
     load_bootstrap,
 )
@@ -100,11 +101,10 @@ class TestRejectedSettings:
         assert says in str(raised.value)
 
     def test_missing_key_names_its_table(self, env_dir: Path) -> None:
-        spoil(env_dir, "dev", "worker_reserved_concurrency = 20\n", "")
+        spoil(env_dir, "dev", "lambda_concurrency_quota = 1000\n", "")
         with pytest.raises(
             SettingsError,
-            match=r"dev\.toml:\d+: functions\.worker_reserved_concurrency: "
-            r"required key is missing",
+            match=r"dev\.toml:17: account\.lambda_concurrency_quota: required key is missing",
         ):
             load("dev", env_dir)
 
@@ -113,10 +113,15 @@ class TestRejectedSettings:
         with pytest.raises(SettingsError, match=r"tags: .*missing required tag\(s\) CostCenter"):
             load("dev", env_dir)
 
-    def test_nat_none_needs_interface_endpoints(self, env_dir: Path) -> None:
-        spoil(env_dir, "dev", 'nat = "single"', 'nat = "none"')
+    @pytest.mark.parametrize("endpoints", ["", "\ninterface_endpoints = true"])
+    def test_no_nat_is_refused_saying_why(self, env_dir: Path, endpoints: str) -> None:
+        # The orchestrator must reach the public WebSocket API's @connections; with an execute-api
+        # endpoint's private DNS those calls get 403, and nothing else reaches it without NAT.
+        spoil(env_dir, "dev", 'nat = "single"', f'nat = "none"{endpoints}')
         with pytest.raises(
-            SettingsError, match=r"dev\.toml:20: network\.nat: 'none' needs interface_endpoints = true"
+            SettingsError,
+            match=r"dev\.toml:25: network\.nat: 'none' cannot work: the orchestrator posts to the WebSocket "
+            r"API's @connections endpoint, which is public",
         ):
             load("dev", env_dir)
 
@@ -124,9 +129,74 @@ class TestRejectedSettings:
         spoil(env_dir, "dev", '"eu-central-1b"]', '"us-east-1b"]')
         with pytest.raises(
             SettingsError,
-            match=r"dev\.toml:19: network\.availability_zones: 'us-east-1b' is not in region eu-central-1",
+            match=r"dev\.toml:24: network\.availability_zones: 'us-east-1b' is not in region eu-central-1",
         ):
             load("dev", env_dir)
+
+    def test_task_timeouts_stay_under_the_nat_idle_timeout(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", "timeout_seconds = 60", "timeout_seconds = 840")
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:29: functions\.timeout_seconds: 840 is above 300 s: the worker waits for a "
+            r"task synchronously through NAT or an interface endpoint, which drop a connection idle for "
+            r"350 s",
+        ):
+            load("dev", env_dir)
+        spoil(env_dir, "dev", "timeout_seconds = 840", "timeout_seconds = 300")
+        assert load("dev", env_dir).functions.timeout_seconds == 300
+
+    def test_reservations_must_leave_100_of_the_declared_quota_unreserved(self, env_dir: Path) -> None:
+        # A new account: quota 10, and the old dev reservations (worker 20, orchestrator 5, reaper 1).
+        spoil(env_dir, "dev", "lambda_concurrency_quota = 1000", "lambda_concurrency_quota = 10")
+        spoil(
+            env_dir,
+            "dev",
+            "\n[api]",
+            "[functions.reserved_concurrency]\nworker = 20\norchestrator = 5\nreaper = 1\n\n[api]",
+        )
+        line = line_of(env_dir, "dev", "worker = 20") - 1  # the table's header
+        with pytest.raises(
+            SettingsError,
+            match=rf"dev\.toml:{line}: functions\.reserved_concurrency: reserves 26 concurrent executions, "
+            r"but Lambda keeps 100 of account\.lambda_concurrency_quota \(10\) unreserved: at most 0",
+        ):
+            load("dev", env_dir)
+        spoil(env_dir, "dev", "lambda_concurrency_quota = 10", "lambda_concurrency_quota = 126")
+        assert load("dev", env_dir).functions.reserved_concurrency.total() == 26
+
+    def test_a_name_prefix_whose_longest_name_does_not_fit_is_refused_naming_it(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'name_prefix = "orchestra-dev"', 'name_prefix = "orchestra-development-envir"')
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:5: name_prefix: 'orchestra-development-envir' is 2 character\(s\) too long: "
+            r"the "
+            r"s3 bucket name 'orchestra-development-envir-access-logs-123456789012-eu-central-1' has 65 "
+            r"characters, AWS allows 63",
+        ):
+            load("dev", env_dir)
+
+    def test_the_state_key_is_an_arn_of_the_bootstraps_account_and_region(self, env_dir: Path) -> None:
+        spoil(env_dir, "bootstrap", ":123456789012:key/", ":210987654321:key/")
+        with pytest.raises(
+            SettingsError,
+            match=r"bootstrap\.toml:9: state_kms_key_arn: must be a key of account 123456789012",
+        ):
+            load_bootstrap(env_dir)
+
+    def test_an_alias_is_not_a_key_arn(self, env_dir: Path) -> None:
+        spoil(env_dir, "bootstrap", "key/00000000-0000-0000-0000-000000000000", "alias/orchestra-tfstate")
+        with pytest.raises(
+            SettingsError, match=r"bootstrap\.toml:9: state_kms_key_arn: String should match pattern"
+        ):
+            load_bootstrap(env_dir)
+
+    def test_an_environment_in_another_region_than_the_registry_is_refused(self, env_dir: Path) -> None:
+        spoil(env_dir, "dev", 'region = "eu-central-1"', 'region = "eu-west-1"')
+        spoil(env_dir, "dev", '["eu-central-1a", "eu-central-1b"]', '["eu-west-1a", "eu-west-1b"]')
+        with pytest.raises(
+            SettingsError, match=r"dev\.toml:4: region: must equal bootstrap\.toml's region 'eu-central-1'"
+        ):
+            check_against_bootstrap(load("dev", env_dir), load_bootstrap(env_dir), env_dir)
 
     def test_name_must_match_file(self, env_dir: Path) -> None:
         spoil(env_dir, "dev", 'name = "dev"', 'name = "staging"')

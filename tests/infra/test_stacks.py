@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from environments import ENVIRONMENT_NAMES, REQUIRED_TAGS
-from tests.infra.conftest import Stack, only, policy, resources
+from environments import ENVIRONMENT_NAMES, REQUIRED_TAGS, load_bootstrap
+from tests.infra.conftest import Stack, policy, resources
 
 ROOT = Path(__file__).parents[2]
 OUTPUTS = (
@@ -56,19 +56,40 @@ class TestBackends:
             "key": f"{environment}/terraform.tfstate",
             "region": "eu-central-1",
             "encrypt": True,
-            "kms_key_id": "arn:aws:kms:eu-central-1:123456789012:alias/orchestra-tfstate",
+            # The state key by its ARN (bootstrap.toml): the state bucket's policy compares the key id
+            # Terraform sends on both the state and the .tflock PutObject with that ARN.
+            "kms_key_id": "arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-0000-0000-000000000000",
             "use_lockfile": True,
         }
 
-    def test_bootstrap_keeps_local_state(self, stacks: dict[str, Stack]) -> None:
-        assert list(stacks["bootstrap"]["terraform"]["backend"]) == ["local"]
+    @pytest.mark.parametrize("stack", ["bootstrap", *ENVIRONMENT_NAMES])
+    def test_every_stack_requires_terraform_with_native_s3_locking(
+        self, stacks: dict[str, Stack], stack: str
+    ) -> None:
+        assert stacks[stack]["terraform"]["required_version"] == ">= 1.10"
+
+    def test_bootstrap_keeps_its_first_state_outside_cdktf_out(self, stacks: dict[str, Stack]) -> None:
+        # Relative to cdktf.out/stacks/bootstrap: the repository root, not the regenerated folder.
+        assert stacks["bootstrap"]["terraform"]["backend"] == {
+            "local": {"path": "../../../terraform.bootstrap.tfstate"}
+        }
+
+    def test_bootstrap_state_moves_into_its_bucket(self) -> None:
+        import json
+
+        import main
+        from modules.cdk import Testing
+
+        bootstrap = load_bootstrap().model_copy(update={"bootstrap_state": "s3"})
+        stack = json.loads(Testing.synth(main.BootstrapStack(Testing.app(), bootstrap)))
+        assert stack["terraform"]["backend"] == {"s3": bootstrap.backend("bootstrap/terraform.tfstate")}
 
     def test_bootstrap_creates_the_bucket_the_environments_use(self, stacks: dict[str, Stack]) -> None:
         names = [b["bucket"] for b in resources(stacks["bootstrap"], "aws_s3_bucket").values()]
         assert "orchestra-tfstate-123456789012-eu-central-1" in names
-        alias = only(stacks["bootstrap"], "aws_kms_alias")
-        assert alias["name"] == "alias/orchestra-tfstate"
-        assert only(stacks["bootstrap"], "aws_kms_key")["enable_key_rotation"] is True
+        aliases = {a["name"] for a in resources(stacks["bootstrap"], "aws_kms_alias").values()}
+        assert aliases == {"alias/orchestra-tfstate", "alias/orchestra-registry"}
+        assert all(k["enable_key_rotation"] for k in resources(stacks["bootstrap"], "aws_kms_key").values())
 
     def test_state_bucket_keeps_old_versions_a_year(self, stacks: dict[str, Stack]) -> None:
         lifecycles = resources(stacks["bootstrap"], "aws_s3_bucket_lifecycle_configuration")

@@ -28,6 +28,7 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 
 from driver import (
+    ARTIFACTS_KEY_ARN,
     MANAGEMENT_ENDPOINT,
     QUEUE_URL,
     TASK_FUNCTIONS,
@@ -84,6 +85,7 @@ def cloud(
         "TABLE_NAME": workflows,
         "CONNECTIONS_TABLE": connections,
         "ARTIFACTS_BUCKET": "orchestra-test-artifacts",
+        "ARTIFACTS_KMS_KEY_ARN": ARTIFACTS_KEY_ARN,
         "WORKER_FUNCTION_NAME": WORKER_FUNCTION,
         "RETRY_QUEUE_URL": QUEUE_URL,
         "TASK_FUNCTIONS": json.dumps(TASK_FUNCTIONS),

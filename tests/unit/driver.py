@@ -33,6 +33,7 @@ TASKS = ROOT / "lambdas" / "tasks"
 WORKER_FUNCTION = "orchestra-test-worker"
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/orchestra-test-task-retries"
 MANAGEMENT_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
+ARTIFACTS_KEY_ARN = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TASK_FUNCTIONS = {
     "task-a": {"function_name": "orchestra-test-task-a", "type": "node"},
     "task-b1": {"function_name": "orchestra-test-task-b1", "type": "node"},

@@ -13,6 +13,7 @@ ENV = {
     "TABLE_NAME": "workflows",
     "CONNECTIONS_TABLE": "connections",
     "ARTIFACTS_BUCKET": "artifacts",
+    "ARTIFACTS_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "WORKER_FUNCTION_NAME": "p-worker",
     "RETRY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
     "TASK_FUNCTIONS": TASKS,

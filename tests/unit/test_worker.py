@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from driver import Cloud, simulated
+from driver import ARTIFACTS_KEY_ARN, Cloud, simulated
 from engine import runtime
 from moto import mock_aws
 
@@ -88,7 +88,9 @@ class TestLargeOutputs:
             assert tasks["B2"]["output_ref"] is None
             assert tasks["B2"]["output"]["task"] == "B2"
             head = s3.head_object(Bucket="orchestra-test-artifacts", Key="outputs/big/B3/1.json")
+            # The project key by its ARN: aws:kms alone would be the AWS managed key aws/s3.
             assert head["ServerSideEncryption"] == "aws:kms"
+            assert head["SSEKMSKeyId"] == ARTIFACTS_KEY_ARN
             stored = json.loads(
                 s3.get_object(Bucket="orchestra-test-artifacts", Key="outputs/big/B3/1.json")["Body"].read()
             )

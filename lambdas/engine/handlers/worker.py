@@ -44,7 +44,13 @@ def run_attempt(request: WorkerEvent) -> str:
     if claim is None:
         logger.info("not claimed: duplicate, late or cancelled dispatch", extra=log)
         return "not_claimed"
-    runner = TaskRunner(clients.lambda_, clients.s3, settings.artifacts_bucket, settings.task_functions)
+    runner = TaskRunner(
+        clients.lambda_,
+        clients.s3,
+        settings.artifacts_bucket,
+        settings.task_functions,
+        settings.artifacts_kms_key_arn,
+    )
     outcome = runner.run(claim)
     recorded = engine.record(claim, outcome)
     metrics.add_metric(name="TaskDuration", unit=MetricUnit.Milliseconds, value=outcome.duration_ms)

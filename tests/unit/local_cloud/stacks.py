@@ -106,9 +106,19 @@ exports.handler = async (event, context) => {
   if (event.exit !== undefined) process.exit(event.exit);
   console.log('event', JSON.stringify(event));
   return { event, name: context.functionName, arn: context.invokedFunctionArn, greeting: process.env.GREETING,
-           remaining: context.getRemainingTimeInMillis() };
+           remaining: context.getRemainingTimeInMillis(), node: process.version };
 };
 """
+
+
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def ref(rtype: str, name: str, attribute: str) -> str:
@@ -174,7 +184,7 @@ class StackBuilder:
             config["environment"] = {"variables": environment}
         if role not in self.document["resource"].get("aws_iam_role", {}):
             role_name = f"{self.name}-{role.replace('_', '-')}"
-            self.add("aws_iam_role", role, name=role_name, assume_role_policy="{}")
+            self.add("aws_iam_role", role, name=role_name, assume_role_policy=LAMBDA_TRUST)
         return self.add("aws_lambda_function", name, **config)
 
     def policy(self, name: str, role: str, *statements: dict[str, Any]) -> str:
@@ -184,6 +194,17 @@ class StackBuilder:
         return self.add("aws_iam_role_policy", name, name=name, role=role_id, policy=json.dumps(document))
 
     def write(self) -> Path:
+        # As AWS needs it (the preflight's LAMBDA-AFTER-ROLE-POLICIES): each function after the
+        # policies of its role.
+        resources = self.document["resource"]
+        for function in resources.get("aws_lambda_function", {}).values():
+            role = str(function.get("role", "")).removeprefix("${aws_iam_role.").partition(".")[0]
+            policies = [
+                f"aws_iam_role_policy.{name}"
+                for name, policy in resources.get("aws_iam_role_policy", {}).items()
+                if policy.get("role") == ref("aws_iam_role", role, "id")
+            ]
+            function["depends_on"] = sorted({*function.get("depends_on", []), *policies})
         path = self.stack_dir / "cdk.tf.json"
         path.write_text(json.dumps(self.document, indent=2))
         return path
@@ -255,6 +276,56 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
         + '"deadLetterTargetArn" = aws_sqs_queue.dlq.arn, "maxReceiveCount" = 2})}',
     )
     stack.add("aws_s3_bucket", "site", bucket=SITE_BUCKET)
+    stack.add(
+        "aws_s3_bucket_policy",
+        "site",
+        bucket=ref("aws_s3_bucket", "site", "id"),
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CloudFrontReads",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "s3:GetObject",
+                        "Resource": ref("aws_s3_bucket", "site", "arn") + "/*",
+                        "Condition": {
+                            "StringEquals": {
+                                "aws:SourceArn": ref("aws_cloudfront_distribution", "site", "arn")
+                            }
+                        },
+                    },
+                    {
+                        "Sid": "DenyAwsManagedKey",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": ref("aws_s3_bucket", "site", "arn") + "/uploads/*",
+                        "Condition": {
+                            "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                            "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+                        },
+                    },
+                    {
+                        "Sid": "DenyOtherKmsKey",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": ref("aws_s3_bucket", "site", "arn") + "/uploads/*",
+                        "Condition": {
+                            "StringNotEquals": {
+                                "s3:x-amz-server-side-encryption-aws-kms-key-id": ref(
+                                    "aws_kms_key", "key", "arn"
+                                )
+                            },
+                            "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+                        },
+                    },
+                ],
+            }
+        ),
+    )
     ws_endpoint = (
         "https://" + ref("aws_apigatewayv2_api", "ws", "id") + f".execute-api.{REGION}.amazonaws.com/prod"
     )
@@ -266,7 +337,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
     stack.function(
         "node",
         {"index.js": NODE_ECHO},
-        runtime="nodejs20.x",
+        runtime="nodejs22.x",
         handler="index.handler",
         environment={"GREETING": "hej"},
     )
@@ -283,7 +354,10 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
     stack.function(
         "consumer", {"app.py": PY_CONSUMER}, environment={"RECORD_FILE": str(records / "stream.jsonl")}
     )
-    stack.function("worker", {"app.py": PY_CONSUMER}, environment={"RECORD_FILE": str(records / "sqs.jsonl")})
+    # Its timeout stays within the retry queue's visibility timeout, as Lambda requires.
+    stack.function(
+        "worker", {"app.py": PY_CONSUMER}, environment={"RECORD_FILE": str(records / "sqs.jsonl")}, timeout=2
+    )
     stack.function(
         "tick",
         {"app.py": PY_ECHO},
@@ -348,7 +422,21 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
             integration_http_method="POST",
             uri=ref("aws_lambda_function", "api", "invoke_arn"),
         )
-    stack.add("aws_api_gateway_deployment", "deployment", rest_api_id=api_id)
+    deployed = [
+        "aws_api_gateway_resource.proxy",
+        *(
+            f"aws_api_gateway_{kind}.{name}"
+            for kind in ("method", "integration")
+            for name in ("root", "proxy")
+        ),
+    ]
+    stack.add(
+        "aws_api_gateway_deployment",
+        "deployment",
+        rest_api_id=api_id,
+        triggers={"redeployment": "${sha1(jsonencode([" + ", ".join(deployed) + "]))}"},
+        depends_on=deployed,
+    )
     stack.add(
         "aws_api_gateway_stage",
         "prod",

@@ -1,0 +1,772 @@
+"""One passing and one failing stack per preflight rule: the smallest JSON that shows the fact."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from preflight import Stack
+
+REGION, ACCOUNT = "eu-central-1", "123456789012"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+Doc = dict[str, Any]
+
+
+def ref(address: str, attribute: str) -> str:
+    return "${" + f"{address}.{attribute}" + "}"
+
+
+def stack(*resources: tuple[str, str, dict[str, Any]], name: str = "dev", **top: Any) -> Stack:
+    document: Doc = {
+        "provider": {"aws": [{"region": REGION, "allowed_account_ids": [ACCOUNT]}]},
+        "resource": {},
+        **top,
+    }
+    for rtype, rname, config in resources:
+        document["resource"].setdefault(rtype, {})[rname] = config
+    return Stack(name, document)
+
+
+def res(rtype: str, rname: str, **config: Any) -> tuple[str, str, dict[str, Any]]:
+    return rtype, rname, config
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def trust(service: str, **condition: Any) -> str:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return policy(statement)
+
+
+def lifecycle(**rule: Any) -> tuple[str, str, dict[str, Any]]:
+    return res(
+        "aws_s3_bucket_lifecycle_configuration", "l", bucket="b", rule=[{"id": "r", "filter": [{}], **rule}]
+    )
+
+
+def transitions(*pairs: tuple[int, str]) -> list[dict[str, Any]]:
+    return [{"days": d, "storage_class": c} for d, c in pairs]
+
+
+BUCKET = res("aws_s3_bucket", "b", bucket="orchestra-dev-artifacts")
+KEY = res("aws_kms_key", "k", policy=policy())
+DENY_OTHER_ENCRYPTION = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::b/*",
+    "Condition": {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
+    },
+}
+DENY_AWS_MANAGED = {
+    "Sid": "DenyAwsManagedKey",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::b/*",
+    "Condition": {
+        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+    },
+}
+
+
+def deny_other_key(key: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyOtherKmsKey",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {
+            "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key},
+            "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+        },
+    }
+
+
+def bucket_policy(*statements: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    return res("aws_s3_bucket_policy", "p", bucket=ref("aws_s3_bucket.b", "id"), policy=policy(*statements))
+
+
+def pinned(key: str = ref("aws_kms_key.k", "arn")) -> tuple[str, str, dict[str, Any]]:
+    return bucket_policy(DENY_OTHER_ENCRYPTION, DENY_AWS_MANAGED, deny_other_key(key))
+
+
+def s3_backend(**config: Any) -> Doc:
+    return {
+        "backend": {"s3": {"bucket": "orchestra-dev-artifacts", "key": "dev/terraform.tfstate", **config}}
+    }
+
+
+def bootstrap() -> Stack:
+    """A state bucket that pins its key by ARN, as the bootstrap stack's does."""
+    return stack(BUCKET, KEY, pinned(), name="bootstrap")
+
+
+def function(name: str = "f", **config: Any) -> tuple[str, str, dict[str, Any]]:
+    return res(
+        "aws_lambda_function",
+        name,
+        **{"function_name": f"orchestra-dev-{name}", "runtime": "python3.12", "timeout": 30, **config},
+    )
+
+
+ROLE = res("aws_iam_role", "r", name="orchestra-dev-f-role", assume_role_policy=trust("lambda.amazonaws.com"))
+ROLE_POLICY = res(
+    "aws_iam_role_policy",
+    "rp",
+    role=ref("aws_iam_role.r", "id"),
+    policy=policy(
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+            ],
+            "Resource": "*",
+        }
+    ),
+)
+
+
+def with_role(**config: Any) -> tuple[str, str, dict[str, Any]]:
+    return function(role=ref("aws_iam_role.r", "arn"), depends_on=["aws_iam_role_policy.rp"], **config)
+
+
+def rest(deployment: dict[str, Any]) -> Stack:
+    api = ref("aws_api_gateway_rest_api.a", "id")
+    return stack(
+        res("aws_api_gateway_rest_api", "a", name="api"),
+        res("aws_api_gateway_method", "m", rest_api_id=api, http_method="ANY"),
+        res("aws_api_gateway_integration", "i", rest_api_id=api, type="AWS_PROXY"),
+        res("aws_api_gateway_gateway_response", "g", rest_api_id=api, response_type="DEFAULT_4XX"),
+        res("aws_api_gateway_deployment", "d", rest_api_id=api, **deployment),
+    )
+
+
+DEPLOYED = ["aws_api_gateway_method.m", "aws_api_gateway_integration.i", "aws_api_gateway_gateway_response.g"]
+HASH = "${sha1(jsonencode([" + ", ".join(DEPLOYED) + "]))}"
+
+
+def ws_stage(log_format: str) -> Stack:
+    return stack(
+        res("aws_apigatewayv2_api", "ws", protocol_type="WEBSOCKET"),
+        res(
+            "aws_apigatewayv2_stage",
+            "s",
+            api_id=ref("aws_apigatewayv2_api.ws", "id"),
+            access_log_settings={"destination_arn": "x", "format": log_format},
+        ),
+        res("aws_api_gateway_account", "acct", cloudwatch_role_arn="arn:aws:iam::1:role/x"),
+    )
+
+
+def rest_stage(log_format: str) -> Stack:
+    return stack(
+        res("aws_api_gateway_stage", "s", access_log_settings={"destination_arn": "x", "format": log_format}),
+        res("aws_api_gateway_account", "acct", cloudwatch_role_arn="arn:aws:iam::1:role/x"),
+    )
+
+
+def account_role(**condition: Any) -> Stack:
+    return stack(
+        res(
+            "aws_iam_role",
+            "logs",
+            name="apigw",
+            assume_role_policy=trust("apigateway.amazonaws.com", **condition),
+        ),
+        res("aws_api_gateway_account", "acct", cloudwatch_role_arn=ref("aws_iam_role.logs", "arn")),
+    )
+
+
+def worker(task_timeout: int) -> Stack:
+    tasks = json.dumps({"task-a": {"function_name": "orchestra-dev-task-a", "type": "node"}})
+    return stack(
+        function(
+            "worker", vpc_config={"subnet_ids": ["s"]}, environment={"variables": {"TASK_FUNCTIONS": tasks}}
+        ),
+        function("task-a", timeout=task_timeout),
+    )
+
+
+def mapping(visibility: int, timeout: int) -> Stack:
+    return stack(
+        res("aws_sqs_queue", "q", name="q", visibility_timeout_seconds=visibility),
+        function("w", timeout=timeout),
+        res(
+            "aws_lambda_event_source_mapping",
+            "m",
+            event_source_arn=ref("aws_sqs_queue.q", "arn"),
+            function_name=ref("aws_lambda_function.w", "arn"),
+        ),
+    )
+
+
+def stream(**mapping_config: Any) -> Stack:
+    return stack(
+        res(
+            "aws_dynamodb_table",
+            "t",
+            stream_enabled=True,
+            hash_key="pk",
+            attribute=[{"name": "pk", "type": "S"}],
+        ),
+        function("o"),
+        res(
+            "aws_lambda_event_source_mapping",
+            "m",
+            event_source_arn=ref("aws_dynamodb_table.t", "stream_arn"),
+            function_name=ref("aws_lambda_function.o", "arn"),
+            **mapping_config,
+        ),
+    )
+
+
+def key_for(service_statements: list[dict[str, Any]], *users: tuple[str, str, dict[str, Any]]) -> Stack:
+    return stack(res("aws_kms_key", "k", policy=policy(*service_statements)), *users)
+
+
+def service_use(service: str, *actions: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions), "Resource": "*"}
+
+
+def site(key_statements: list[dict[str, Any]], bucket_statements: list[dict[str, Any]], domain: str) -> Stack:
+    return stack(
+        res("aws_kms_key", "k", policy=policy(*key_statements)),
+        res("aws_s3_bucket", "site", bucket="site"),
+        res(
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "sse",
+            bucket=ref("aws_s3_bucket.site", "id"),
+            rule=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "kms_master_key_id": ref("aws_kms_key.k", "arn")
+                    }
+                }
+            ],
+        ),
+        res(
+            "aws_s3_bucket_policy",
+            "p",
+            bucket=ref("aws_s3_bucket.site", "id"),
+            policy=policy(*bucket_statements),
+        ),
+        res(
+            "aws_cloudfront_distribution",
+            "d",
+            origin=[{"domain_name": ref("aws_s3_bucket.site", domain), "origin_access_control_id": "oac"}],
+        ),
+    )
+
+
+CLOUDFRONT_READS = {
+    "Effect": "Allow",
+    "Principal": {"Service": "cloudfront.amazonaws.com"},
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::site/*",
+}
+
+
+def egress(nat: bool, endpoint_dns: bool = False) -> Stack:
+    routes = (
+        [
+            res(
+                "aws_route",
+                "default",
+                route_table_id=ref("aws_route_table.t", "id"),
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id="${aws_nat_gateway.n.id}",
+            )
+        ]
+        if nat
+        else []
+    )
+    endpoint = (
+        [
+            res(
+                "aws_vpc_endpoint",
+                "api",
+                service_name=f"com.amazonaws.{REGION}.execute-api",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+            )
+        ]
+        if endpoint_dns
+        else []
+    )
+    return stack(
+        res("aws_route_table", "t"),
+        res("aws_subnet", "s"),
+        res(
+            "aws_route_table_association",
+            "a",
+            subnet_id=ref("aws_subnet.s", "id"),
+            route_table_id=ref("aws_route_table.t", "id"),
+        ),
+        *routes,
+        *endpoint,
+        function(
+            "orchestrator",
+            vpc_config={"subnet_ids": [ref("aws_subnet.s", "id")]},
+            environment={
+                "variables": {
+                    "WEBSOCKET_API_ENDPOINT": "https://${aws_apigatewayv2_api.ws.id}.execute-api.eu-central-1.amazonaws.com/prod"
+                }
+            },
+        ),
+    )
+
+
+def many_reserved(quota: int) -> Stack:
+    return stack(
+        function("worker", reserved_concurrent_executions=20),
+        function("orchestrator", reserved_concurrent_executions=5),
+        function("reaper", reserved_concurrent_executions=1),
+        **{"//": {"preflight": {"lambda_concurrency_quota": quota}}},
+    )
+
+
+Fixture = tuple[Callable[[], list[Stack]], Callable[[], list[Stack]]]
+
+FIXTURES: dict[str, Fixture] = {
+    "S3-BUCKET-NAME": (
+        lambda: [
+            stack(res("aws_s3_bucket", "b", bucket="orchestra-dev-artifacts-123456789012-eu-central-1"))
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_s3_bucket",
+                    "b",
+                    bucket="orchestra-development-team-access-logs-123456789012-ap-southeast-1",
+                )
+            )
+        ],
+    ),
+    "S3-LIFECYCLE-TRANSITION-DAYS": (
+        lambda: [stack(lifecycle(transition=transitions((30, "GLACIER"), (120, "DEEP_ARCHIVE"))))],
+        lambda: [stack(lifecycle(transition=transitions((30, "GLACIER"), (90, "DEEP_ARCHIVE"))))],
+    ),
+    "S3-LIFECYCLE-EXPIRATION-AFTER-TRANSITION": (
+        lambda: [stack(lifecycle(transition=transitions((30, "GLACIER")), expiration=[{"days": 365}]))],
+        lambda: [stack(lifecycle(transition=transitions((30, "GLACIER")), expiration=[{"days": 30}]))],
+    ),
+    "S3-LIFECYCLE-ABORT-MPU-NO-TAGS": (
+        lambda: [stack(lifecycle(abort_incomplete_multipart_upload=[{"days_after_initiation": 7}]))],
+        lambda: [
+            stack(
+                res(
+                    "aws_s3_bucket_lifecycle_configuration",
+                    "l",
+                    rule=[
+                        {
+                            "id": "r",
+                            "filter": [{"tag": [{"key": "k", "value": "v"}]}],
+                            "abort_incomplete_multipart_upload": [{"days_after_initiation": 7}],
+                        }
+                    ],
+                )
+            )
+        ],
+    ),
+    "S3-POLICY-KMS-KEY-IS-KEY-ARN": (
+        lambda: [stack(BUCKET, KEY, pinned())],
+        lambda: [stack(BUCKET, KEY, pinned(f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra"))],
+    ),
+    "S3-POLICY-REFUSES-AWS-MANAGED-KEY": (
+        lambda: [stack(BUCKET, KEY, pinned())],
+        lambda: [
+            stack(
+                BUCKET, KEY, bucket_policy(DENY_OTHER_ENCRYPTION, deny_other_key(ref("aws_kms_key.k", "arn")))
+            )
+        ],
+    ),
+    "S3-UPLOAD-MATCHES-BUCKET-POLICY": (
+        lambda: [
+            stack(
+                BUCKET,
+                KEY,
+                pinned(),
+                res(
+                    "aws_s3_object",
+                    "o",
+                    bucket=ref("aws_s3_bucket.b", "bucket"),
+                    server_side_encryption="aws:kms",
+                    kms_key_id=ref("aws_kms_key.k", "arn"),
+                ),
+            )
+        ],
+        lambda: [
+            stack(
+                BUCKET,
+                KEY,
+                pinned(),
+                res(
+                    "aws_s3_object",
+                    "o",
+                    bucket=ref("aws_s3_bucket.b", "bucket"),
+                    server_side_encryption="aws:kms",
+                ),
+            )
+        ],
+    ),
+    "BACKEND-STATE-UPLOADS-MATCH-POLICY": (
+        lambda: [bootstrap(), stack(terraform=s3_backend(encrypt=True, kms_key_id=KEY_ARN))],
+        lambda: [
+            bootstrap(),
+            stack(
+                terraform=s3_backend(
+                    encrypt=True, kms_key_id=f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate"
+                )
+            ),
+        ],
+    ),
+    "BACKEND-KMS-KEY-ID-FORMAT": (
+        lambda: [stack(terraform=s3_backend(kms_key_id=KEY_ARN))],
+        lambda: [stack(terraform=s3_backend(kms_key_id="orchestra-tfstate"))],
+    ),
+    "BACKEND-LOCKFILE-NEEDS-TERRAFORM-1.10": (
+        lambda: [stack(terraform={**s3_backend(use_lockfile=True), "required_version": ">= 1.10"})],
+        lambda: [stack(terraform=s3_backend(use_lockfile=True))],
+    ),
+    "TERRAFORM-LOCAL-STATE-OUTSIDE-CDKTF-OUT": (
+        lambda: [
+            stack(
+                name="bootstrap",
+                terraform={"backend": {"local": {"path": "../../../terraform.bootstrap.tfstate"}}},
+            )
+        ],
+        lambda: [
+            stack(name="bootstrap", terraform={"backend": {"local": {"path": "terraform.bootstrap.tfstate"}}})
+        ],
+    ),
+    "APIGW-WEBSOCKET-LOG-VARIABLES": (
+        lambda: [
+            ws_stage('{"id":"$context.requestId","route":"$context.routeKey","event":"$context.eventType"}')
+        ],
+        lambda: [
+            ws_stage(
+                '{"id":"$context.requestId","method":"$context.httpMethod","path":"$context.resourcePath"}'
+            )
+        ],
+    ),
+    "APIGW-REST-LOG-VARIABLES": (
+        lambda: [rest_stage('{"id":"$context.requestId","method":"$context.httpMethod"}')],
+        lambda: [rest_stage('{"id":"$context.requestId","connection":"$context.connectionId"}')],
+    ),
+    "APIGW-ACCESS-LOG-REQUEST-ID": (
+        lambda: [rest_stage('{"id":"$context.extendedRequestId"}')],
+        lambda: [rest_stage('{"status":"$context.status"}')],
+    ),
+    "APIGW-DEPLOYMENT-AFTER-CONFIGURATION": (
+        lambda: [rest({"depends_on": DEPLOYED, "triggers": {"redeployment": HASH}})],
+        lambda: [rest({"depends_on": DEPLOYED[:2], "triggers": {"redeployment": "c4f09fa3f730654c"}})],
+    ),
+    "APIGW-DEPLOYMENT-REDEPLOY-TRIGGER": (
+        lambda: [rest({"depends_on": DEPLOYED, "triggers": {"redeployment": HASH}})],
+        lambda: [rest({"depends_on": DEPLOYED, "triggers": {"redeployment": "c4f09fa3f730654c"}})],
+    ),
+    "APIGW-ACCOUNT-ROLE-TRUST": (
+        lambda: [account_role()],
+        lambda: [account_role(StringEquals={"aws:SourceAccount": ACCOUNT})],
+    ),
+    "APIGW-LOGGING-NEEDS-ACCOUNT-ROLE": (
+        lambda: [
+            stack(res("aws_api_gateway_account", "acct", cloudwatch_role_arn="r"), name="bootstrap"),
+            rest_stage('{"id":"$context.requestId"}'),
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_api_gateway_stage",
+                    "s",
+                    access_log_settings={"format": '{"id":"$context.requestId"}'},
+                )
+            )
+        ],
+    ),
+    "LAMBDA-RUNTIME-SUPPORTED": (
+        lambda: [stack(function(runtime="nodejs22.x"))],
+        lambda: [stack(function(runtime="nodejs20.x"))],
+    ),
+    "LAMBDA-TIMEOUT-AND-MEMORY": (
+        lambda: [stack(function(timeout=900, memory_size=10240))],
+        lambda: [stack(function(timeout=901, memory_size=64))],
+    ),
+    "LAMBDA-UNRESERVED-CONCURRENCY": (
+        lambda: [many_reserved(1000)],
+        lambda: [many_reserved(50)],
+    ),
+    "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT": (lambda: [worker(300)], lambda: [worker(840)]),
+    "LAMBDA-IMAGE-NOT-FROM-SAME-STACK": (
+        lambda: [
+            stack(
+                function(
+                    package_type="Image",
+                    image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/orchestra-tasks:src-1",
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                res("aws_ecr_repository", "images", name="orchestra-dev-tasks"),
+                function(
+                    package_type="Image",
+                    image_uri=ref("aws_ecr_repository.images", "repository_url") + ":src-1",
+                ),
+            )
+        ],
+    ),
+    "LAMBDA-IMAGE-URI": (
+        lambda: [stack(function(image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/t@sha256:{'a' * 64}"))],
+        lambda: [
+            stack(function(image_uri=f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orchestra-tasks:src-1"))
+        ],
+    ),
+    "LAMBDA-AFTER-ROLE-POLICIES": (
+        lambda: [stack(ROLE, ROLE_POLICY, with_role())],
+        lambda: [stack(ROLE, ROLE_POLICY, function(role=ref("aws_iam_role.r", "arn")))],
+    ),
+    "LAMBDA-VPC-ROLE-PERMISSIONS": (
+        lambda: [stack(ROLE, ROLE_POLICY, with_role(vpc_config={"subnet_ids": ["s"]}))],
+        lambda: [
+            stack(
+                ROLE,
+                res("aws_iam_role_policy", "rp", role=ref("aws_iam_role.r", "id"), policy=policy()),
+                with_role(vpc_config={"subnet_ids": ["s"]}),
+            )
+        ],
+    ),
+    "LAMBDA-TRUSTS-LAMBDA": (
+        lambda: [stack(ROLE, ROLE_POLICY, with_role())],
+        lambda: [
+            stack(
+                res("aws_iam_role", "r", name="x", assume_role_policy=trust("ec2.amazonaws.com")),
+                ROLE_POLICY,
+                with_role(),
+            )
+        ],
+    ),
+    "LAMBDA-SQS-VISIBILITY-TIMEOUT": (lambda: [mapping(390, 360)], lambda: [mapping(30, 60)]),
+    "LAMBDA-STREAM-MAPPING": (
+        lambda: [stream(starting_position="TRIM_HORIZON", batch_size=25, parallelization_factor=2)],
+        lambda: [stream(starting_position="TRIM_HORIZON", parallelization_factor=11)],
+    ),
+    "LAMBDA-ASYNC-CONFIG-RANGES": (
+        lambda: [
+            stack(
+                res(
+                    "aws_lambda_function_event_invoke_config",
+                    "c",
+                    maximum_retry_attempts=2,
+                    maximum_event_age_in_seconds=3600,
+                )
+            )
+        ],
+        lambda: [stack(res("aws_lambda_function_event_invoke_config", "c", maximum_retry_attempts=3))],
+    ),
+    "LAMBDA-FUNCTION-NAME": (
+        lambda: [stack(function("worker"))],
+        lambda: [stack(res("aws_lambda_function", "f", function_name="x" * 65))],
+    ),
+    "IAM-ROLE-NAME": (
+        lambda: [stack(res("aws_iam_role", "r", name="orchestra-dev-orchestrator-role"))],
+        lambda: [
+            stack(
+                res(
+                    "aws_iam_role",
+                    "r",
+                    name="orchestra-development-environment-of-the-platform-team-orchestrator-role",
+                )
+            )
+        ],
+    ),
+    "KMS-KEY-POLICY-CLOUDWATCH-LOGS": (
+        lambda: [
+            key_for(
+                [service_use(f"logs.{REGION}.amazonaws.com", "kms:GenerateDataKey", "kms:Decrypt")],
+                res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn")),
+            )
+        ],
+        lambda: [
+            key_for(
+                [], res("aws_cloudwatch_log_group", "g", name="/x", kms_key_id=ref("aws_kms_key.k", "arn"))
+            )
+        ],
+    ),
+    "KMS-KEY-POLICY-CLOUDFRONT-OAC": (
+        lambda: [
+            site(
+                [service_use("cloudfront.amazonaws.com", "kms:Decrypt")],
+                [CLOUDFRONT_READS],
+                "bucket_regional_domain_name",
+            )
+        ],
+        lambda: [site([], [CLOUDFRONT_READS], "bucket_regional_domain_name")],
+    ),
+    "KMS-KEY-POLICY-SNS-FROM-CLOUDWATCH": (
+        lambda: [
+            key_for(
+                [service_use("cloudwatch.amazonaws.com", "kms:Decrypt", "kms:GenerateDataKey")],
+                res("aws_sns_topic", "t", kms_master_key_id=ref("aws_kms_key.k", "arn")),
+                res("aws_cloudwatch_metric_alarm", "a", alarm_actions=[ref("aws_sns_topic.t", "arn")]),
+            )
+        ],
+        lambda: [
+            key_for(
+                [],
+                res("aws_sns_topic", "t", kms_master_key_id=ref("aws_kms_key.k", "arn")),
+                res("aws_cloudwatch_metric_alarm", "a", alarm_actions=[ref("aws_sns_topic.t", "arn")]),
+            )
+        ],
+    ),
+    "KMS-KEY-SETTINGS": (
+        lambda: [
+            stack(
+                res("aws_kms_key", "k", deletion_window_in_days=30, rotation_period_in_days=365),
+                res("aws_kms_alias", "a", name="alias/orchestra-dev"),
+            )
+        ],
+        lambda: [
+            stack(
+                res("aws_kms_key", "k", deletion_window_in_days=5),
+                res("aws_kms_alias", "a", name="alias/aws/orchestra"),
+            )
+        ],
+    ),
+    "DYNAMODB-ATTRIBUTES-ARE-KEYS": (
+        lambda: [
+            stack(res("aws_dynamodb_table", "t", hash_key="pk", attribute=[{"name": "pk", "type": "S"}]))
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    hash_key="pk",
+                    attribute=[{"name": "pk", "type": "S"}, {"name": "status", "type": "S"}],
+                )
+            )
+        ],
+    ),
+    "DYNAMODB-INDEX-PROJECTIONS": (
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    global_secondary_index=[
+                        {"name": "i", "projection_type": "INCLUDE", "non_key_attributes": ["a"]}
+                    ],
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_dynamodb_table",
+                    "t",
+                    global_secondary_index=[
+                        {"name": "i", "projection_type": "KEYS_ONLY", "non_key_attributes": ["a"]}
+                    ],
+                )
+            )
+        ],
+    ),
+    "SQS-QUEUE-ATTRIBUTES": (
+        lambda: [
+            stack(
+                res(
+                    "aws_sqs_queue", "q", name="orchestra-dev-task-retries", message_retention_seconds=1209600
+                )
+            )
+        ],
+        lambda: [stack(res("aws_sqs_queue", "q", name="q", message_retention_seconds=14 * 24 * 3600 + 1))],
+    ),
+    "EVENTS-SCHEDULE-EXPRESSION": (
+        lambda: [stack(res("aws_cloudwatch_event_rule", "r", schedule_expression="rate(1 minute)"))],
+        lambda: [stack(res("aws_cloudwatch_event_rule", "r", schedule_expression="rate(1 minutes)"))],
+    ),
+    "EVENTS-LAMBDA-TARGET-PERMISSION": (
+        lambda: [
+            stack(
+                function("reaper"),
+                res("aws_cloudwatch_event_target", "t", arn=ref("aws_lambda_function.reaper", "arn")),
+                res(
+                    "aws_lambda_permission",
+                    "p",
+                    principal="events.amazonaws.com",
+                    function_name=ref("aws_lambda_function.reaper", "function_name"),
+                ),
+            )
+        ],
+        lambda: [
+            stack(
+                function("reaper"),
+                res("aws_cloudwatch_event_target", "t", arn=ref("aws_lambda_function.reaper", "arn")),
+            )
+        ],
+    ),
+    "VPC-EXECUTE-API-PRIVATE-DNS": (
+        lambda: [egress(nat=True)],
+        lambda: [egress(nat=True, endpoint_dns=True)],
+    ),
+    "VPC-FUNCTION-PUBLIC-EGRESS": (lambda: [egress(nat=True)], lambda: [egress(nat=False)]),
+    "VPC-ENDPOINT-PRIVATE-DNS-NEEDS-VPC-DNS": (
+        lambda: [
+            stack(
+                res("aws_vpc", "v", enable_dns_support=True, enable_dns_hostnames=True),
+                res("aws_vpc_endpoint", "e", vpc_id=ref("aws_vpc.v", "id"), private_dns_enabled=True),
+            )
+        ],
+        lambda: [
+            stack(
+                res("aws_vpc", "v"),
+                res("aws_vpc_endpoint", "e", vpc_id=ref("aws_vpc.v", "id"), private_dns_enabled=True),
+            )
+        ],
+    ),
+    "VPC-SECURITY-GROUP-RULE-ONE-TARGET": (
+        lambda: [stack(res("aws_vpc_security_group_egress_rule", "r", cidr_ipv4="0.0.0.0/0"))],
+        lambda: [
+            stack(
+                res("aws_vpc_security_group_egress_rule", "r", cidr_ipv4="0.0.0.0/0", prefix_list_id="pl-1")
+            )
+        ],
+    ),
+    "LOGS-RETENTION-DAYS": (
+        lambda: [stack(res("aws_cloudwatch_log_group", "g", retention_in_days=14))],
+        lambda: [stack(res("aws_cloudwatch_log_group", "g", retention_in_days=10))],
+    ),
+    "CLOUDFRONT-OAC-S3-ORIGIN": (
+        lambda: [
+            site(
+                [service_use("cloudfront.amazonaws.com", "kms:Decrypt")],
+                [CLOUDFRONT_READS],
+                "bucket_regional_domain_name",
+            )
+        ],
+        lambda: [
+            site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [], "bucket_regional_domain_name")
+        ],
+    ),
+    "ECR-REPOSITORY-NAME": (
+        lambda: [stack(res("aws_ecr_repository", "r", name="orchestra-tasks"))],
+        lambda: [stack(res("aws_ecr_repository", "r", name="Orchestra_Tasks"))],
+    ),
+}

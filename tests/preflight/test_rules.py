@@ -1,0 +1,48 @@
+"""Each preflight rule passes its passing fixture and fails its failing one (tests/preflight/fixtures.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fixtures import FIXTURES
+
+from preflight import RULES, Rule, check
+
+TODAY = dt.date(2026, 12, 1)  # nodejs20.x is past its deprecation date (2026-04-30), nodejs22.x is not
+BY_ID = {rule.id: rule for rule in RULES}
+
+
+def test_every_rule_has_a_source_a_fact_and_both_fixtures() -> None:
+    assert len(RULES) >= 25
+    assert set(FIXTURES) == set(BY_ID)
+    for rule in RULES:
+        assert rule.fact and rule.source and rule.error and rule.types
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+class TestRule:
+    def test_passes_what_aws_accepts(self, rule: Rule) -> None:
+        good, _ = FIXTURES[rule.id]
+        assert [v.line() for v in check(good(), TODAY, [rule])] == []
+
+    def test_fails_what_aws_refuses_naming_the_rule(self, rule: Rule) -> None:
+        _, bad = FIXTURES[rule.id]
+        lines = [v.line() for v in check(bad(), TODAY, [rule])]
+        assert lines, f"{rule.id} found nothing in its failing fixture"
+        assert all(line.startswith(f"{rule.id} ") for line in lines)
+
+
+def test_a_violation_line_names_rule_resource_answer_and_fix() -> None:
+    _, bad = FIXTURES["LAMBDA-RUNTIME-SUPPORTED"]
+    (violation,) = check(bad(), TODAY, [BY_ID["LAMBDA-RUNTIME-SUPPORTED"]])
+    assert violation.line() == (
+        "LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.f: AWS refuses: InvalidParameterValueException: "
+        "The runtime parameter of nodejs20.x is no longer supported for creating or updating AWS Lambda "
+        "functions. | fix: move to a supported runtime (nodejs22.x, python3.12, ...)"
+    )
+
+
+def test_nodejs22_is_refused_once_its_support_ends() -> None:
+    good, _ = FIXTURES["LAMBDA-RUNTIME-SUPPORTED"]
+    assert check(good(), dt.date(2027, 4, 30), [BY_ID["LAMBDA-RUNTIME-SUPPORTED"]])
