@@ -11,9 +11,10 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
-from localcloud.cloud import EMULATED, LocalCloud, Options
+from localcloud.cloud import EMULATED, LocalCloud, Options, endpoints_path
 from localcloud.dynamodb_local import DynamoDBLocalError
 from localcloud.iam import Identities
 from localcloud.moto_server import MotoServerError
@@ -55,6 +56,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--async-retry-delays",
         default="60,120",
         help="seconds before the 1st and 2nd retry of a failed async invocation (Lambda: about 60,120)",
+    )
+    up.add_argument(
+        "--started-at",
+        type=float,
+        help="when the command that started this began (Unix time): `ready in N s` counts from it",
     )
     up.add_argument("--no-warm", action="store_true", help="start no environment before the first invocation")
     up.add_argument("--meter", action="store_true", help="count DynamoDB requests and capacity (the bench)")
@@ -124,8 +130,21 @@ async def up_command(args: argparse.Namespace) -> int:
     for key, label in labels.items():
         if key in cloud.outputs:
             _print(f"  {label}  {cloud.outputs[key]}")
+    identity = cloud.identity()
+    if identity.get("users"):
+        _print("\n  Sign in to the dashboard as (passwords are new on every start):")
+        for key, user in identity["users"].items():
+            _print(f"    {key:<9}  {user['username']}  password {user['password']}")
+        machine = identity.get("machine_client")
+        if machine:
+            _print(
+                f"  Machine client (client credentials, {identity['oauth2_domain']}/oauth2/token): "
+                f"{machine['client_id']}, secret in {endpoints_path(options.outputs_path)}"
+            )
     _print(f"  Logs       {options.work_dir / 'logs'}")
     _print(f"  Outputs    {options.outputs_path}")
+    if args.started_at is not None:
+        _print(f"\nready in {time.time() - args.started_at:.1f} s")
     _print("\nCtrl-C stops everything.")
     await stop.wait()
     _print("stopping ...")

@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
-from run_local import local_clients, local_cloud
+from run_local import local_clients, local_cloud, machine_token
 
 ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
@@ -102,7 +102,9 @@ class Cloud:
     ) -> None:
         self.http = http
         self.api = str(outputs["api_url"]).rstrip("/")
-        self.websocket_url = str(outputs["websocket_url"])
+        token = machine_token(endpoints)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.websocket_url = str(outputs["websocket_url"]) + (f"?token={token}" if token else "")
         self.table = str(outputs["workflows_table_name"])
         self.control = str(endpoints["control"])
         aws = local_clients(endpoints, "dynamodb", "dynamodbstreams")
@@ -113,7 +115,7 @@ class Cloud:
         for attempt in range(10):
             sent = time.time()
             async with self.http.post(
-                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}
+                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}, headers=self.headers
             ) as response:
                 if response.status != 429:  # the stage's throttling: back off and try again
                     response.raise_for_status()
@@ -251,7 +253,7 @@ async def websocket_delays(cloud: Cloud, count: int) -> list[float]:
         await asyncio.sleep(1.0)
         task.cancel()
     for workflow_id in ids:
-        async with cloud.http.get(f"{cloud.api}/workflows/{workflow_id}") as response:
+        async with cloud.http.get(f"{cloud.api}/workflows/{workflow_id}", headers=cloud.headers) as response:
             body = await response.json()
         for t in body["tasks"]:
             for status, stamp in (("RUNNING", t["started_at"]), ("SUCCEEDED", t["finished_at"])):

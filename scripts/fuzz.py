@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from run_local import ROOT, local_cloud
+from run_local import ROOT, local_cloud, machine_token
 
 
 def main() -> int:
@@ -22,8 +22,10 @@ def main() -> int:
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--max-examples", type=int, default=30)
     args, extra = parser.parse_known_args()
-    with local_cloud(args.stack) as (outputs, _):
+    with local_cloud(args.stack) as (outputs, endpoints):
         api = str(outputs["api_url"]).rstrip("/")
+        token = machine_token(endpoints)
+        auth = ["--header", f"Authorization: Bearer {token}"] if token else []
         command = [
             str(Path(sys.executable).with_name("st")),
             "run",
@@ -38,6 +40,7 @@ def main() -> int:
             "1",
             "--workers",
             "2",
+            *auth,
             *extra,
         ]
         env = {**os.environ, "SCHEMATHESIS_HOOKS": "hooks", "PYTHONPATH": str(ROOT / "tests" / "fuzz")}

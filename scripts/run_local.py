@@ -71,3 +71,26 @@ def local_clients(endpoints: dict[str, Any], *services: str) -> dict[str, Any]:
         )
         for service in services
     }
+
+
+def machine_token(endpoints: dict[str, Any]) -> str | None:
+    """A client-credentials access token of the stack's machine client (None when the stack has no
+    sign-in): scripts call the APIs as a CI job would."""
+    import base64
+    import urllib.parse
+    import urllib.request
+
+    machine = endpoints.get("machine_client")
+    if not machine:
+        return None
+    credentials = base64.b64encode(f"{machine['client_id']}:{machine['client_secret']}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310 - the local cloud's own token endpoint
+        f"{endpoints['oauth2_domain']}/oauth2/token",
+        data=urllib.parse.urlencode({"grant_type": "client_credentials"}).encode(),
+        headers={
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return str(json.loads(response.read())["access_token"])

@@ -32,7 +32,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from redrive import redrive
-from run_local import local_clients, local_cloud
+from run_local import local_clients, local_cloud, machine_token
 
 TERMINAL = {"SUCCESS", "FAILED", "CANCELLED"}
 TASKS = [
@@ -89,11 +89,14 @@ class Soak:
         self.rng = random.Random(seed)  # noqa: S311 - a workload, not a secret
         self.expected: dict[str, str] = {}
         self.http = requests.Session()
+        self.token = machine_token(endpoints)
+        if self.token:  # the APIs are signed in to (the stack's machine client)
+            self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.aws = local_clients(endpoints, "sqs", "dynamodb", "dynamodbstreams", "lambda")
         self.redriven = {"batches": 0, "records": 0}
 
     def fault(self, body: dict[str, Any]) -> Any:
-        response = self.http.post(f"{self.control}/faults", json=body, timeout=30)
+        response = requests.post(f"{self.control}/faults", json=body, timeout=30)
         response.raise_for_status()
         return response.json()
 
@@ -130,7 +133,8 @@ class Soak:
         return dict(response.json())
 
     def listeners(self, count: int) -> list[Any]:
-        clients = [connect(str(self.outputs["websocket_url"]), open_timeout=30) for _ in range(count)]
+        url = str(self.outputs["websocket_url"]) + (f"?token={self.token}" if self.token else "")
+        clients = [connect(url, open_timeout=30) for _ in range(count)]
 
         def drain(ws: Any) -> None:
             try:
@@ -194,7 +198,7 @@ class Soak:
             tasks = {t["task_id"]: t for t in body["tasks"]}
             if body["status"] == "SUCCESS" and tasks["C"]["output"]["sources"] != ["B1", "B2", "B3"]:
                 lost += 1  # C must have received every B output
-        stats = self.http.get(f"{self.control}/stats", timeout=30).json()
+        stats = requests.get(f"{self.control}/stats", timeout=30).json()
         injected = {
             "crashes": {
                 k.rsplit("-", 1)[-1]: v.get("crashes", 0)

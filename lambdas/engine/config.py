@@ -41,6 +41,11 @@ class Settings:
     connection_ttl_seconds: int = 7200
     dispatch_mode: str = "writer"
     sweep_horizon_seconds: int = 120
+    # "cognito": callers are signed in and their claims decide (engine.auth); "none": anyone may do
+    # anything (auth.mode = "none"). Absent means "cognito": a missing variable must not open the API.
+    auth_mode: str = "cognito"
+    user_pool_issuer: str = ""
+    authorizer_scopes: tuple[str, ...] = ()
 
 
 def _text(name: str, raw: str) -> str:
@@ -108,6 +113,19 @@ def _dispatch_mode(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _auth_mode(name: str, raw: str) -> str:
+    if raw.strip() not in ("cognito", "none"):
+        raise ConfigError(f"{name} must be cognito or none, got {raw!r}")
+    return raw.strip()
+
+
+def _words(name: str, raw: str) -> tuple[str, ...]:
+    words = tuple(raw.split())
+    if not words:
+        raise ConfigError(f"{name} is empty")
+    return words
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "TABLE_NAME": ("table_name", _text),
     "CONNECTIONS_TABLE": ("connections_table", _text),
@@ -122,6 +140,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CONNECTION_TTL_SECONDS": ("connection_ttl_seconds", _positive_int),
     "DISPATCH_MODE": ("dispatch_mode", _dispatch_mode),
     "SWEEP_HORIZON_SECONDS": ("sweep_horizon_seconds", _positive_int),
+    "AUTH_MODE": ("auth_mode", _auth_mode),
+    "USER_POOL_ISSUER": ("user_pool_issuer", _url),
+    "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
 }
 
 # Which function reads what (docs/architecture.md, "Environment variables").
@@ -165,6 +186,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "SWEEP_HORIZON_SECONDS",
     ),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
+    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES"),
 }
 
 

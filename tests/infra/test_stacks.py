@@ -100,11 +100,12 @@ class TestBackends:
 class TestProvider:
     def test_default_tags_carry_the_required_keys(self, stacks: dict[str, Stack]) -> None:
         for name, stack in stacks.items():
-            (provider,) = stack["provider"]["aws"]
-            tags = provider["default_tags"][0]["tags"]
-            assert set(REQUIRED_TAGS) <= set(tags), name
-            assert tags["Environment"] == ("shared" if name == "bootstrap" else name)
-            assert provider["allowed_account_ids"] == ["123456789012"]
+            # One provider per region the stack uses (prod adds us-east-1 for CloudFront's WAF).
+            for provider in stack["provider"]["aws"]:
+                tags = provider["default_tags"][0]["tags"]
+                assert set(REQUIRED_TAGS) <= set(tags), name
+                assert tags["Environment"] == ("shared" if name == "bootstrap" else name)
+                assert provider["allowed_account_ids"] == ["123456789012"]
 
     def test_no_resource_overrides_a_required_tag(self, stacks: dict[str, Stack]) -> None:
         # default_tags apply to every taggable resource; a resource tag with the same key would win.
@@ -148,7 +149,9 @@ def test_exactly_one_module_imports_cdktf_and_the_provider() -> None:
                 else []
             )
             if any(
-                name.split(".")[0] in {"cdktf", "cdktf_cdktf_provider_aws", "constructs"} for name in names
+                name.split(".")[0]
+                in {"cdktf", "cdktf_cdktf_provider_aws", "cdktn", "cdktn_provider_aws", "constructs"}
+                for name in names
             ):
                 importers.append(str(path.relative_to(ROOT)))
     assert sorted(set(importers)) == ["modules/cdk.py"]

@@ -105,6 +105,7 @@ def cloud(
         "CONNECTION_TTL_SECONDS": "7200",
         "DISPATCH_MODE": dispatch_mode,
         "SWEEP_HORIZON_SECONDS": "60",
+        "AUTH_MODE": "cognito",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
