@@ -393,8 +393,14 @@ class Engine:
             error=None if outcome.ok else _clip_error(outcome.error),
         )
         other = self.store.put_result(attempt.workflow_id, result, now)
-        if other is not None and (other.status != result.status or other.finished_at != result.finished_at):
-            return Recorded(status=None, attempt=attempt.attempt)  # the attempt was ended by someone else
+        if other is not None:
+            # Already there: this worker's own (an earlier try of this recording: the same status and
+            # error type), or the end someone else gave the attempt (a cancel, an expired lease).
+            if other.status != result.status or (other.error or {}).get("type") != (result.error or {}).get(
+                "type"
+            ):
+                return Recorded(status=None, attempt=attempt.attempt)
+            result = other
         hint = attempt.state
         # The state this worker last wrote is a good first guess unless other tasks were under way
         # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
@@ -420,19 +426,22 @@ class Engine:
         can_keep: Callable[[int], bool],
         known: dict[str, tuple[Any, str | None]],
     ) -> Recorded:
+        moment = [now]  # each try decides at its own time: a claim after a lost race is not back-dated
+
         def compute(current: WorkflowState) -> Change | None:
+            at = moment[0] = max(now, self.clock())
             change = flow.finish_attempt(
-                current, dag, i, result.attempt, result.status, now, decisions=self.writer_dispatch
+                current, dag, i, result.attempt, result.status, at, decisions=self.writer_dispatch
             )
             # Keep the next task of a chain (the only one this result made READY): a fan-out's tasks
             # are all dispatched, so that they start together.
             if change is not None and self.writer_dispatch and len(change.ready) == 1:
                 (j,) = change.ready
                 if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
-                    flow.claim_inline(change, dag, j, now)
+                    flow.claim_inline(change, dag, j, at)
             return change
 
-        change, after = retry_conflicts(compute, lambda c: self.store.apply(c, now), state)
+        change, after = retry_conflicts(compute, lambda c: self.store.apply(c, moment[0]), state)
         if change is None or after is None:
             return Recorded(status=None, attempt=result.attempt)
         status = change.task(i).status
