@@ -815,7 +815,7 @@ def _runtime(ctx: Context) -> Iterator[Finding]:
                 "AWS Lambda functions."
                 if ends
                 else f"{runtime} is not a runtime this preflight knows (add it to preflight/facts.py)",
-                "move to a supported runtime (nodejs22.x, python3.12, ...)",
+                "move to a supported runtime (nodejs24.x, python3.12, ...)",
             )
 
 

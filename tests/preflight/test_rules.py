@@ -39,7 +39,7 @@ def test_a_violation_line_names_rule_resource_answer_and_fix() -> None:
     assert violation.line() == (
         "LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.f: AWS refuses: InvalidParameterValueException: "
         "The runtime parameter of nodejs20.x is no longer supported for creating or updating AWS Lambda "
-        "functions. | fix: move to a supported runtime (nodejs22.x, python3.12, ...)"
+        "functions. | fix: move to a supported runtime (nodejs24.x, python3.12, ...)"
     )
 
 
