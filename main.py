@@ -13,6 +13,7 @@ from environments import (
     Bootstrap,
     Settings,
     SettingsError,
+    check_account_reservations,
     check_against_bootstrap,
     load,
     load_bootstrap,
@@ -298,10 +299,12 @@ class OrchestraStack(TerraformStack):
 def build_app(app: App, environments: Sequence[str] = ENVIRONMENT_NAMES) -> App:
     """Add the bootstrap stack and the named environment stacks to `app`."""
     bootstrap = load_bootstrap()
-    BootstrapStack(app, bootstrap)
-    for name in environments:
-        settings = load(name)
+    loaded = [load(name) for name in environments]
+    for settings in loaded:
         check_against_bootstrap(settings, bootstrap)
+    check_account_reservations(loaded)
+    BootstrapStack(app, bootstrap)
+    for settings in loaded:
         OrchestraStack(app, settings, bootstrap)
     return app
 

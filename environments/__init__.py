@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -290,6 +291,39 @@ def check_against_bootstrap(
         if value != expected
     ]
     _raise(directory / f"{settings.name}.toml", problems)
+
+
+def check_account_reservations(
+    environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR
+) -> None:
+    """Reserved concurrency comes out of one pool per account and region, so the reservations of
+    every environment deployed there count together against the quota ("Configuring reserved
+    concurrency for a function": Lambda keeps 100 unreserved); each file alone may fit while all of
+    them do not, and the last apply is refused."""
+    for settings in environments:
+        sharing = [
+            other
+            for other in environments
+            if (other.account_id, other.region) == (settings.account_id, settings.region)
+        ]
+        total = sum(other.functions.reserved_concurrency.total() for other in sharing)
+        allowed = settings.account.lambda_concurrency_quota - facts.MIN_UNRESERVED_CONCURRENCY
+        if len(sharing) < 2 or total <= allowed or not settings.functions.reserved_concurrency.total():
+            continue
+        parts = ", ".join(f"{o.name} {o.functions.reserved_concurrency.total()}" for o in sharing)
+        _raise(
+            directory / f"{settings.name}.toml",
+            [
+                (
+                    ("functions", "reserved_concurrency"),
+                    f"the environments of account {settings.account_id} in {settings.region} reserve "
+                    f"{total} concurrent executions together ({parts}), but Lambda keeps "
+                    f"{facts.MIN_UNRESERVED_CONCURRENCY} of account.lambda_concurrency_quota "
+                    f"({settings.account.lambda_concurrency_quota}) unreserved: at most {max(allowed, 0)} "
+                    "(reserve less, or request a quota increase and declare it)",
+                )
+            ],
+        )
 
 
 def _raise(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:

@@ -839,24 +839,34 @@ def _timeout_memory(ctx: Context) -> Iterator[Finding]:
     "LAMBDA-UNRESERVED-CONCURRENCY",
     ("aws_lambda_function",),
     "Reserved concurrency may not leave fewer than 100 of the account's concurrent executions "
-    "unreserved; the stack declares the account's quota (default 1000, often 10 on new accounts).",
+    "unreserved; the reservations of every stack in the same account and Region share that pool; "
+    "the stack declares the account's quota (default 1000, often 10 on new accounts).",
     "Configuring reserved concurrency for a function (AWS Lambda Developer Guide)",
     "InvalidParameterValueException",
 )
 def _reserved_concurrency(ctx: Context) -> Iterator[Finding]:
     quota = _int(ctx.stack.metadata("lambda_concurrency_quota")) or facts.DEFAULT_CONCURRENCY_QUOTA
+    # One pool per account and Region: the other stacks deployed there reserve from it too.
+    pool = [ctx.stack]
+    if ctx.stack.account_id:
+        pool += ctx.other(lambda s: (s.account_id, s.region) == (ctx.stack.account_id, ctx.stack.region))
     reserved = {
-        f.address: n
-        for f in ctx.stack.of("aws_lambda_function")
+        (s.name, f.address): n
+        for s in pool
+        for f in s.of("aws_lambda_function")
         if (n := _int(f.config.get("reserved_concurrent_executions"))) is not None and n >= 0
     }
-    if sum(reserved.values()) > quota - facts.MIN_UNRESERVED_CONCURRENCY:
-        largest = max(reserved, key=lambda a: reserved[a])
+    own = {address: n for (name, address), n in reserved.items() if name == ctx.stack.name}
+    total = sum(reserved.values())
+    if own and total > quota - facts.MIN_UNRESERVED_CONCURRENCY:
+        largest = max(own, key=lambda a: own[a])
+        others = sorted({name for name, _ in reserved} - {ctx.stack.name})
+        together = f" with {', '.join(others)}" if others else ""
         yield Finding(
             largest,
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [100]. (reserved in total "
-            f"{sum(reserved.values())}, quota {quota})",
+            f"{total}{together}, quota {quota})",
             "reserve less, or request a higher concurrency quota and declare it",
         )
 

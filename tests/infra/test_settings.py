@@ -12,6 +12,7 @@ from environments import (
     ENVIRONMENTS_DIR,
     CreateNetwork,
     SettingsError,
+    check_account_reservations,
     check_against_bootstrap,
     load,
     load_bootstrap,
@@ -163,6 +164,24 @@ class TestRejectedSettings:
             load("dev", env_dir)
         spoil(env_dir, "dev", "lambda_concurrency_quota = 10", "lambda_concurrency_quota = 126")
         assert load("dev", env_dir).functions.reserved_concurrency.total() == 26
+
+    def test_reservations_of_the_environments_in_one_account_count_together(self, env_dir: Path) -> None:
+        # staging (61) and prod (221) each fit a quota of 350 (at most 250 reserved); together (282) not.
+        for name in ("staging", "prod"):
+            spoil(env_dir, name, "lambda_concurrency_quota = 1000", "lambda_concurrency_quota = 350")
+        environments = [load(name, env_dir) for name in ENVIRONMENT_NAMES]
+        line = line_of(env_dir, "staging", "[functions.reserved_concurrency]")
+        with pytest.raises(
+            SettingsError,
+            match=rf"staging\.toml:{line}: functions\.reserved_concurrency: the environments of account "
+            r"123456789012 in eu-central-1 reserve 282 concurrent executions together \(dev 0, staging 61, "
+            r"prod 221\), but Lambda keeps 100 of account\.lambda_concurrency_quota \(350\) unreserved: "
+            r"at most 250",
+        ):
+            check_account_reservations(environments, env_dir)
+        check_account_reservations([e for e in environments if e.name != "staging"], env_dir)
+        # The committed settings (quota 1000) fit together.
+        check_account_reservations([load(name) for name in ENVIRONMENT_NAMES])
 
     def test_a_name_prefix_whose_longest_name_does_not_fit_is_refused_naming_it(self, env_dir: Path) -> None:
         spoil(env_dir, "dev", 'name_prefix = "orchestra-dev"', 'name_prefix = "orchestra-development-envir"')

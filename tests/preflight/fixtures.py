@@ -332,11 +332,12 @@ def egress(nat: bool, endpoint_dns: bool = False) -> Stack:
     )
 
 
-def many_reserved(quota: int) -> Stack:
+def many_reserved(quota: int, name: str = "dev", worker: int = 20) -> Stack:
     return stack(
-        function("worker", reserved_concurrent_executions=20),
+        function("worker", reserved_concurrent_executions=worker),
         function("orchestrator", reserved_concurrent_executions=5),
         function("reaper", reserved_concurrent_executions=1),
+        name=name,
         **{"//": {"preflight": {"lambda_concurrency_quota": quota}}},
     )
 

@@ -124,6 +124,12 @@ def reservations_on_a_new_account(docs: dict[str, Doc]) -> None:
     dev["//"]["preflight"]["lambda_concurrency_quota"] = 10
 
 
+def reservations_that_fit_only_one_by_one(docs: dict[str, Doc]) -> None:
+    # staging (61) and prod (221) each fit a quota of 350 (at most 250 reserved), not together (282).
+    for name in ("staging", "prod"):
+        docs[name]["//"]["preflight"]["lambda_concurrency_quota"] = 350
+
+
 def logging_role_trusts_only_our_account(docs: dict[str, Doc]) -> None:
     role = at(docs["bootstrap"], "aws_iam_role", "state/api_gateway_logging_role")
     trust = json.loads(role["assume_role_policy"])
@@ -205,6 +211,11 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     (
         "5 reservations over a new account's quota",
         reservations_on_a_new_account,
+        "LAMBDA-UNRESERVED-CONCURRENCY",
+    ),
+    (
+        "5 reservations of two environments in one account",
+        reservations_that_fit_only_one_by_one,
         "LAMBDA-UNRESERVED-CONCURRENCY",
     ),
     (

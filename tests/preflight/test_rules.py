@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures import FIXTURES
+from fixtures import FIXTURES, many_reserved
 
 from preflight import RULES, Rule, check
 
@@ -46,3 +46,22 @@ def test_a_violation_line_names_rule_resource_answer_and_fix() -> None:
 def test_nodejs22_is_refused_once_its_support_ends() -> None:
     good, _ = FIXTURES["LAMBDA-RUNTIME-SUPPORTED"]
     assert check(good(), dt.date(2027, 4, 30), [BY_ID["LAMBDA-RUNTIME-SUPPORTED"]])
+
+
+def test_reservations_of_stacks_in_one_account_count_together() -> None:
+    # Staging and prod each fit a quota of 400 (126 + 176 <= 300 alone), not together (302).
+    rule = BY_ID["LAMBDA-UNRESERVED-CONCURRENCY"]
+    staging, prod = many_reserved(400, "staging", worker=120), many_reserved(400, "prod", worker=170)
+    assert check([staging], TODAY, [rule]) == [] and check([prod], TODAY, [rule]) == []
+    lines = [v.line() for v in check([staging, prod], TODAY, [rule])]
+    assert len(lines) == 2
+    assert lines[1].startswith("LAMBDA-UNRESERVED-CONCURRENCY prod:aws_lambda_function.worker: ")
+    assert "(reserved in total 302 with staging, quota 400)" in lines[1]
+
+
+def test_reservations_in_another_account_are_another_pool() -> None:
+    rule = BY_ID["LAMBDA-UNRESERVED-CONCURRENCY"]
+    staging = many_reserved(400, "staging", worker=120)
+    prod = many_reserved(400, "prod", worker=170)
+    prod.account_id = "210987654321"  # as allowed_account_ids of another account synthesizes it
+    assert check([staging, prod], TODAY, [rule]) == []
