@@ -36,7 +36,7 @@ class RemoteState(Construct):
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=key_alias(inputs.name_prefix), target_key_id=self.key.key_id
         )
-        logs_name = f"{inputs.state_bucket}-access-logs"
+        logs_name = naming.state_access_logs_bucket(inputs.state_bucket)
         self.access_logs = SecureBucket(
             self,
             "access_logs",
@@ -64,7 +64,7 @@ class RemoteState(Construct):
         self.api_gateway_logging_role = aws.iam_role.IamRole(
             self,
             "api_gateway_logging_role",
-            name=f"{inputs.name_prefix}-apigateway-cloudwatch",
+            name=naming.api_gateway_logging_role(inputs.name_prefix),
             description="API Gateway writes access and execution logs to CloudWatch Logs",
             # AWS's documented trust policy: API Gateway sends no aws:SourceAccount when it assumes
             # this account-level role, so a condition on it would make UpdateAccount fail.

@@ -453,28 +453,34 @@ def _backend_uploads(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+# validate.go of the s3 backend: a key id is a version 1-5 UUID or a multi-Region key id; an ARN's
+# resource is key/<one of them> or alias/<name>, and a bare alias is alias/<name>.
+_TF_UUID = r"[a-f0-9]{8}-[a-f0-9]{4}-[1-5][a-f0-9]{3}-[ab89][a-f0-9]{3}-[a-f0-9]{12}"
+_TF_KEY = rf"(?:{_TF_UUID}|mrk-[a-f0-9]{{32}})"
+_TF_ALIAS = r"alias/[a-zA-Z0-9/_-]+"
 _BACKEND_KMS_KEY = re.compile(
-    r"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?(?:key/)?"
-    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+)$"
+    rf"^(?:{_TF_KEY}|{_TF_ALIAS}|arn:aws[a-z-]*:kms:[a-z0-9-]*:\d*:(?:key/{_TF_KEY}|{_TF_ALIAS}))$"
 )
 
 
 @rule(
     "BACKEND-KMS-KEY-ID-FORMAT",
     ("terraform.backend.s3",),
-    "The S3 backend's kms_key_id must be a KMS key id, multi-Region key id, alias, or the ARN of one.",
+    "The S3 backend's kms_key_id must be a KMS key id (a version 1-5 UUID, as KMS key ids are, or a "
+    "multi-Region key id), an alias, or the ARN of one; terraform init refuses anything else.",
     "Backend Type: s3 (Terraform documentation; validate.go of the s3 backend)",
-    "Invalid KMS Key ID",
+    "Invalid KMS Key ID / Invalid KMS Key ARN",
 )
 def _backend_key_format(ctx: Context) -> Iterator[Finding]:
     backend = ctx.stack.backend
     if backend and backend[0] == "s3" and backend[1].get("kms_key_id"):
         key = str(backend[1]["kms_key_id"])
         if not _BACKEND_KMS_KEY.match(key):
+            kind = "ARN" if key.startswith("arn:") else "ID"
             yield Finding(
                 "terraform.backend.s3",
-                f"Value must be a valid KMS Key ID, got {key!r}",
-                "use the state key's ARN",
+                f"Value must be a valid KMS Key {kind}, got {key!r}",
+                "use the state key's ARN (the bootstrap output state_kms_key_arn)",
             )
 
 

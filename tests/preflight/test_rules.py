@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures import FIXTURES, many_reserved
+from fixtures import ACCOUNT, FIXTURES, REGION, many_reserved, s3_backend, stack
 
 from preflight import RULES, Rule, check
 
@@ -65,3 +65,29 @@ def test_reservations_in_another_account_are_another_pool() -> None:
     prod = many_reserved(400, "prod", worker=170)
     prod.account_id = "210987654321"  # as allowed_account_ids of another account synthesizes it
     assert check([staging, prod], TODAY, [rule]) == []
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",  # no UUID version/variant
+        "key/1234abcd-12ab-44cd-96ef-1234567890ab",  # a resource without its ARN
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/alias/orchestra-tfstate",
+    ],
+)
+def test_key_ids_terraform_init_refuses(key_id: str) -> None:
+    lines = [v.line() for v in check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]])]
+    assert len(lines) == 1 and f"got {key_id!r}" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "key_id",
+    [
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/orchestra-tfstate",
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/orchestra-tfstate",
+        "1234abcd-12ab-44cd-96ef-1234567890ab",
+    ],
+)
+def test_key_ids_terraform_init_accepts(key_id: str) -> None:
+    assert check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]]) == []
