@@ -70,7 +70,7 @@ class RemoteState(Construct):
             # this account-level role, so a condition on it would make UpdateAccount fail.
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        logging_policy = aws.iam_role_policy.IamRolePolicy(
             self,
             "api_gateway_logging_policy",
             name="write-logs",
@@ -93,8 +93,14 @@ class RemoteState(Construct):
                 ]
             ),
         )
+        # UpdateAccount has API Gateway assume the role and write to CloudWatch Logs with it ("API
+        # Gateway could not successfully write to CloudWatch Logs using the ARN specified"): after
+        # the role's policy, not racing it.
         aws.api_gateway_account.ApiGatewayAccount(
-            self, "api_gateway_account", cloudwatch_role_arn=self.api_gateway_logging_role.arn
+            self,
+            "api_gateway_account",
+            cloudwatch_role_arn=self.api_gateway_logging_role.arn,
+            depends_on=[logging_policy],
         )
         self.registry = self._registry(inputs)
 
