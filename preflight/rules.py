@@ -412,11 +412,13 @@ def _object_uploads(ctx: Context) -> Iterator[Finding]:
 @rule(
     "BACKEND-STATE-UPLOADS-MATCH-POLICY",
     ("terraform.backend.s3", "aws_s3_bucket_policy"),
-    "Terraform's S3 backend sends x-amz-server-side-encryption: aws:kms and "
-    "x-amz-server-side-encryption-aws-kms-key-id: <kms_key_id> on the PutObject of the state and of "
-    "the .tflock file; the state bucket's policy must accept exactly that (a key ARN, never an alias).",
-    "Backend Type: s3 (Terraform documentation); Using server-side encryption with AWS KMS keys "
-    "(SSE-KMS) (Amazon S3 User Guide)",
+    "With encrypt = true, Terraform's S3 backend sends x-amz-server-side-encryption: aws:kms and "
+    "x-amz-server-side-encryption-aws-kms-key-id: <kms_key_id> (AES256 without a kms_key_id; no "
+    "header at all without encrypt) on the PutObject of the state (or CreateMultipartUpload, for a "
+    "state over 5 MiB) and of the .tflock file; the state bucket's policy must accept exactly that "
+    "(a key ARN, never an alias).",
+    "Backend Type: s3 (Terraform documentation; client.go of the s3 backend); Using server-side "
+    "encryption with AWS KMS keys (SSE-KMS) (Amazon S3 User Guide)",
     "AccessDenied",
     refused=False,
 )
@@ -425,8 +427,11 @@ def _backend_uploads(ctx: Context) -> Iterator[Finding]:
     if backend is None or backend[0] != "s3":
         return
     config = backend[1]
-    sse = "aws:kms" if config.get("kms_key_id") else ("AES256" if config.get("encrypt") else None)
-    key = str(config["kms_key_id"]) if config.get("kms_key_id") else None
+    # put() and lockWithFile() send encryption headers only with encrypt = true: kms_key_id alone
+    # sends none (the bucket's default encryption applies).
+    encrypt = config.get("encrypt") is True
+    key = str(config["kms_key_id"]) if encrypt and config.get("kms_key_id") else None
+    sse = ("aws:kms" if key else "AES256") if encrypt else None
     address = "terraform.backend.s3"
     for other in ctx.stacks:
         for bucket in other.of("aws_s3_bucket"):
@@ -595,10 +600,19 @@ REST_LOG_VARIABLES = frozenset(
         *_BOTH_LOG_VARIABLES,
         "accountId",
         "awsEndpointRequestId",
+        "awsEndpointRequestId2",
+        "customDomain.basePathMatched",
         "deploymentId",
         "domainPrefix",
         "httpMethod",
         "identity.clientCert.clientCertPem",
+        "identity.clientCert.issuerDN",
+        "identity.clientCert.serialNumber",
+        "identity.clientCert.subjectDN",
+        "identity.clientCert.validity.notAfter",
+        "identity.clientCert.validity.notBefore",
+        "identity.vpcId",
+        "identity.vpceId",
         "isCanaryRequest",
         "path",
         "protocol",
@@ -606,6 +620,9 @@ REST_LOG_VARIABLES = frozenset(
         "resourcePath",
         "responseLatency",
         "responseLength",
+        "waf.error",
+        "waf.latency",
+        "waf.status",
         "wafResponseCode",
         "webaclArn",
         "xrayTraceId",
@@ -1533,14 +1550,17 @@ _RETENTION = facts.LOG_RETENTION_DAYS
 @rule(
     "LOGS-RETENTION-DAYS",
     ("aws_cloudwatch_log_group",),
-    f"A log group's retention is one of {', '.join(map(str, _RETENTION))} days.",
-    "PutRetentionPolicy (Amazon CloudWatch Logs API Reference)",
+    f"A log group's retention is one of {', '.join(map(str, _RETENTION))} days (or 0 in Terraform: "
+    "never expire, no retention policy).",
+    "PutRetentionPolicy (Amazon CloudWatch Logs API Reference); aws_cloudwatch_log_group (Terraform "
+    "AWS provider documentation)",
     "InvalidParameterException",
 )
 def _retention(ctx: Context) -> Iterator[Finding]:
     for group in ctx.stack.of("aws_cloudwatch_log_group"):
         days = _int(group.config.get("retention_in_days"))
-        if days is not None and days not in _RETENTION:
+        # 0 is Terraform's "never expire": it sets no retention policy at all.
+        if days is not None and days != 0 and days not in _RETENTION:
             yield Finding(group.address, f"retentionInDays {days} is not a valid value", "a valid retention")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures import ACCOUNT, FIXTURES, REGION, many_reserved, s3_backend, stack
+from fixtures import ACCOUNT, BUCKET, FIXTURES, KEY, REGION, bootstrap, bucket_policy, many_reserved, rest_stage, s3_backend, stack
 
 from preflight import RULES, Rule, check
 
@@ -91,3 +91,37 @@ def test_key_ids_terraform_init_refuses(key_id: str) -> None:
 )
 def test_key_ids_terraform_init_accepts(key_id: str) -> None:
     assert check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]]) == []
+
+
+def test_without_encrypt_the_backend_sends_no_encryption_headers() -> None:
+    # kms_key_id alone sends nothing (client.go: only with encrypt = true), which a bucket that
+    # requires the header refuses.
+    require_header = {
+        "Sid": "DenyUploadsWithoutSse",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
+    }
+    state_bucket = stack(BUCKET, KEY, bucket_policy(require_header), name="bootstrap")
+    rule = BY_ID["BACKEND-STATE-UPLOADS-MATCH-POLICY"]
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-44cd-96ef-1234567890ab"
+    unencrypted = stack(terraform=s3_backend(kms_key_id=key))
+    lines = [v.line() for v in check([state_bucket, unencrypted], TODAY, [rule])]
+    assert len(lines) == 1 and "DenyUploadsWithoutSse" in lines[0]
+    encrypted = stack(terraform=s3_backend(encrypt=True, kms_key_id=key))
+    assert check([state_bucket, encrypted], TODAY, [rule]) == []
+    assert check([bootstrap(), encrypted], TODAY, [rule]) == []
+
+
+def test_retention_0_is_terraforms_never_expire() -> None:
+    group = stack(("aws_cloudwatch_log_group", "g", {"retention_in_days": 0}))
+    assert check([group], TODAY, [BY_ID["LOGS-RETENTION-DAYS"]]) == []
+
+
+def test_rest_formats_may_use_every_documented_rest_variable() -> None:
+    # "Variables for access logging for API Gateway": VPC endpoint, WAF, mTLS and custom domain ones.
+    variables = ("identity.vpceId", "waf.status", "identity.clientCert.subjectDN", "awsEndpointRequestId2")
+    log_format = '{"id":"$context.requestId",' + ",".join(f'"{v}":"$context.{v}"' for v in variables) + "}"
+    assert check([rest_stage(log_format)], TODAY, [BY_ID["APIGW-REST-LOG-VARIABLES"]]) == []
