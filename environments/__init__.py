@@ -330,9 +330,7 @@ def check_against_bootstrap(
     _raise(directory / f"{settings.name}.toml", problems)
 
 
-def check_account_reservations(
-    environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR
-) -> None:
+def check_account_reservations(environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR) -> None:
     """Reserved concurrency comes out of one pool per account and region, so the reservations of
     every environment deployed there count together against the quota ("Configuring reserved
     concurrency for a function": Lambda keeps 100 unreserved); each file alone may fit while all of

@@ -9,7 +9,9 @@ from typing import Any
 from preflight import Stack
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-44cd-96ef-1234567890ab"  # a v4 UUID, as KMS makes
+KEY_ARN = (
+    f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-44cd-96ef-1234567890ab"  # a v4 UUID, as KMS makes
+)
 Doc = dict[str, Any]
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from fixtures import ACCOUNT, BUCKET, FIXTURES, KEY, REGION, bootstrap, bucket_policy, many_reserved, rest_stage, s3_backend, stack
+from fixtures import (
+    ACCOUNT,
+    BUCKET,
+    FIXTURES,
+    KEY,
+    REGION,
+    bootstrap,
+    bucket_policy,
+    many_reserved,
+    rest_stage,
+    s3_backend,
+    stack,
+)
 
 from preflight import RULES, Rule, check
 
@@ -76,7 +88,12 @@ def test_reservations_in_another_account_are_another_pool() -> None:
     ],
 )
 def test_key_ids_terraform_init_refuses(key_id: str) -> None:
-    lines = [v.line() for v in check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]])]
+    lines = [
+        v.line()
+        for v in check(
+            [stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]]
+        )
+    ]
     assert len(lines) == 1 and f"got {key_id!r}" in lines[0]
 
 
@@ -90,7 +107,10 @@ def test_key_ids_terraform_init_refuses(key_id: str) -> None:
     ],
 )
 def test_key_ids_terraform_init_accepts(key_id: str) -> None:
-    assert check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]]) == []
+    assert (
+        check([stack(terraform=s3_backend(kms_key_id=key_id))], TODAY, [BY_ID["BACKEND-KMS-KEY-ID-FORMAT"]])
+        == []
+    )
 
 
 def test_without_encrypt_the_backend_sends_no_encryption_headers() -> None:

@@ -203,7 +203,6 @@ class TestTerraformStateBackend:
         assert len(refused) == 2 and refused[1].startswith("dev/terraform.tfstate.tflock: ")
         assert all("explicit deny in a resource-based policy" in line for line in refused)
 
-
     def test_a_large_states_multipart_upload_is_accepted(self, bootstrap_plan: Plan) -> None:
         # Over 5 MiB, Terraform's uploader (manager.Uploader) sends the encryption headers on
         # CreateMultipartUpload only: UploadPart and CompleteMultipartUpload carry none, and S3
@@ -211,7 +210,9 @@ class TestTerraformStateBackend:
         state_key = bootstrap_plan.find_by("aws_kms_key", "description", "orchestra: Terraform state")
         assert state_key is not None
         arn = str(bootstrap_plan.attribute(state_key.address, "arn"))
-        backend = load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        backend = (
+            load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        )
         assert multipart_denials(bootstrap_plan, backend) == []
 
     def test_a_policy_without_its_null_guards_would_refuse_the_parts(self, bootstrap_plan: Plan) -> None:
@@ -229,7 +230,9 @@ class TestTerraformStateBackend:
         state_key = plan.find_by("aws_kms_key", "description", "orchestra: Terraform state")
         assert state_key is not None
         arn = str(plan.attribute(state_key.address, "arn"))
-        backend = load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        backend = (
+            load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        )
         assert multipart_denials(plan, backend) == ["UploadPart", "CompleteMultipartUpload"]
 
 
