@@ -1296,6 +1296,43 @@ def _kms_settings(ctx: Context) -> Iterator[Finding]:
             yield Finding(alias.address, f"Alias {name} is invalid", "alias/<letters, digits, /_->")
 
 
+@rule(
+    "KMS-KEY-POLICY-LOCKOUT",
+    ("aws_kms_key",),
+    "Unless bypass_policy_lockout_safety_check is set, a key policy must let the principal that creates "
+    "the key change the policy later (kms:PutKeyPolicy): here the account, whose IAM policies then "
+    "delegate to the deployer.",
+    "CreateKey and PutKeyPolicy, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)",
+    "MalformedPolicyDocumentException",
+)
+def _kms_lockout(ctx: Context) -> Iterator[Finding]:
+    account = ctx.stack.account_id
+    if not account:
+        return
+    owners = {account, f"arn:aws:iam::{account}:root"}
+    for key in ctx.stack.of("aws_kms_key"):
+        document = key.config.get("policy")
+        if key.config.get("bypass_policy_lockout_safety_check") or not isinstance(document, str):
+            continue
+        if not is_literal(document):
+            continue
+        allowed = any(
+            statement.get("Effect") == "Allow"
+            and not statement.get("Condition")
+            and isinstance(statement.get("Principal"), dict)
+            and owners & {str(p) for p in _as_list(statement["Principal"].get("AWS", []))}
+            and {"kms:putkeypolicy", "kms:*"}
+            & {str(a).lower() for a in _as_list(statement.get("Action", []))}
+            for statement in _policy(document)
+        )
+        if not allowed:
+            yield Finding(
+                key.address,
+                "The new key policy will not allow you to update the key policy in the future.",
+                f"allow arn:aws:iam::{account}:root kms:PutKeyPolicy (and the other administration actions)",
+            )
+
+
 # == DynamoDB ===================================================================================
 
 
@@ -1344,6 +1381,27 @@ def _index_projections(ctx: Context) -> Iterator[Finding]:
                 )
         if len(indexes) > 20 or projected > 100:
             yield Finding(table.address, f"{len(indexes)} indexes, {projected} projected attributes", "fewer")
+
+
+@rule(
+    "DYNAMODB-STREAM-VIEW-TYPE",
+    ("aws_dynamodb_table",),
+    "A table with its stream enabled names what the stream records (stream_view_type KEYS_ONLY, "
+    "NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES).",
+    "StreamSpecification (Amazon DynamoDB API Reference); aws_dynamodb_table (Terraform AWS provider "
+    "documentation)",
+    "ValidationException",
+)
+def _stream_view_type(ctx: Context) -> Iterator[Finding]:
+    views = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"}
+    for table in ctx.stack.of("aws_dynamodb_table"):
+        view = table.config.get("stream_view_type")
+        if table.config.get("stream_enabled") is True and view not in views:
+            yield Finding(
+                table.address,
+                f"StreamViewType {view!r}: the stream needs one of {', '.join(sorted(views))}",
+                "set stream_view_type (the orchestrator reads NEW_AND_OLD_IMAGES)",
+            )
 
 
 # == SQS, EventBridge ===========================================================================
@@ -1428,6 +1486,55 @@ def _events_permission(ctx: Context) -> Iterator[Finding]:
                 target.address,
                 "events.amazonaws.com may not invoke the function",
                 "add aws_lambda_permission",
+            )
+
+
+@rule(
+    "EVENTS-TARGET-RETRY-POLICY",
+    ("aws_cloudwatch_event_target",),
+    "A target's retry policy keeps events 60-86400 s and retries them 0-185 times.",
+    "RetryPolicy (Amazon EventBridge API Reference)",
+    "ValidationException",
+)
+def _events_retry(ctx: Context) -> Iterator[Finding]:
+    for target in ctx.stack.of("aws_cloudwatch_event_target"):
+        retry = block(target.config.get("retry_policy"))
+        age, attempts = (
+            _int(retry.get("maximum_event_age_in_seconds")),
+            _int(retry.get("maximum_retry_attempts")),
+        )
+        if age is not None and not 60 <= age <= 86400:
+            yield Finding(target.address, f"MaximumEventAgeInSeconds {age} not within 60-86400", "60-86400")
+        if attempts is not None and not 0 <= attempts <= 185:
+            yield Finding(target.address, f"MaximumRetryAttempts {attempts} not within 0-185", "0-185")
+
+
+@rule(
+    "LAMBDA-SQS-BATCH-WINDOW",
+    ("aws_lambda_event_source_mapping", "aws_sqs_queue"),
+    "An SQS event source with a batch size above 10 needs a batching window of at least 1 s; a "
+    "standard queue's batch is at most 10000, a FIFO queue's at most 10.",
+    "CreateEventSourceMapping (AWS Lambda API Reference), BatchSize",
+    "InvalidParameterValueException",
+)
+def _sqs_batching(ctx: Context) -> Iterator[Finding]:
+    for mapping in ctx.stack.of("aws_lambda_event_source_mapping"):
+        source = ctx.stack.target(mapping.config.get("event_source_arn"))
+        if not source or source[0].type != "aws_sqs_queue":
+            continue
+        batch = _int(mapping.config.get("batch_size"))
+        window = _int(mapping.config.get("maximum_batching_window_in_seconds")) or 0
+        fifo = source[0].config.get("fifo_queue") is True
+        if batch is not None and batch > (10 if fifo else 10000):
+            yield Finding(
+                mapping.address, f"BatchSize {batch} is above the queue's maximum", "smaller batches"
+            )
+        elif batch is not None and batch > 10 and window < 1:
+            yield Finding(
+                mapping.address,
+                "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater "
+                f"than 10 (batch size {batch})",
+                "maximum_batching_window_in_seconds >= 1",
             )
 
 

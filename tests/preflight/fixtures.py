@@ -344,6 +344,28 @@ def many_reserved(quota: int, name: str = "dev", worker: int = 20) -> Stack:
     )
 
 
+ROOT_ADMINISTERS = {
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": ["kms:Decrypt", "kms:Encrypt", "kms:PutKeyPolicy"],
+    "Resource": "*",
+}
+
+
+def sqs_mapping(**config: Any) -> Stack:
+    return stack(
+        res("aws_sqs_queue", "q", visibility_timeout_seconds=60),
+        function("worker"),
+        res(
+            "aws_lambda_event_source_mapping",
+            "m",
+            event_source_arn=ref("aws_sqs_queue.q", "arn"),
+            function_name=ref("aws_lambda_function.worker", "arn"),
+            **config,
+        ),
+    )
+
+
 Fixture = tuple[Callable[[], list[Stack]], Callable[[], list[Stack]]]
 
 FIXTURES: dict[str, Fixture] = {
@@ -767,6 +789,48 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [
             site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [], "bucket_regional_domain_name")
         ],
+    ),
+    "KMS-KEY-POLICY-LOCKOUT": (
+        lambda: [stack(res("aws_kms_key", "k", policy=policy(ROOT_ADMINISTERS)))],
+        lambda: [
+            stack(
+                res(
+                    "aws_kms_key",
+                    "k",
+                    policy=policy({**ROOT_ADMINISTERS, "Action": ["kms:Decrypt", "kms:Encrypt"]}),
+                )
+            )
+        ],
+    ),
+    "DYNAMODB-STREAM-VIEW-TYPE": (
+        lambda: [
+            stack(res("aws_dynamodb_table", "t", stream_enabled=True, stream_view_type="NEW_AND_OLD_IMAGES"))
+        ],
+        lambda: [stack(res("aws_dynamodb_table", "t", stream_enabled=True))],
+    ),
+    "EVENTS-TARGET-RETRY-POLICY": (
+        lambda: [
+            stack(
+                res(
+                    "aws_cloudwatch_event_target",
+                    "t",
+                    retry_policy={"maximum_event_age_in_seconds": 60, "maximum_retry_attempts": 0},
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_cloudwatch_event_target",
+                    "t",
+                    retry_policy={"maximum_event_age_in_seconds": 30, "maximum_retry_attempts": 0},
+                )
+            )
+        ],
+    ),
+    "LAMBDA-SQS-BATCH-WINDOW": (
+        lambda: [sqs_mapping(batch_size=100, maximum_batching_window_in_seconds=1)],
+        lambda: [sqs_mapping(batch_size=100)],
     ),
     "ECR-REPOSITORY-NAME": (
         lambda: [stack(res("aws_ecr_repository", "r", name="orchestra-tasks"))],
