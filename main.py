@@ -1,6 +1,8 @@
 """The cdktf app: a bootstrap stack for remote state, and one stack per environment.
 
-`python main.py` synthesizes every stack into cdktf.out/stacks/<name>/cdk.tf.json.
+`python main.py` synthesizes every stack into cdktf.out/stacks/<name>/cdk.tf.json (what `cdktf
+synth` runs, through cdktf.json); `python main.py dev` only the named ones (the local cloud needs
+one). CDKTF_OUTDIR, set by the cdktf CLI, moves cdktf.out.
 """
 
 from __future__ import annotations
@@ -296,22 +298,38 @@ class OrchestraStack(TerraformStack):
         TerraformOutput(self, name, value=value, description=description)
 
 
-def build_app(app: App, environments: Sequence[str] = ENVIRONMENT_NAMES) -> App:
+def build_app(
+    app: App, environments: Sequence[str] = ENVIRONMENT_NAMES, *, with_bootstrap: bool = True
+) -> App:
     """Add the bootstrap stack and the named environment stacks to `app`."""
     bootstrap = load_bootstrap()
     loaded = [load(name) for name in environments]
     for settings in loaded:
         check_against_bootstrap(settings, bootstrap)
+    # The environments synthesized together (every one by default) share the account's pool.
     check_account_reservations(loaded)
-    BootstrapStack(app, bootstrap)
+    if with_bootstrap:
+        BootstrapStack(app, bootstrap)
     for settings in loaded:
         OrchestraStack(app, settings, bootstrap)
     return app
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python main.py [STACK ...]`: synthesize the named stacks, or every stack."""
+    argv = sys.argv[1:] if argv is None else argv
+    stacks = ("bootstrap", *ENVIRONMENT_NAMES)
+    unknown = [name for name in argv if name not in stacks]
+    if unknown:
+        print(f"error: no stack {', '.join(unknown)}; the stacks are {', '.join(stacks)}", file=sys.stderr)
+        return 2
+    chosen = argv or stacks
     try:
-        app = build_app(App())
+        app = build_app(
+            App(),
+            [name for name in ENVIRONMENT_NAMES if name in chosen],
+            with_bootstrap="bootstrap" in chosen,
+        )
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
 from localcloud.cloud import EMULATED, LocalCloud, Options
@@ -55,6 +56,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "--async-retry-delays",
         default="60,120",
         help="seconds before the 1st and 2nd retry of a failed async invocation (Lambda: about 60,120)",
+    )
+    up.add_argument(
+        "--started-at",
+        type=float,
+        help="when the command that started this began (Unix time): `ready in N s` counts from it",
     )
     up.add_argument("--no-warm", action="store_true", help="start no environment before the first invocation")
     up.add_argument("--meter", action="store_true", help="count DynamoDB requests and capacity (the bench)")
@@ -120,6 +126,8 @@ async def up_command(args: argparse.Namespace) -> int:
             _print(f"  {label}  {cloud.outputs[key]}")
     _print(f"  Logs       {options.work_dir / 'logs'}")
     _print(f"  Outputs    {options.outputs_path}")
+    if args.started_at is not None:
+        _print(f"\nready in {time.time() - args.started_at:.1f} s")
     _print("\nCtrl-C stops everything.")
     await stop.wait()
     _print("stopping ...")

@@ -1,4 +1,6 @@
-"""Synthesize every stack once per test session; tests read the Terraform JSON it produces."""
+"""Tests read the stacks as the synth session wrote them (cdktf.out/, or $ORCHESTRA_SYNTH_DIR: the
+toolkits session points it at the cdktn synth), and synthesize in-process only the variants they
+build from changed settings."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +20,41 @@ from environments import ENVIRONMENT_NAMES, Settings, load, load_bootstrap
 from modules.cdk import Testing
 
 Stack = dict[str, Any]
+ROOT = Path(__file__).resolve().parents[2]
+SYNTH_DIR = Path(os.environ.get("ORCHESTRA_SYNTH_DIR") or ROOT / "cdktf.out")
+STACK_NAMES = ("bootstrap", *ENVIRONMENT_NAMES)
+
+
+def without_metadata(stack: Stack) -> Stack:
+    """A stack without the "//" metadata cdktf writes into each resource, data source and output
+    (construct path, unique id; Terraform ignores it), as Testing.synth gives it."""
+    return {
+        key: {
+            type_: {name: _strip(body) for name, body in of_type.items()}
+            if key != "output"
+            else _strip(of_type)
+            for type_, of_type in value.items()
+        }
+        if key in {"resource", "data", "output"}
+        else value
+        for key, value in stack.items()
+    }
+
+
+def _strip(body: Any) -> Any:
+    return {key: value for key, value in body.items() if key != "//"} if isinstance(body, dict) else body
 
 
 @pytest.fixture(scope="session")
 def stacks() -> dict[str, Stack]:
     """The synthesized JSON of the bootstrap stack and of every environment stack."""
-    app = main.build_app(Testing.app())
-    return {child.node.id: json.loads(Testing.synth(child)) for child in app.node.children}
+    found = {}
+    for name in STACK_NAMES:
+        path = SYNTH_DIR / "stacks" / name / "cdk.tf.json"
+        if not path.exists():
+            pytest.fail(f"{path} is missing: run `./noxw -s synth` (`./noxw -s infra` does)", pytrace=False)
+        found[name] = without_metadata(json.loads(path.read_text()))
+    return found
 
 
 @pytest.fixture(scope="session", params=ENVIRONMENT_NAMES)

@@ -148,7 +148,9 @@ def test_exactly_one_module_imports_cdktf_and_the_provider() -> None:
                 else []
             )
             if any(
-                name.split(".")[0] in {"cdktf", "cdktf_cdktf_provider_aws", "constructs"} for name in names
+                name.split(".")[0]
+                in {"cdktf", "cdktf_cdktf_provider_aws", "cdktn", "cdktn_provider_aws", "constructs"}
+                for name in names
             ):
                 importers.append(str(path.relative_to(ROOT)))
     assert sorted(set(importers)) == ["modules/cdk.py"]

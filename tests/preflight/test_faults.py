@@ -285,3 +285,20 @@ def test_the_cli_prints_one_line_per_violation_and_fails(
         "LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.orchestration_task-a_function_"
     )
     assert out[-1].endswith("1 stacks (dev): 1 violation(s)")
+
+
+def test_the_cli_runs_the_whole_app_rules_when_the_bootstrap_stack_is_among_its_stacks(
+    synthesized: dict[str, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preflight.__main__ import main
+
+    documents = copy.deepcopy(synthesized)
+    del documents["bootstrap"]["resource"]["aws_api_gateway_account"]  # no account logging role
+    for name in ("bootstrap", "dev"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cdk.tf.json").write_text(json.dumps(documents[name]))
+    assert main([str(tmp_path / "dev")]) == 0  # one stack alone: the account's settings are unknown
+    capsys.readouterr()
+    assert main([str(tmp_path / "bootstrap"), str(tmp_path / "dev")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("APIGW-LOGGING-NEEDS-ACCOUNT-ROLE dev:aws_api_gateway_stage.")
