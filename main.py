@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from environments import (
     ENVIRONMENT_NAMES,
     Bootstrap,
+    NoAuth,
     Settings,
     SettingsError,
     check_account_reservations,
@@ -20,14 +21,16 @@ from environments import (
     load,
     load_bootstrap,
 )
-from modules.api import STAGE, Api, ApiInputs
+from modules.api import STAGE, Api, ApiAuth, ApiInputs
 from modules.cdk import App, Construct, LocalBackend, S3Backend, TerraformOutput, TerraformStack, aws
 from modules.data import Data, DataInputs
+from modules.identity import API_SCOPES, READ_SCOPE, Identity, IdentityInputs, callback_url, domain_url
 from modules.monitoring import Monitoring, MonitoringInputs, QueueRef
 from modules.network import Network, NetworkInputs
 from modules.orchestration import FUNCTIONS, Orchestration, OrchestrationInputs
-from modules.site import Site, SiteInputs
+from modules.site import DashboardAuth, Site, SiteInputs
 from modules.state import RemoteState, StateInputs
+from modules.waf import CLOUDFRONT_REGION, Waf, WafInputs
 
 # Terraform 1.10 brought S3 native state locking (use_lockfile); older versions refuse the argument.
 REQUIRED_TERRAFORM = ">= 1.10"
@@ -49,6 +52,20 @@ def require_terraform(stack: TerraformStack) -> None:
     stack.add_override("terraform.required_version", REQUIRED_TERRAFORM)
 
 
+def aws_provider(
+    scope: Construct, region: str, account_id: str, tags: dict[str, str], alias: str | None = None
+) -> aws.provider.AwsProvider:
+    """The AWS provider: one account only, and the required tags on every resource."""
+    return aws.provider.AwsProvider(
+        scope,
+        "aws" if alias is None else f"aws_{alias}",
+        region=region,
+        alias=alias,
+        allowed_account_ids=[account_id],
+        default_tags=[aws.provider.AwsProviderDefaultTags(tags=tags)],
+    )
+
+
 class BootstrapStack(TerraformStack):
     """Creates the state bucket, the API Gateway logging role and the task image registry. Its own
     state is local for the first apply (the bucket does not exist yet), then moves into the bucket
@@ -61,13 +78,7 @@ class BootstrapStack(TerraformStack):
             state_backend(self, bootstrap, bootstrap.state_key("bootstrap"))
         else:
             LocalBackend(self, path=BOOTSTRAP_LOCAL_STATE)
-        aws.provider.AwsProvider(
-            self,
-            "aws",
-            region=bootstrap.region,
-            allowed_account_ids=[bootstrap.account_id],
-            default_tags=[aws.provider.AwsProviderDefaultTags(tags=bootstrap.tags)],
-        )
+        aws_provider(self, bootstrap.region, bootstrap.account_id, bootstrap.tags)
         state = RemoteState(
             self,
             "state",
@@ -115,13 +126,7 @@ class OrchestraStack(TerraformStack):
         self.add_override(
             "//.preflight", {"lambda_concurrency_quota": settings.account.lambda_concurrency_quota}
         )
-        aws.provider.AwsProvider(
-            self,
-            "aws",
-            region=settings.region,
-            allowed_account_ids=[settings.account_id],
-            default_tags=[aws.provider.AwsProviderDefaultTags(tags=settings.tags)],
-        )
+        aws_provider(self, settings.region, settings.account_id, settings.tags)
 
         data = Data(
             self,
@@ -172,6 +177,43 @@ class OrchestraStack(TerraformStack):
             ),
         )
         functions = orchestration.functions
+        auth = settings.auth
+        identity_origins: list[str] = []
+        if not isinstance(auth, NoAuth):
+            identity_origins = [
+                f"https://cognito-idp.{settings.region}.amazonaws.com",
+                domain_url(auth, settings.region),
+            ]
+        site = Site(
+            self,
+            "site",
+            SiteInputs(
+                name_prefix=settings.name_prefix,
+                account_id=settings.account_id,
+                region=settings.region,
+                kms_key_arn=data.kms_key_arn,
+                access_log_bucket=data.access_logs.name,
+                identity_origins=identity_origins,
+            ),
+        )
+        identity: Identity | None = None
+        if not isinstance(auth, NoAuth):
+            identity = Identity(
+                self,
+                "identity",
+                IdentityInputs(
+                    name_prefix=settings.name_prefix,
+                    region=settings.region,
+                    account_id=settings.account_id,
+                    auth=auth,
+                    deletion_protection=settings.deletion_protection,
+                    callback_urls=[callback_url(site.url)]
+                    + [callback_url(o) for o in settings.api.cors_extra_origins],
+                ),
+            )
+        orchestration.use_identity(
+            issuer=identity.issuer if identity else None, scopes=API_SCOPES if identity else ()
+        )
         api = Api(
             self,
             "api",
@@ -186,20 +228,27 @@ class OrchestraStack(TerraformStack):
                 throttle_burst_limit=settings.api.throttle_burst_limit,
                 log_retention_days=settings.log_retention_days,
                 kms_key_arn=data.kms_key_arn,
+                auth=ApiAuth(
+                    user_pool_arn=identity.user_pool_arn,
+                    scopes=API_SCOPES,
+                    authorizer_function_name=functions["authorizer"].function_name,
+                    authorizer_function_invoke_arn=functions["authorizer"].invoke_arn,
+                )
+                if identity
+                else None,
             ),
         )
-        site = Site(
-            self,
-            "site",
-            SiteInputs(
-                name_prefix=settings.name_prefix,
-                account_id=settings.account_id,
-                region=settings.region,
-                kms_key_arn=data.kms_key_arn,
-                access_log_bucket=data.access_logs.name,
-                api_url=api.api_url,
-                websocket_url=api.websocket_url,
-            ),
+        site.publish_config(
+            api.api_url,
+            api.websocket_url,
+            DashboardAuth(
+                issuer=identity.issuer,
+                client_id=identity.dashboard_client.id,
+                domain=identity.domain_url,
+                scope=f"openid email profile {READ_SCOPE}",
+            )
+            if identity
+            else None,
         )
         orchestration.connect(
             websocket_api_endpoint=api.websocket_management_endpoint,
@@ -208,7 +257,26 @@ class OrchestraStack(TerraformStack):
             cors_allow_origins=[site.url, *settings.api.cors_extra_origins],
         )
         api.allow_origin(site.url)
-        api.deploy()
+        api.deploy()  # after everything the REST API snapshots (authorizer and gateway responses too)
+        waf_settings = settings.waf_settings
+        if waf_settings.enabled:
+            # CloudFront's web ACLs live in us-east-1, whatever the stack's region.
+            us_east_1 = aws_provider(
+                self, CLOUDFRONT_REGION, settings.account_id, settings.tags, alias="us_east_1"
+            )
+            waf = Waf(
+                self,
+                "waf",
+                WafInputs(
+                    name_prefix=settings.name_prefix,
+                    rate_limit_per_5_minutes=waf_settings.rate_limit_per_5_minutes,
+                    log_retention_days=settings.log_retention_days,
+                    kms_key_arn=data.kms_key_arn,
+                ),
+                us_east_1,
+            )
+            waf.protect_stage(api.rest_stage.arn)
+            site.distribution.web_acl_id = waf.cloudfront.arn
         monitoring = Monitoring(
             self,
             "monitoring",
@@ -288,6 +356,23 @@ class OrchestraStack(TerraformStack):
         )
         self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic every alarm notifies")
         self.output("cloudwatch_dashboard_name", monitoring.dashboard_name, "CloudWatch dashboard")
+        if identity is not None:
+            self.output(
+                "user_pool_id", identity.user_pool_id, "Cognito user pool people and machines sign in with"
+            )
+            self.output("auth_issuer", identity.issuer, "Issuer of the access tokens (OIDC discovery, keys)")
+            self.output("auth_domain", identity.domain_url, "OAuth2 domain: hosted sign-in, token endpoint")
+            self.output(
+                "dashboard_client_id", identity.dashboard_client.id, "App client of the dashboard (PKCE)"
+            )
+            self.output(
+                "cli_client_id", identity.cli_client.id, "App client for scripts (USER_PASSWORD_AUTH)"
+            )
+            self.output(
+                "machine_client_id",
+                identity.machine_client.id,
+                "Confidential app client (client credentials)",
+            )
         self.output(
             "task_image_repository_url",
             bootstrap.registry,

@@ -135,6 +135,67 @@ class Api(_Model):
     cors_extra_origins: list[Origin] = []
 
 
+# Cognito's rules for a prefix domain (CreateUserPoolDomain, "Domain"): lowercase letters, digits and
+# hyphens, at most 63 characters, and none of the reserved words.
+DomainPrefix = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+RESERVED_DOMAIN_WORDS = ("aws", "amazon", "cognito")
+UserPoolId = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d_[0-9a-zA-Z]+$")]
+Username = Annotated[str, Field(pattern=r"^[\w.@+-]{1,128}$")]
+GROUPS = ("operators", "viewers")
+
+
+class LocalUser(_Model):
+    """A user the local cloud creates in its emulated pool (with a password generated at start-up).
+    Never created on AWS: a real pool's users are managed by whoever owns the pool."""
+
+    username: Username
+    group: Literal["operators", "viewers"]
+
+
+class _AuthCommon(_Model):
+    # Cognito accepts access tokens valid 5 minutes to 1 day and refresh tokens 1 hour to 10 years
+    # (CreateUserPoolClient: AccessTokenValidity, RefreshTokenValidity).
+    access_token_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
+    refresh_token_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    local_users: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")], LocalUser] = {}
+
+
+class CreateAuth(_AuthCommon):
+    """A user pool created by the stack: password policy, optional TOTP MFA, the hosted UI on a prefix
+    domain, groups `operators` and `viewers`, deletion protection where `deletion_protection` is on."""
+
+    mode: Literal["create"]
+    domain_prefix: DomainPrefix
+    mfa: Literal["off", "optional", "on"] = "optional"
+    # Cognito's feature plans; threat protection (advanced security) needs PLUS.
+    feature_plan: Literal["lite", "essentials", "plus"] = "essentials"
+    threat_protection: Literal["off", "audit", "enforced"] = "off"
+    password_min_length: Annotated[int, Field(ge=8, le=99)] = 12
+
+
+class ExistingAuth(_AuthCommon):
+    """A user pool the platform team owns: the stack adds its resource server, app clients and
+    groups to it, and uses its OAuth2 domain."""
+
+    mode: Literal["existing"]
+    user_pool_id: UserPoolId
+    domain: Annotated[str, Field(pattern=r"^https://[a-z0-9.-]+$")]
+
+
+class NoAuth(_Model):
+    """No sign-in at all: anyone who has the URLs may do anything. Refused for prod."""
+
+    mode: Literal["none"]
+
+
+class Waf(_Model):
+    """Web ACLs (AWS managed rule groups and a per-IP rate limit) on the REST stage and CloudFront."""
+
+    enabled: bool
+    # Requests per client IP in any 5 minutes before WAF blocks it (WAF's minimum is 10).
+    rate_limit_per_5_minutes: Annotated[int, Field(ge=10, le=2_000_000_000)] = 2000
+
+
 class Settings(_Model):
     """Everything that differs between environments."""
 
@@ -151,6 +212,8 @@ class Settings(_Model):
     network: Annotated[CreateNetwork | ExistingNetwork, Field(discriminator="mode")]
     functions: Functions
     api: Api
+    auth: Annotated[CreateAuth | ExistingAuth | NoAuth, Field(discriminator="mode")]
+    waf: Waf | None = None  # absent: on in prod, off elsewhere
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Rules that span several keys, as (key, message) pairs."""
@@ -198,7 +261,43 @@ class Settings(_Model):
         found += _name_problems(
             "name_prefix", self.name_prefix, naming.derived(self.name_prefix, self.account_id, self.region)
         )
+        found += self._auth_problems()
         return found
+
+    def _auth_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        found: list[tuple[tuple[str, ...], str]] = []
+        auth = self.auth
+        if isinstance(auth, NoAuth):
+            if self.name == "prod":
+                found.append((("auth", "mode"), "'none' is refused for prod: every API needs sign-in there"))
+            return found
+        if isinstance(auth, CreateAuth):
+            for word in RESERVED_DOMAIN_WORDS:
+                if word in auth.domain_prefix:
+                    found.append(
+                        (("auth", "domain_prefix"), f"Cognito refuses a domain prefix containing {word!r}")
+                    )
+            if auth.threat_protection != "off" and auth.feature_plan != "plus":
+                found.append(
+                    (
+                        ("auth", "threat_protection"),
+                        f"{auth.threat_protection!r} needs feature_plan = 'plus' (Cognito's threat "
+                        "protection is a Plus feature)",
+                    )
+                )
+        if auth.local_users and self.name == "prod":
+            found.append((("auth", "local_users"), "prod declares no local users"))
+        if isinstance(auth, ExistingAuth) and not auth.user_pool_id.startswith(self.region + "_"):
+            found.append((("auth", "user_pool_id"), f"is not a pool of region {self.region}"))
+        return found
+
+    @property
+    def auth_enabled(self) -> bool:
+        return not isinstance(self.auth, NoAuth)
+
+    @property
+    def waf_settings(self) -> Waf:
+        return self.waf if self.waf is not None else Waf(enabled=self.name == "prod")
 
 
 def _name_problems(
@@ -393,7 +492,7 @@ def _load(path: Path, model: type[M]) -> M:
 
 def _describe(path: Path, text: str, issue: Any) -> str:
     # Drop the discriminator tag pydantic inserts into the location of tagged unions.
-    loc = tuple(part for part in issue["loc"] if part not in ("create", "existing"))
+    loc = tuple(part for part in issue["loc"] if part not in ("create", "existing", "none"))
     key = ".".join(str(part) for part in loc) or "(file)"
     message = issue["msg"]
     if issue["type"] == "extra_forbidden":

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from localcloud.cloud import EMULATED, LocalCloud, Options
+from localcloud.cloud import EMULATED, LocalCloud, Options, endpoints_path
 from localcloud.dynamodb_local import DynamoDBLocalError
 from localcloud.iam import Identities
 from localcloud.moto_server import MotoServerError
@@ -124,6 +124,17 @@ async def up_command(args: argparse.Namespace) -> int:
     for key, label in labels.items():
         if key in cloud.outputs:
             _print(f"  {label}  {cloud.outputs[key]}")
+    identity = cloud.identity()
+    if identity.get("users"):
+        _print("\n  Sign in to the dashboard as (passwords are new on every start):")
+        for key, user in identity["users"].items():
+            _print(f"    {key:<9}  {user['username']}  password {user['password']}")
+        machine = identity.get("machine_client")
+        if machine:
+            _print(
+                f"  Machine client (client credentials, {identity['oauth2_domain']}/oauth2/token): "
+                f"{machine['client_id']}, secret in {endpoints_path(options.outputs_path)}"
+            )
     _print(f"  Logs       {options.work_dir / 'logs'}")
     _print(f"  Outputs    {options.outputs_path}")
     if args.started_at is not None:

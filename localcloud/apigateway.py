@@ -13,8 +13,17 @@ What API Gateway itself answers, it answers with its own status, body and `x-amz
 throttling (method settings `*/*`, or per method) is exceeded, 413 above 10 MB, 502 for a function
 error or a malformed proxy response, 504 past the integration timeout, 500 when the function's
 resource policy does not let API Gateway invoke it. Gateway responses (aws_api_gateway_gateway_response)
-customise those answers. Methods with an authorizer other than AWS_IAM, and integrations other than
-AWS_PROXY to a Lambda function or MOCK, stop start-up: they cannot be reproduced faithfully here.
+customise those answers.
+
+A method with a COGNITO_USER_POOLS authorizer is enforced as API Gateway enforces it, against the
+stack's emulated user pool (localcloud/cognito.py): the token from the authorizer's identity source
+(the `Authorization` header, with or without `Bearer `); with authorization scopes it must be a
+valid access token holding one of them, without, a valid ID token. Otherwise 401 UNAUTHORIZED,
+`{"message": "Unauthorized"}` (`"The incoming token has expired"` for an expired one), before the
+integration runs; the function receives the token's claims in `requestContext.authorizer.claims`
+(every value a string, lists comma-separated). Other authorizer types (Lambda TOKEN/REQUEST on a
+REST API), a pool the stack does not declare, and integrations other than AWS_PROXY to a Lambda
+function or MOCK stop start-up: they cannot be reproduced faithfully here.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from typing import Any
 
 from aiohttp import web
 
+from localcloud.cognito import TokenRefused, UserPool
 from localcloud.lambda_ import FunctionNotFound, LambdaService, Throttled
 from localcloud.permissions import Permissions
 from localcloud.plan import Plan, PlanError, Resource
@@ -52,6 +62,7 @@ TYPES = (
     "aws_api_gateway_gateway_response",
     "aws_api_gateway_method_response",
     "aws_api_gateway_integration_response",
+    "aws_api_gateway_authorizer",
 )
 PAYLOAD_LIMIT = 10 * 1024 * 1024
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000
@@ -68,6 +79,7 @@ DEFAULT_RESPONSES: dict[str, tuple[int, str, str]] = {
     "INTEGRATION_FAILURE": (502, "Internal server error", "InternalServerErrorException"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
     "API_CONFIGURATION_ERROR": (500, "Internal server error", "InternalServerErrorException"),
+    "UNAUTHORIZED": (401, "Unauthorized", "UnauthorizedException"),
     "ACCESS_DENIED": (403, "Forbidden", "AccessDeniedException"),
 }
 DEFAULT_TYPE_FOR = {4: "DEFAULT_4XX", 5: "DEFAULT_5XX"}
@@ -109,6 +121,7 @@ class Invocation:
     response: dict[str, Any] | None = None
     error: str | None = None
     request_id: str = ""
+    failure: str = ""  # the function's errorMessage, when it failed
 
 
 async def call_lambda(
@@ -137,7 +150,11 @@ async def call_lambda(
     except FunctionNotFound:
         return Invocation(error="API_CONFIGURATION_ERROR")
     if result.function_error:
-        return Invocation(error="INTEGRATION_FAILURE", request_id=result.request_id)
+        try:
+            failure = str(json.loads(result.payload).get("errorMessage", ""))
+        except (ValueError, AttributeError, RecursionError):
+            failure = ""
+        return Invocation(error="INTEGRATION_FAILURE", request_id=result.request_id, failure=failure)
     try:
         response = json.loads(result.payload)
     except (ValueError, RecursionError):
@@ -146,9 +163,17 @@ async def call_lambda(
 
 
 @dataclass
+class CognitoAuthorizer:
+    pool: UserPool
+    header: str  # the identity source's header name
+
+
+@dataclass
 class Method:
     http_method: str
     authorization: str
+    authorizer: CognitoAuthorizer | None = None
+    scopes: list[str] = field(default_factory=list)
     integration: LambdaTarget | None = None
     mock: dict[str, Any] | None = None  # status code, headers, body of a MOCK integration
 
@@ -205,8 +230,16 @@ class GatewayResponse:
 
 
 class RestApi:
-    def __init__(self, plan: Plan, api: Resource, service: LambdaService, permissions: Permissions) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        api: Resource,
+        service: LambdaService,
+        permissions: Permissions,
+        pools: list[UserPool] | None = None,
+    ) -> None:
         self.plan = plan
+        self.pools = {pool.arn: pool for pool in pools or []}
         self.address = api.address
         self.service = service
         self.permissions = permissions
@@ -257,12 +290,18 @@ class RestApi:
             config = plan.resolved(resource.address)
             node = nodes[str(config["resource_id"])]
             authorization = str(config.get("authorization", "NONE")).upper()
-            if authorization not in ("NONE", "AWS_IAM"):
+            if authorization not in ("NONE", "AWS_IAM", "COGNITO_USER_POOLS"):
                 raise PlanError(
                     f"{resource.address}: authorization {authorization} cannot be reproduced locally"
                 )
+            authorizer = None
+            if authorization == "COGNITO_USER_POOLS":
+                authorizer = self._authorizer(resource.address, str(config.get("authorizer_id") or ""))
             node.methods[str(config["http_method"]).upper()] = Method(
-                str(config["http_method"]).upper(), authorization
+                str(config["http_method"]).upper(),
+                authorization,
+                authorizer,
+                [str(s) for s in config.get("authorization_scopes") or []],
             )
         for resource in plan.of_type("aws_api_gateway_integration"):
             if not self._mine(resource, "rest_api_id"):
@@ -283,6 +322,28 @@ class RestApi:
                 raise PlanError(
                     f"{resource.address}: integration type {kind} is not supported (AWS_PROXY and MOCK are)"
                 )
+
+    def _authorizer(self, where: str, authorizer_id: str) -> CognitoAuthorizer:
+        for resource in self.plan.of_type("aws_api_gateway_authorizer"):
+            if self.plan.attribute(resource.address, "id") != authorizer_id:
+                continue
+            config = self.plan.resolved(resource.address)
+            if str(config.get("type", "TOKEN")).upper() != "COGNITO_USER_POOLS":
+                raise PlanError(f"{resource.address}: only COGNITO_USER_POOLS authorizers run locally")
+            arns = [str(a) for a in config.get("provider_arns") or []]
+            known = [self.pools[arn] for arn in arns if arn in self.pools]
+            if len(known) != 1 or len(arns) != 1:
+                raise PlanError(
+                    f"{resource.address}: provider_arns {arns} must name the one user pool the stack "
+                    "declares (a pool the stack does not create cannot be emulated)"
+                )
+            source = str(config.get("identity_source", "method.request.header.Authorization"))
+            if not source.startswith("method.request.header."):
+                raise PlanError(f"{resource.address}: identity_source {source} must be a request header")
+            return CognitoAuthorizer(known[0], source.removeprefix("method.request.header."))
+        raise PlanError(
+            f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of the stack"
+        )
 
     def _mock(self, plan: Plan, node: Node, http_method: str) -> dict[str, Any]:
         """A MOCK integration's default integration response (CORS preflights are the usual case)."""
@@ -353,8 +414,11 @@ class RestApi:
         if self.listener is not None:
             await self.listener.close()
 
-    def gateway_error(self, kind: str, request: web.Request, request_id: str) -> web.Response:
-        status, message, error_type = DEFAULT_RESPONSES[kind]
+    def gateway_error(
+        self, kind: str, request: web.Request, request_id: str, message: str | None = None
+    ) -> web.Response:
+        status, default_message, error_type = DEFAULT_RESPONSES[kind]
+        message = message or default_message
         custom = self.responses.get(kind) or self.responses.get(DEFAULT_TYPE_FOR.get(status // 100, ""))
         headers = {
             "x-amzn-ErrorType": error_type,
@@ -382,6 +446,25 @@ class RestApi:
                 )
         return web.Response(status=status, text=body, headers=headers)
 
+    def _authorize(self, method: Method, request: web.Request) -> tuple[str | None, dict[str, str] | None]:
+        """(why the request is refused, None) or (None, the claims API Gateway passes on)."""
+        assert method.authorizer is not None
+        token = request.headers.get(method.authorizer.header, "").strip()
+        token = token[7:].strip() if token[:7].lower() == "bearer " else token
+        if not token:
+            return "Unauthorized", None
+        try:
+            claims = method.authorizer.pool.verify(
+                token, "access" if method.scopes else "id", method.scopes or None
+            )
+        except TokenRefused as refused:
+            log.info("REST authorizer refused a token: %s", refused)
+            return ("The incoming token has expired" if refused.expired else "Unauthorized"), None
+        return None, {
+            key: ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+            for key, value in claims.items()
+        }
+
     def _throttled(self, stage: Stage, node: Node, method: str) -> bool:
         specific = f"{node.path.lstrip('/')}/{method}"
         bucket = stage.throttles.get(specific) or stage.throttles.get("*/*")
@@ -405,6 +488,11 @@ class RestApi:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request, request_id)
         if chosen.authorization == "AWS_IAM" and "Authorization" not in request.headers:
             return self.gateway_error("MISSING_AUTHENTICATION_TOKEN", request, request_id)
+        claims: dict[str, str] | None = None
+        if chosen.authorizer is not None:
+            refused, claims = self._authorize(chosen, request)
+            if refused is not None:
+                return self.gateway_error("UNAUTHORIZED", request, request_id, refused)
         if self._throttled(stage, node, method):
             return self.gateway_error("THROTTLED", request, request_id)
         body = await request.read()
@@ -418,6 +506,8 @@ class RestApi:
             )
         assert chosen.integration is not None
         event = self.event(request, stage, node, path, params, body, request_id, now)
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"claims": claims}
         source_arn = self.plan.execute_api_arn(self.id, f"{stage.name}/{method}{node.path}")
         outcome = await call_lambda(self.service, self.permissions, chosen.integration, source_arn, event)
         if outcome.error is not None:

@@ -28,7 +28,19 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud import apigateway, dynamodb, functions, iam, runtimes, s3, scheduler, site, sqs, websocket
+from localcloud import (
+    apigateway,
+    cognito,
+    dynamodb,
+    functions,
+    iam,
+    runtimes,
+    s3,
+    scheduler,
+    site,
+    sqs,
+    websocket,
+)
 from localcloud import mappings as esm
 from localcloud.dynamodb_local import DynamoDBLocal
 from localcloud.gate import Gate
@@ -55,6 +67,7 @@ EMULATED = frozenset(
     + site.TYPES
     + scheduler.TYPES
     + iam.TYPES
+    + cognito.TYPES
 )
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # services not emulated: refused at once, never AWS
 
@@ -136,6 +149,7 @@ class LocalCloud:
         self.rest_apis: list[apigateway.RestApi] = []
         self.websocket_apis: list[websocket.WebSocketApi] = []
         self.distributions: list[site.Distribution] = []
+        self.user_pools: list[cognito.UserPool] = []
         self.mappings: list[Any] = []
         self.scheduler: scheduler.Scheduler | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -241,6 +255,17 @@ class LocalCloud:
         sockets: dict[str, socket.socket] = {}
         http_apis: list[str] = []
         ws_apis: list[str] = []
+        self.user_pools = cognito.pools(plan)
+        for pool in self.user_pools:
+            # One port stands for the pool's two hosts: the cognito-idp API and issuer, and its domain.
+            pool.local_url = self._bind(sockets, pool.address)
+            plan.map_endpoint(f"https://cognito-idp.{plan.region}.amazonaws.com", pool.local_url)
+            for domain in plan.of_type("aws_cognito_user_pool_domain"):
+                if plan.attribute(domain.address, "user_pool_id") == pool.id:
+                    prefix = plan.attribute(domain.address, "domain")
+                    plan.map_endpoint(
+                        f"https://{prefix}.auth.{plan.region}.amazoncognito.com", pool.local_url
+                    )
         for resource in plan.of_type("aws_cloudfront_distribution"):
             url = self._bind(sockets, resource.address)
             hosts = [plan.attribute(resource.address, "domain_name"), *(resource.config.get("aliases") or [])]
@@ -272,8 +297,10 @@ class LocalCloud:
             distribution = site.Distribution(plan, resource, self.moto.endpoint_url)
             self.distributions.append(distribution)
             await distribution.start(sockets[resource.address])
+        for pool in self.user_pools:
+            await pool.start(sockets[pool.address])
         for resource in plan.of_type("aws_api_gateway_rest_api"):
-            api = apigateway.RestApi(plan, resource, self.lambdas, permissions)
+            api = apigateway.RestApi(plan, resource, self.lambdas, permissions, self.user_pools)
             self.rest_apis.append(api)
             await api.start(sockets[resource.address])
         for resource in plan.of_type("aws_apigatewayv2_api"):
@@ -289,9 +316,12 @@ class LocalCloud:
         self.lambdas.endpoint_environment.update(self._function_endpoints(management))
         self.lambdas.report = self.stats
         self.lambdas.drop_websockets = self.drop_websocket_connections
+        if self.user_pools:
+            self.lambdas.expired_token = self.user_pools[0].expired_token
         self.progress(
             f"gateways: {len(self.rest_apis)} REST, {len(self.websocket_apis)} WebSocket, "
-            f"{len(self.distributions)} site(s); Lambda API on {self.endpoints.lambda_}"
+            f"{len(self.distributions)} site(s), {len(self.user_pools)} user pool(s); "
+            f"Lambda API on {self.endpoints.lambda_}"
         )
 
         # Data: tables, queues, buckets and the objects the stack uploads.
@@ -437,12 +467,32 @@ class LocalCloud:
             },
             "deployer_credentials": iam.DEPLOYER_CREDENTIALS,
             "control": f"{self.endpoints.lambda_}/_localcloud",
+            **self.identity(),
         }
         sidecar = endpoints_path(path)
         for target, document in ((sidecar, described), (path, {self.options.stack: self.outputs})):
             partial = target.with_name(target.name + ".partial")
             partial.write_text(json.dumps(document, indent=2) + "\n")
             partial.replace(target)  # whoever waits for the file never reads half of it
+
+    def identity(self) -> dict[str, Any]:
+        """How tests and people sign in here: the pool, its clients and the local users (with
+        the passwords made at start-up). Local only: nothing like it exists on AWS."""
+        if not self.user_pools:
+            return {}
+        pool = self.user_pools[0]
+        password_client = next(
+            (c for c in pool.clients.values() if "ALLOW_USER_PASSWORD_AUTH" in c.auth_flows), None
+        )
+        machine = next((c for c in pool.clients.values() if "client_credentials" in c.flows), None)
+        return {
+            "cognito_idp": pool.local_url,
+            "user_pool_id": pool.id,
+            "user_pool_client_id": password_client.id if password_client else None,
+            "oauth2_domain": pool.local_url,
+            "machine_client": {"client_id": machine.id, "client_secret": machine.secret} if machine else None,
+            "users": {u.key: {"username": u.username, "password": u.password} for u in pool.users.values()},
+        }
 
     # -- run and stop -------------------------------------------------------------------------
 
@@ -465,7 +515,7 @@ class LocalCloud:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        gateways: list[Any] = [*self.websocket_apis, *self.rest_apis, *self.distributions]
+        gateways: list[Any] = [*self.websocket_apis, *self.rest_apis, *self.distributions, *self.user_pools]
         for gateway in gateways:
             with contextlib.suppress(Exception):
                 await gateway.stop()

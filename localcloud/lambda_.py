@@ -682,6 +682,8 @@ class LambdaService:
         self.report: Callable[[], dict[str, Any]] | None = None  # the whole cloud's stats, if set
         # Set by the cloud: close every WebSocket connection, holding new ones for N seconds.
         self.drop_websockets: Callable[[float], Awaitable[int]] | None = None
+        # Local only: an access token of a declared user that expired a minute ago (tests of 401).
+        self.expired_token: Callable[[str], str | None] | None = None
         self.identities: iam.Identities | None = None  # functions' roles, checked on the Invoke API
 
     # -- set-up -------------------------------------------------------------------------------
@@ -985,6 +987,15 @@ def invoke_api(service: LambdaService) -> web.Application:
             return web.json_response({"error": "no WebSocket API runs here"}, status=404)
         return web.json_response({"closed": await service.drop_websockets(float(hold)), "hold_seconds": hold})
 
+    async def expired_token(request: web.Request) -> web.Response:
+        # Local-cloud-only: a correctly signed access token whose exp has passed.
+        body = await request.json() if request.can_read_body else {}
+        user = body.get("user") if isinstance(body, dict) else None
+        token = service.expired_token(str(user)) if service.expired_token is not None else None
+        if token is None:
+            return web.json_response({"error": f"no local user {user!r} in a user pool here"}, status=404)
+        return web.json_response({"access_token": token})
+
     async def unknown(request: web.Request) -> web.Response:
         return aws_error(404, "UnknownOperationException", None, message_key="Message")
 
@@ -993,5 +1004,6 @@ def invoke_api(service: LambdaService) -> web.Application:
     app.router.add_get("/_localcloud/stats", stats)
     app.router.add_post("/_localcloud/faults", fault)
     app.router.add_post("/_localcloud/websocket/disconnect", websocket_disconnect)
+    app.router.add_post("/_localcloud/cognito/expired-token", expired_token)
     app.router.add_route("*", "/{tail:.*}", unknown)
     return app

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import secrets
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -622,6 +623,58 @@ def _v2_child(plan: Plan, res: Resource, name: str) -> Any:
     return _stable_id(res.address, 7) if name == "id" else _MISSING
 
 
+def _authorizer(plan: Plan, res: Resource, name: str) -> Any:
+    return _stable_id(res.address, 6) if name == "id" else _MISSING
+
+
+def _user_pool(plan: Plan, res: Resource, name: str) -> Any:
+    pool_id = f"{plan.region}_" + _stable_id(res.address, 9, string.ascii_letters + string.digits)
+    values = {
+        "id": pool_id,
+        "arn": f"arn:aws:cognito-idp:{plan.region}:{plan.account_id}:userpool/{pool_id}",
+        "endpoint": f"cognito-idp.{plan.region}.amazonaws.com/{pool_id}",
+        "creation_date": "1970-01-01T00:00:00Z",
+        "last_modified_date": "1970-01-01T00:00:00Z",
+        "estimated_number_of_users": 0,
+    }
+    return values.get(name, _MISSING)
+
+
+def _user_pool_client(plan: Plan, res: Resource, name: str) -> Any:
+    if name == "id":
+        return _stable_id(res.address, 26)
+    if name == "client_secret":
+        # A new secret on every start, like a password: it is handed out in the endpoints file.
+        return secrets.token_urlsafe(39) if res.config.get("generate_secret") else ""
+    return _MISSING
+
+
+def _user_pool_domain(plan: Plan, res: Resource, name: str) -> Any:
+    values = {
+        "id": plan.attribute(res.address, "domain"),
+        "aws_account_id": plan.account_id,
+        "cloudfront_distribution": f"d{_stable_id(res.address, 13)}.cloudfront.net",
+        "cloudfront_distribution_zone_id": "Z2FDTNDATAQYW2",
+        "version": "1",
+    }
+    return values.get(name, _MISSING)
+
+
+def _resource_server(plan: Plan, res: Resource, name: str) -> Any:
+    identifier = plan.attribute(res.address, "identifier")
+    if name == "id":
+        return f"{plan.attribute(res.address, 'user_pool_id')}|{identifier}"
+    if name == "scope_identifiers":
+        return [f"{identifier}/{scope['scope_name']}" for scope in plan.attribute(res.address, "scope") or []]
+    return _MISSING
+
+
+def _user_group(plan: Plan, res: Resource, name: str) -> Any:
+    if name == "id":
+        return f"{plan.attribute(res.address, 'user_pool_id')}/{plan.attribute(res.address, 'name')}"
+    return _MISSING
+
+
 def _cloudfront_distribution(plan: Plan, res: Resource, name: str) -> Any:
     ident = "E" + _stable_id(res.address, 13, string.ascii_uppercase + string.digits)
     values = {
@@ -749,6 +802,13 @@ _COMPUTED: dict[str, Computed] = {
     "aws_apigatewayv2_route": _v2_child,
     "aws_apigatewayv2_deployment": _v2_child,
     "aws_cloudfront_distribution": _cloudfront_distribution,
+    "aws_api_gateway_authorizer": _authorizer,
+    "aws_apigatewayv2_authorizer": _authorizer,
+    "aws_cognito_user_pool": _user_pool,
+    "aws_cognito_user_pool_client": _user_pool_client,
+    "aws_cognito_user_pool_domain": _user_pool_domain,
+    "aws_cognito_resource_server": _resource_server,
+    "aws_cognito_user_group": _user_group,
     "aws_cloudwatch_event_rule": _event_rule,
     "aws_ecr_repository": _ecr_repository,
     "aws_iam_role": _iam("role"),

@@ -11,9 +11,14 @@ refuses the connection); each message is routed by the API's route selection exp
 `{"message": "Forbidden", ...}` when there is none; a route's integration answer reaches the
 client only when the route has a route response; `$disconnect` runs after the connection is
 closed, whoever closed it. Connections close after 10 minutes idle or 2 hours in all. Messages
-above 128 KB close the connection (1009). Stage throttling (default and per-route route settings)
-answers `{"message": "Too Many Requests", ...}`. `drop_connections` (the control API's
-`websocket/disconnect`, local only) closes every connection at once, as those limits do.
+above 128 KB close the connection (1009). A `$connect` route with a Lambda REQUEST authorizer
+(authorization_type CUSTOM) runs it first, as a real function invocation behind its resource
+policy: a missing identity source refuses the handshake with 401 without calling it, the function
+failing with "Unauthorized" gives 401, a Deny policy 403, any other failure 500; an Allow passes
+its `principalId` and `context` to the route's event as `requestContext.authorizer`. Stage
+throttling (default and per-route route settings) answers `{"message": "Too Many Requests", ...}`.
+`drop_connections` (the control API's `websocket/disconnect`, local only) closes every connection
+at once, as those limits do.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ TYPES = (
     "aws_apigatewayv2_deployment",
     "aws_apigatewayv2_route_response",
     "aws_apigatewayv2_integration_response",
+    "aws_apigatewayv2_authorizer",
 )
 MESSAGE_LIMIT = 128 * 1024
 IDLE_TIMEOUT_SECONDS = 600.0
@@ -70,10 +76,19 @@ def _iso(epoch_ms: int) -> str:
 
 
 @dataclass
+class RequestAuthorizer:
+    id: str
+    target: LambdaTarget
+    query: list[str]  # identity sources: route.request.querystring.<name>
+    headers: list[str]  # route.request.header.<name>
+
+
+@dataclass
 class Route:
     key: str
     target: LambdaTarget
     returns_response: bool
+    authorizer: RequestAuthorizer | None = None
 
 
 @dataclass
@@ -148,12 +163,18 @@ class WebSocketApi:
                     f"{resource.address}: route {key} targets {target or 'nothing'}, "
                     "not a declared integration"
                 )
-            if str(rcfg.get("authorization_type", "NONE")).upper() not in ("NONE", "AWS_IAM"):
-                raise PlanError(f"{resource.address}: authorizers cannot run locally")
+            kind = str(rcfg.get("authorization_type", "NONE")).upper()
+            authorizer = None
+            if kind == "CUSTOM":
+                if key != "$connect":
+                    raise PlanError(f"{resource.address}: API Gateway authorizes only the $connect route")
+                authorizer = self._authorizer(resource.address, str(rcfg.get("authorizer_id") or ""))
+            elif kind not in ("NONE", "AWS_IAM"):
+                raise PlanError(f"{resource.address}: authorization_type {kind} cannot run locally")
             returns = bool(rcfg.get("route_response_selection_expression")) and (
                 str(plan.attribute(resource.address, "id")) in responding
             )
-            self.routes[key] = Route(key, integration, returns)
+            self.routes[key] = Route(key, integration, returns, authorizer)
         self.stages: dict[str, Stage] = {}
         for resource in plan.of_type("aws_apigatewayv2_stage"):
             if plan.attribute(resource.address, "api_id") != self.id:
@@ -173,6 +194,67 @@ class WebSocketApi:
         self.stopping = False
         self.held_until = 0.0  # time.monotonic(): until then, new handshakes wait (drop_connections)
         self._hold_changed = asyncio.Event()
+
+    def _authorizer(self, where: str, authorizer_id: str) -> RequestAuthorizer:
+        for resource in self.plan.of_type("aws_apigatewayv2_authorizer"):
+            if str(self.plan.attribute(resource.address, "id")) != authorizer_id:
+                continue
+            config = self.plan.resolved(resource.address)
+            if str(config.get("authorizer_type", "")).upper() != "REQUEST":
+                raise PlanError(f"{resource.address}: WebSocket APIs take REQUEST authorizers only")
+            target = lambda_target(self.plan, resource.address, str(config.get("authorizer_uri", "")), None)
+            sources = [str(x) for x in config.get("identity_sources") or []]
+            query = [x.removeprefix("route.request.querystring.") for x in sources if ".querystring." in x]
+            headers = [x.removeprefix("route.request.header.") for x in sources if ".header." in x]
+            if len(query) + len(headers) != len(sources):
+                raise PlanError(
+                    f"{resource.address}: identity sources {sources} are not all query strings or headers"
+                )
+            return RequestAuthorizer(authorizer_id, target, query, headers)
+        raise PlanError(
+            f"{where}: authorizer_id {authorizer_id or '(none)'} is not an authorizer of this API"
+        )
+
+    async def _authorize(
+        self, route: Route, stage: Stage, request: web.Request, context: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Run the route's REQUEST authorizer: (0, what goes in requestContext.authorizer) or
+        (the status API Gateway refuses the handshake with, None)."""
+        authorizer = route.authorizer
+        assert authorizer is not None
+        if any(not request.query.get(q) for q in authorizer.query) or any(
+            not request.headers.get(h) for h in authorizer.headers
+        ):
+            return 401, None
+        method_arn = self.plan.execute_api_arn(self.id, f"{stage.name}/$connect")
+        event = {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            "headers": dict(request.headers),
+            "multiValueHeaders": {k: request.headers.getall(k) for k in request.headers},
+            "queryStringParameters": dict(request.query),
+            "multiValueQueryStringParameters": {k: request.query.getall(k) for k in request.query},
+            "stageVariables": stage.variables or {},
+            "requestContext": context,
+        }
+        source_arn = self.plan.execute_api_arn(self.id, f"authorizers/{authorizer.id}")
+        outcome = await call_lambda(self.service, self.permissions, authorizer.target, source_arn, event)
+        if outcome.error == "INTEGRATION_FAILURE":
+            return (401 if outcome.failure == "Unauthorized" else 500), None
+        if outcome.error is not None or not isinstance(outcome.response, dict):
+            return 500, None
+        policy = outcome.response.get("policyDocument") or {}
+        statements = policy.get("Statement") or []
+        allowed = any(
+            str(st.get("Effect")) == "Allow" and _covers(st.get("Resource"), method_arn) for st in statements
+        ) and not any(
+            str(st.get("Effect")) == "Deny" and _covers(st.get("Resource"), method_arn) for st in statements
+        )
+        if not allowed:
+            return 403, None
+        passed = {str(k): v for k, v in (outcome.response.get("context") or {}).items()}
+        passed["principalId"] = str(outcome.response.get("principalId", ""))
+        return 0, passed
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -268,6 +350,17 @@ class WebSocketApi:
         if self._throttled(stage, "$connect"):
             return web.json_response({"message": "Too Many Requests"}, status=429)
         route = self.routes.get("$connect")
+        authorized: dict[str, Any] | None = None
+        if route is not None and route.authorizer is not None:
+            status, authorized = await self._authorize(
+                route,
+                stage,
+                request,
+                self._context(connection_id, stage, "$connect", "CONNECT", connected_at, peer, agent),
+            )
+            if status:
+                message = {401: "Unauthorized", 403: "Forbidden"}.get(status, "Internal server error")
+                return web.json_response({"message": message}, status=status)
         if route is not None:
             multi: dict[str, list[str]] = {}
             for name, value in request.headers.items():
@@ -280,6 +373,8 @@ class WebSocketApi:
                 ),
                 "isBase64Encoded": False,
             }
+            if authorized is not None:
+                event["requestContext"]["authorizer"] = authorized
             if request.query:
                 event["queryStringParameters"] = dict(request.query)
                 event["multiValueQueryStringParameters"] = {k: request.query.getall(k) for k in request.query}
@@ -475,6 +570,14 @@ class WebSocketApi:
         masked = denial.resource.replace(f":{account}:", f":{'*' * (len(account) - 4)}{account[-4:]}:", 1)
         message = denial.message(resource=masked, reason=False)
         return aws_error(403, "AccessDeniedException", message, message_key="Message")
+
+
+def _covers(resource: Any, arn: str) -> bool:
+    """Whether a policy statement's Resource (a string or a list, `*` wildcards) names `arn`."""
+    import fnmatch
+
+    resources = resource if isinstance(resource, list) else [resource]
+    return any(isinstance(r, str) and fnmatch.fnmatchcase(arn, r) for r in resources)
 
 
 def _bucket(settings: dict[str, Any]) -> TokenBucket | None:

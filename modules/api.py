@@ -2,11 +2,19 @@
 
 Every REST path goes to the api function (a `{proxy+}` resource plus the root), which owns routing,
 404/405 and CORS, so errors have one shape. The WebSocket routes all go to the websocket function.
+
+Sign-in (modules/identity.py): every REST method but CORS preflights (OPTIONS) and
+`GET /openapi.json` has the Cognito user pool authorizer, with authorization scopes so that API
+Gateway validates access tokens (without scopes it would take ID tokens); what a token may do is
+decided by the api function. The WebSocket `$connect` route has a Lambda REQUEST authorizer that
+reads the access token from the `token` query parameter (browsers cannot set headers on a
+WebSocket).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from modules.cdk import Construct, Fn, TerraformResource, aws
@@ -57,6 +65,24 @@ GATEWAY_ERROR_TEMPLATE = (
 )
 
 
+# Public without a token: the CORS preflight (browsers send it without credentials) and the API's
+# own description.
+PUBLIC_PATHS = ("/openapi.json",)
+WEBSOCKET_TOKEN_SOURCE = "route.request.querystring.token"  # noqa: S105 - where, not what
+
+UNAUTHORIZED_TEMPLATE = '{"error":"unauthorized","message":$context.error.messageString,"details":[]}'
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """What the APIs need from the identity module."""
+
+    user_pool_arn: str
+    scopes: Sequence[str]  # a token needs one of them (API Gateway checks the access token's `scope`)
+    authorizer_function_name: str  # the WebSocket $connect authorizer
+    authorizer_function_invoke_arn: str
+
+
 @dataclass(frozen=True)
 class ApiInputs:
     name_prefix: str
@@ -69,6 +95,7 @@ class ApiInputs:
     throttle_burst_limit: int
     log_retention_days: int
     kms_key_arn: str
+    auth: ApiAuth | None = None  # None: no sign-in (auth.mode = "none")
 
 
 class Api(Construct):
@@ -95,23 +122,57 @@ class Api(Construct):
         proxy = aws.api_gateway_resource.ApiGatewayResource(
             self, "proxy", rest_api_id=rest.id, parent_id=rest.root_resource_id, path_part="{proxy+}"
         )
+        resources = {"/": rest.root_resource_id, "/{proxy+}": proxy.id}
+        snapshot: list[TerraformResource] = [proxy]
+        for path in PUBLIC_PATHS:
+            resource = aws.api_gateway_resource.ApiGatewayResource(
+                self,
+                f"public_{path.strip('/').replace('.', '_')}",
+                rest_api_id=rest.id,
+                parent_id=rest.root_resource_id,
+                path_part=path.strip("/"),
+            )
+            resources[path] = resource.id
+            snapshot.append(resource)
+        auth = inputs.auth
+        authorizer = None
+        if auth is not None:
+            authorizer = aws.api_gateway_authorizer.ApiGatewayAuthorizer(
+                self,
+                "rest_authorizer",
+                name=f"{inputs.name_prefix}-users",
+                rest_api_id=rest.id,
+                type="COGNITO_USER_POOLS",
+                provider_arns=[auth.user_pool_arn],
+                identity_source="method.request.header.Authorization",
+            )
+            snapshot.append(authorizer)
+        # (path, method) -> whether it needs a token.
+        routes = [("/", "ANY", True), ("/{proxy+}", "ANY", True)]
+        routes += [(path, "GET", False) for path in PUBLIC_PATHS]
+        routes += [("/", "OPTIONS", False), ("/{proxy+}", "OPTIONS", False)]
         methods, integrations = [], []
-        for name, resource_id in (("root", rest.root_resource_id), ("proxy", proxy.id)):
+        for path, http_method, protected in routes:
+            name = {"/": "root", "/{proxy+}": "proxy"}.get(path) or path.strip("/").replace(".", "_")
+            key = f"{name}_{http_method.lower()}"
+            guarded = protected and authorizer is not None
             method = aws.api_gateway_method.ApiGatewayMethod(
                 self,
-                f"{name}_any",
+                key if http_method != "ANY" else f"{name}_any",
                 rest_api_id=rest.id,
-                resource_id=resource_id,
-                http_method="ANY",
-                authorization="NONE",
+                resource_id=resources[path],
+                http_method=http_method,
+                authorization="COGNITO_USER_POOLS" if guarded else "NONE",
+                authorizer_id=authorizer.id if guarded and authorizer is not None else None,
+                authorization_scopes=list(auth.scopes) if guarded and auth is not None else None,
             )
             methods.append(method)
             integrations.append(
                 aws.api_gateway_integration.ApiGatewayIntegration(
                     self,
-                    f"{name}_integration",
+                    f"{name}_integration" if http_method == "ANY" else f"{key}_integration",
                     rest_api_id=rest.id,
-                    resource_id=resource_id,
+                    resource_id=resources[path],
                     http_method=method.http_method,
                     integration_http_method="POST",
                     type="AWS_PROXY",
@@ -119,7 +180,7 @@ class Api(Construct):
                 )
             )
         # Everything a deployment snapshots; deploy() hashes them into the deployment's trigger.
-        self._deployed: list[TerraformResource] = [proxy, *methods, *integrations]
+        self._deployed: list[TerraformResource] = [*snapshot, *methods, *integrations]
         self.rest_access_logs = EncryptedLogGroup(
             self,
             "rest_access_logs",
@@ -159,15 +220,19 @@ class Api(Construct):
             integration_method="POST",
             integration_uri=inputs.websocket_function_invoke_arn,
         )
+        authorizer = self._websocket_authorizer(ws, inputs.auth) if inputs.auth is not None else None
         routes = []
         for key in WEBSOCKET_ROUTES:
             replies = key in WEBSOCKET_REPLYING_ROUTES
+            # Only $connect can have an authorizer; what it allowed holds for the whole connection.
+            guarded = key == "$connect" and authorizer is not None
             route = aws.apigatewayv2_route.Apigatewayv2Route(
                 self,
                 f"route_{key.strip('$')}",
                 api_id=ws.id,
                 route_key=key,
-                authorization_type="NONE",
+                authorization_type="CUSTOM" if guarded else "NONE",
+                authorizer_id=authorizer.id if guarded and authorizer is not None else None,
                 target=f"integrations/{integration.id}",
                 route_response_selection_expression="$default" if replies else None,
             )
@@ -224,20 +289,54 @@ class Api(Construct):
         )
         self.websocket_execution_arn: str = ws.execution_arn
 
+    def _websocket_authorizer(
+        self, ws: aws.apigatewayv2_api.Apigatewayv2Api, auth: ApiAuth
+    ) -> aws.apigatewayv2_authorizer.Apigatewayv2Authorizer:
+        # A WebSocket REQUEST authorizer answers with an IAM policy; API Gateway refuses the
+        # handshake (401) without calling it when an identity source is missing. Its results are not
+        # cached (authorizer_result_ttl_in_seconds is for HTTP APIs only).
+        authorizer = aws.apigatewayv2_authorizer.Apigatewayv2Authorizer(
+            self,
+            "websocket_authorizer",
+            api_id=ws.id,
+            name=f"{self.inputs.name_prefix}-ws-token",
+            authorizer_type="REQUEST",
+            authorizer_uri=auth.authorizer_function_invoke_arn,
+            identity_sources=[WEBSOCKET_TOKEN_SOURCE],
+        )
+        aws.lambda_permission.LambdaPermission(
+            self,
+            "websocket_invokes_authorizer",
+            statement_id="AllowWebSocketAuthorizer",
+            action="lambda:InvokeFunction",
+            function_name=auth.authorizer_function_name,
+            principal="apigateway.amazonaws.com",
+            source_arn=f"{ws.execution_arn}/authorizers/{authorizer.id}",
+        )
+        return authorizer
+
     def allow_origin(self, origin: str) -> None:
-        """Let browsers on `origin` read the answers API Gateway itself gives (429, 5xx, ...)."""
-        for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        """Let browsers on `origin` read the answers API Gateway itself gives (401, 429, 5xx, ...)."""
+        headers = {
+            "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
+            "gatewayresponse.header.Vary": "'Origin'",
+        }
+        templates = {"DEFAULT_4XX": GATEWAY_ERROR_TEMPLATE, "DEFAULT_5XX": GATEWAY_ERROR_TEMPLATE}
+        if self.inputs.auth is not None:
+            # Missing, malformed or expired token (and a token without one of the method's scopes).
+            templates["UNAUTHORIZED"] = UNAUTHORIZED_TEMPLATE
+        for response_type, template in templates.items():
+            unauthorized = response_type == "UNAUTHORIZED"
+            extra = {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"} if unauthorized else {}
             self._deployed.append(
                 aws.api_gateway_gateway_response.ApiGatewayGatewayResponse(
                     self,
                     f"gateway_{response_type.lower()}",
                     rest_api_id=self.rest_api.id,
                     response_type=response_type,
-                    response_parameters={
-                        "gatewayresponse.header.Access-Control-Allow-Origin": f"'{origin}'",
-                        "gatewayresponse.header.Vary": "'Origin'",
-                    },
-                    response_templates={"application/json": GATEWAY_ERROR_TEMPLATE},
+                    status_code="401" if unauthorized else None,
+                    response_parameters={**headers, **extra},
+                    response_templates={"application/json": template},
                 )
             )
 

@@ -153,8 +153,12 @@ class Data(Construct):
                 ddb.DynamodbTableAttribute(name="topic", type="S"),
             ],
             global_secondary_index=[
+                # The broadcaster reads who may receive from the index itself (engine.auth.may_receive).
                 ddb.DynamodbTableGlobalSecondaryIndex(
-                    name="by_topic", hash_key="topic", projection_type="KEYS_ONLY"
+                    name="by_topic",
+                    hash_key="topic",
+                    projection_type="INCLUDE",
+                    non_key_attributes=["permissions"],
                 ),
             ],
             ttl=ddb.DynamodbTableTtl(attribute_name="expires_at", enabled=True),

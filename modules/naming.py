@@ -14,6 +14,7 @@ FUNCTION_IDS = (
     "worker",
     "reaper",
     "websocket",
+    "authorizer",
     "task-a",
     "task-b1",
     "task-b2",

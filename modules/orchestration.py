@@ -64,6 +64,9 @@ class Function:
     runtime: str | None  # None for container images
     timeout: int | None  # None: the environment's task timeout
     task_type: str | None = None  # node / python / container, for tasks (the dashboard shows it)
+    # False for a function that touches nothing in the VPC and must reach a public endpoint (the
+    # WebSocket authorizer fetches the user pool's signing keys from Cognito).
+    in_vpc: bool = True
 
     @property
     def is_image(self) -> bool:
@@ -115,6 +118,15 @@ FUNCTIONS = (
         "engine.handlers.websocket.handler",
         "python3.12",
         timeout=10,
+    ),
+    Function(
+        "authorizer",
+        "WebSocket $connect authorizer: verifies the access token in the token query parameter",
+        ENGINE,
+        "engine.handlers.authorizer.handler",
+        "python3.12",
+        timeout=10,
+        in_vpc=False,
     ),
     Function(
         "task-a",
@@ -263,6 +275,7 @@ class Orchestration(Construct):
                 "CONNECTIONS_TABLE": data.connections_table.name,
                 "CONNECTION_TTL_SECONDS": "7200",
             },
+            "authorizer": {**common},
         }
         self.permissions: dict[str, list[Statement]] = {
             "api": [
@@ -336,6 +349,16 @@ class Orchestration(Construct):
                     type=AssetType.FILE,
                 )
             self._function(function, artifacts, images, assets)
+
+    def use_identity(self, *, issuer: str | None, scopes: Sequence[str]) -> None:
+        """Tell the functions that check identities who issues the tokens (before `connect`).
+        issuer None: no sign-in (auth.mode = "none"), every caller may do everything."""
+        mode = "none" if issuer is None else "cognito"
+        for function in ("api", "websocket", "authorizer"):
+            self.environment[function]["AUTH_MODE"] = mode
+        if issuer is not None:
+            self.environment["authorizer"]["USER_POOL_ISSUER"] = issuer
+            self.environment["authorizer"]["AUTHORIZER_SCOPES"] = " ".join(scopes)
 
     def connect(
         self,
@@ -449,7 +472,9 @@ class Orchestration(Construct):
             ),
             vpc_config=aws.lambda_function.LambdaFunctionVpcConfig(
                 subnet_ids=list(inputs.subnet_ids), security_group_ids=list(inputs.security_group_ids)
-            ),
+            )
+            if function.in_vpc
+            else None,
             environment=aws.lambda_function.LambdaFunctionEnvironment(
                 variables=dict(sorted(self.environment.get(function.id, {}).items()))
             ),
@@ -471,7 +496,7 @@ class Orchestration(Construct):
             allow("UseProjectKey", KEY_USE, [inputs.data.kms_key_arn]),
             *self.permissions.get(function.id, []),
         ]
-        if inputs.in_vpc:
+        if inputs.in_vpc and function.in_vpc:
             statements += vpc_statements(
                 inputs.region, inputs.account_id, inputs.subnet_ids, inputs.security_group_ids
             )

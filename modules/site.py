@@ -4,8 +4,10 @@ same apply with a generated config.js that points the app at this environment's 
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,8 +49,18 @@ class SiteInputs:
     region: str
     kms_key_arn: str
     access_log_bucket: str
-    api_url: str
-    websocket_url: str
+    # Origins the dashboard talks to for sign-in (the user pool's issuer and its OAuth2 domain).
+    identity_origins: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class DashboardAuth:
+    """What the dashboard's OIDC client needs (config.js `window.AUTH`)."""
+
+    issuer: str  # https://cognito-idp.<region>.amazonaws.com/<pool id>: discovery and keys
+    client_id: str
+    domain: str  # https://<prefix>.auth.<region>.amazoncognito.com: sign-in and sign-out pages
+    scope: str
 
 
 def content_type(path: Path) -> str:
@@ -59,9 +71,18 @@ def cache_control(key: str) -> str:
     return IMMUTABLE if key.startswith("assets/") else ALWAYS_REVALIDATE
 
 
-def config_js(api_url: str, websocket_url: str) -> str:
+def config_js(api_url: str, websocket_url: str, auth: DashboardAuth | None = None) -> str:
     """The runtime configuration the app reads before it starts (dashboard/index.html)."""
-    return f"window.API_BASE = '{api_url}';\nwindow.WEBSOCKET_URL = '{websocket_url}';\n"
+    text = f"window.API_BASE = '{api_url}';\nwindow.WEBSOCKET_URL = '{websocket_url}';\n"
+    if auth is not None:
+        document = {
+            "authority": auth.issuer,
+            "clientId": auth.client_id,
+            "domain": auth.domain,
+            "scope": auth.scope,
+        }
+        text += f"window.AUTH = {json.dumps(document)};\n"
+    return text
 
 
 def dist_files(dist: Path = DIST) -> dict[str, Path]:
@@ -172,6 +193,7 @@ class Site(Construct):
             }
         )
 
+        self.inputs = inputs
         dist = TerraformAsset(self, "dist", path=str(DIST), type=AssetType.DIRECTORY)
         for key, path in files.items():
             self._object(
@@ -181,17 +203,23 @@ class Site(Construct):
                 digest=hashlib.sha256(path.read_bytes()).hexdigest(),
                 inputs=inputs,
             )
-        config = config_js(inputs.api_url, inputs.websocket_url)
-        self._object("config.js", content=config, kind=CONTENT_TYPES[".js"], digest=None, inputs=inputs)
+
+    def publish_config(self, api_url: str, websocket_url: str, auth: DashboardAuth | None) -> None:
+        """Upload config.js once the APIs and the sign-in client exist (the client's callback URLs
+        name this site, so the site comes first)."""
+        config = config_js(api_url, websocket_url, auth)
+        self._object("config.js", content=config, kind=CONTENT_TYPES[".js"], digest=None, inputs=self.inputs)
 
     def _security_headers(
         self, inputs: SiteInputs
     ) -> aws.cloudfront_response_headers_policy.CloudfrontResponseHeadersPolicy:
         rh = aws.cloudfront_response_headers_policy
         api_hosts = f"https://*.execute-api.{inputs.region}.amazonaws.com wss://*.execute-api.{inputs.region}.amazonaws.com"
+        # The OIDC client reads the issuer's discovery document and posts to the token endpoint.
+        connect = " ".join([api_hosts, *inputs.identity_origins])
         csp = (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            f"connect-src 'self' {api_hosts}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+            f"connect-src 'self' {connect}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )
         return rh.CloudfrontResponseHeadersPolicy(
             self,

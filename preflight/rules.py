@@ -1732,6 +1732,211 @@ def _ecr_name(ctx: Context) -> Iterator[Finding]:
 # -- running ---------------------------------------------------------------------------------
 
 
+# --- Cognito, API Gateway authorizers, WAF (sign-in) ---------------------------------------------
+
+COGNITO_DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
+OIDC_SCOPES = frozenset({"openid", "email", "profile", "phone", "aws.cognito.signin.user.admin"})
+
+
+@rule(
+    "COGNITO-DOMAIN-PREFIX",
+    ("aws_cognito_user_pool_domain",),
+    "A Cognito prefix domain is 1-63 lowercase letters, digits and hyphens (not at either end) and "
+    "contains none of the words aws, amazon or cognito.",
+    "CreateUserPoolDomain (Amazon Cognito user pools API Reference)",
+    "InvalidParameterException",
+)
+def _cognito_domain(ctx: Context) -> Iterator[Finding]:
+    for domain in ctx.stack.of("aws_cognito_user_pool_domain"):
+        prefix = domain.config.get("domain")
+        if domain.config.get("certificate_arn") or not is_literal(prefix):
+            continue  # a custom domain, or one Terraform knows only later
+        text = str(prefix)
+        reserved = [w for w in COGNITO_RESERVED_WORDS if w in text]
+        if not COGNITO_DOMAIN_PREFIX.fullmatch(text) or reserved:
+            yield Finding(
+                domain.address,
+                f"Domain {text!r} is invalid" + (f": it contains {reserved[0]!r}" if reserved else ""),
+                "use lowercase letters, digits and inner hyphens, without aws, amazon or cognito",
+            )
+
+
+def _url_problem(url: str) -> str | None:
+    if "#" in url:
+        return "has a fragment"
+    if url.startswith("http://") and not url.startswith(("http://localhost/", "http://localhost:")):
+        return "is HTTP (Cognito takes HTTP for http://localhost only)"
+    return None
+
+
+@rule(
+    "COGNITO-CALLBACK-URLS",
+    ("aws_cognito_user_pool_client",),
+    "An app client's callback and sign-out URLs are absolute, have no fragment and use HTTPS (HTTP only "
+    "for http://localhost); its default redirect URI is one of its callback URLs.",
+    "CreateUserPoolClient: CallbackURLs, LogoutURLs, DefaultRedirectURI (Amazon Cognito user pools "
+    "API Reference)",
+    "InvalidParameterException",
+)
+def _cognito_callbacks(ctx: Context) -> Iterator[Finding]:
+    for client in ctx.stack.of("aws_cognito_user_pool_client"):
+        callbacks = [str(u) for u in _as_list(client.config.get("callback_urls"))]
+        for url in [*callbacks, *(str(u) for u in _as_list(client.config.get("logout_urls")))]:
+            problem = _url_problem(url)
+            if problem:
+                yield Finding(client.address, f"{url} {problem}", "use the site's https:// URL")
+        default = client.config.get("default_redirect_uri")
+        if default is not None and str(default) not in callbacks:
+            yield Finding(
+                client.address,
+                "DefaultRedirectURI must be in the list of CallbackURLs",
+                "make the default redirect one of callback_urls",
+            )
+
+
+@rule(
+    "COGNITO-CLIENT-CREDENTIALS",
+    ("aws_cognito_user_pool_client",),
+    "An app client with the client_credentials flow has a secret, no other OAuth flow and custom "
+    "(resource server) scopes only.",
+    "CreateUserPoolClient: AllowedOAuthFlows, GenerateSecret (Amazon Cognito user pools API Reference); "
+    "Scopes, M2M, and API authorization with resource servers (Amazon Cognito Developer Guide)",
+    "InvalidOAuthFlowException",
+)
+def _cognito_client_credentials(ctx: Context) -> Iterator[Finding]:
+    for client in ctx.stack.of("aws_cognito_user_pool_client"):
+        flows = {str(f) for f in _as_list(client.config.get("allowed_oauth_flows"))}
+        if "client_credentials" not in flows:
+            continue
+        scopes = {str(s) for s in _as_list(client.config.get("allowed_oauth_scopes"))}
+        if client.config.get("generate_secret") is not True:
+            yield Finding(
+                client.address,
+                "client_credentials flow can not be selected if client does not have a client secret.",
+                "set generate_secret = true",
+            )
+        if flows - {"client_credentials"}:
+            yield Finding(
+                client.address,
+                "client_credentials flow can not be selected along with code flow or implicit flow.",
+                "give machines a client of their own",
+            )
+        if scopes & OIDC_SCOPES:
+            yield Finding(
+                client.address,
+                f"{sorted(scopes & OIDC_SCOPES)} are not resource server scopes",
+                "allow only the resource server's scopes",
+            )
+
+
+@rule(
+    "COGNITO-THREAT-PROTECTION-PLUS",
+    ("aws_cognito_user_pool",),
+    "Threat protection (advanced_security_mode AUDIT or ENFORCED) is a feature of the Plus plan: the "
+    "pool's user_pool_tier must be PLUS.",
+    "Threat protection (Amazon Cognito Developer Guide); User pool feature plans",
+    "FeatureUnavailableInTierException",
+)
+def _cognito_threat_protection(ctx: Context) -> Iterator[Finding]:
+    for pool in ctx.stack.of("aws_cognito_user_pool"):
+        mode = str(block(pool.config.get("user_pool_add_ons")).get("advanced_security_mode") or "OFF")
+        if mode != "OFF" and str(pool.config.get("user_pool_tier") or "ESSENTIALS") != "PLUS":
+            yield Finding(
+                pool.address,
+                f"advanced_security_mode {mode} needs the Plus tier",
+                "set user_pool_tier = PLUS, or threat protection off",
+            )
+
+
+@rule(
+    "COGNITO-MFA-NEEDS-A-FACTOR",
+    ("aws_cognito_user_pool",),
+    "A pool with MFA ON or OPTIONAL must offer a second factor: TOTP (software token), SMS or e-mail.",
+    "SetUserPoolMfaConfig, CreateUserPool: MfaConfiguration (Amazon Cognito user pools API Reference)",
+    "InvalidParameterException",
+)
+def _cognito_mfa(ctx: Context) -> Iterator[Finding]:
+    for pool in ctx.stack.of("aws_cognito_user_pool"):
+        if str(pool.config.get("mfa_configuration") or "OFF") == "OFF":
+            continue
+        totp = block(pool.config.get("software_token_mfa_configuration")).get("enabled") is True
+        if not (totp or pool.config.get("sms_configuration") or pool.config.get("email_mfa_configuration")):
+            yield Finding(
+                pool.address,
+                "Invalid MFA configuration given, can't turn off all MFAs and enable MFA at the same time.",
+                "enable software_token_mfa_configuration",
+            )
+
+
+@rule(
+    "APIGW-WEBSOCKET-AUTHORIZER-CONNECT-ONLY",
+    ("aws_apigatewayv2_route",),
+    "On a WebSocket API only the $connect route can have an authorizer (the connection is authorized "
+    "once, when it is opened).",
+    "Controlling access to WebSocket APIs in API Gateway (API Gateway Developer Guide)",
+    "BadRequestException",
+)
+def _websocket_authorizer_connect_only(ctx: Context) -> Iterator[Finding]:
+    for route in ctx.stack.of("aws_apigatewayv2_route"):
+        found = ctx.stack.target(route.config.get("api_id"))
+        websocket = bool(found and str(found[0].config.get("protocol_type", "")).upper() == "WEBSOCKET")
+        kind = str(route.config.get("authorization_type") or "NONE").upper()
+        if websocket and kind not in ("NONE",) and route.config.get("route_key") != "$connect":
+            yield Finding(
+                route.address,
+                "Currently, authorization is restricted to the $connect route only",
+                "authorize $connect only",
+            )
+
+
+@rule(
+    "WAF-CLOUDFRONT-SCOPE-IN-US-EAST-1",
+    ("aws_wafv2_web_acl",),
+    "A web ACL of scope CLOUDFRONT must be created in us-east-1 (US East, N. Virginia), whatever the "
+    "stack's region.",
+    "CreateWebACL: Scope (AWS WAFV2 API Reference)",
+    "WAFInvalidParameterException",
+)
+def _waf_cloudfront_region(ctx: Context) -> Iterator[Finding]:
+    providers = (ctx.stack.document.get("provider") or {}).get("aws") or [{}]
+    providers = providers if isinstance(providers, list) else [providers]
+    regions = {
+        (f"aws.{p['alias']}" if p.get("alias") else "aws"): str(p.get("region") or "") for p in providers
+    }
+    for acl in ctx.stack.of("aws_wafv2_web_acl"):
+        if str(acl.config.get("scope")) != "CLOUDFRONT":
+            continue
+        region = regions.get(str(acl.config.get("provider") or "aws"), ctx.stack.region)
+        if region != "us-east-1":
+            yield Finding(
+                acl.address,
+                f"a CLOUDFRONT web ACL in {region or 'an unknown region'}",
+                "create it with a provider for us-east-1",
+            )
+
+
+@rule(
+    "WAF-LOG-GROUP-PREFIX",
+    ("aws_wafv2_web_acl_logging_configuration", "aws_cloudwatch_log_group"),
+    "A web ACL logs to CloudWatch Logs only into a log group whose name begins with aws-waf-logs-.",
+    "CloudWatch Logs (AWS WAF Developer Guide, Logging destinations)",
+    "WAFInvalidParameterException",
+)
+def _waf_log_group(ctx: Context) -> Iterator[Finding]:
+    for logging in ctx.stack.of("aws_wafv2_web_acl_logging_configuration"):
+        for destination in _as_list(logging.config.get("log_destination_configs")):
+            found = ctx.stack.target(destination)
+            if found and found[0].type == "aws_cloudwatch_log_group":
+                name = found[0].config.get("name")
+                if is_literal(name) and not str(name).startswith("aws-waf-logs-"):
+                    yield Finding(
+                        logging.address,
+                        f"log group {name} does not begin with aws-waf-logs-",
+                        "name the log group aws-waf-logs-<something>",
+                    )
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: Rule

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import signal
 import statistics
@@ -87,11 +88,32 @@ class Watch:
             self.expect(workflow_id).set()
 
 
+async def machine_token(http: aiohttp.ClientSession, endpoints: dict[str, Any]) -> str | None:
+    """A client-credentials access token of the stack's machine client (None without sign-in): the
+    bench calls the APIs as CI would."""
+    machine = endpoints.get("machine_client")
+    if not machine:
+        return None
+    credentials = base64.b64encode(f"{machine['client_id']}:{machine['client_secret']}".encode()).decode()
+    async with http.post(
+        f"{endpoints['oauth2_domain']}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {credentials}"},
+    ) as response:
+        response.raise_for_status()
+        return str((await response.json())["access_token"])
+
+
 class Bench:
-    def __init__(self, http: aiohttp.ClientSession, outputs: dict[str, Any], control: str) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, outputs: dict[str, Any], control: str, token: str | None
+    ) -> None:
         self.http = http
         self.api = str(outputs["api_url"]).rstrip("/")
         self.websocket_url = str(outputs["websocket_url"])
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if token:  # browsers and this client alike send the token as a query parameter
+            self.websocket_url += f"?token={token}"
         self.control = control
         self.watch = Watch()
 
@@ -115,7 +137,7 @@ class Bench:
         self.watch.expect(workflow_id)
         for attempt in range(10):
             async with self.http.post(
-                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}
+                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}, headers=self.headers
             ) as response:
                 if response.status != 429:  # the stage's throttling: back off and try again
                     response.raise_for_status()
@@ -148,7 +170,7 @@ class Bench:
             return dict(await response.json())
 
     async def workflow(self, workflow_id: str) -> dict[str, Any]:
-        async with self.http.get(f"{self.api}/workflows/{workflow_id}") as response:
+        async with self.http.get(f"{self.api}/workflows/{workflow_id}", headers=self.headers) as response:
             response.raise_for_status()
             return dict(await response.json())
 
@@ -285,10 +307,10 @@ async def measure(bench: Bench, scale: float) -> None:
     per_workflow(before, after, n, messages)
 
 
-async def run(outputs: dict[str, Any], control: str, scale: float) -> None:
+async def run(outputs: dict[str, Any], endpoints: dict[str, Any], scale: float) -> None:
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=100)) as http:
-        bench = Bench(http, outputs, control)
+        bench = Bench(http, outputs, endpoints["control"], await machine_token(http, endpoints))
         async with bench.listening():
             await measure(bench, scale)
 
@@ -327,7 +349,7 @@ def main() -> int:
                 time.sleep(0.2)
             print(f"local cloud ready in {time.monotonic() - started:.1f} s")
             endpoints = json.loads(outputs.with_name("outputs.endpoints.json").read_text())
-            asyncio.run(run(json.loads(outputs.read_text())[args.stack], endpoints["control"], args.scale))
+            asyncio.run(run(json.loads(outputs.read_text())[args.stack], endpoints, args.scale))
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)

@@ -8,6 +8,15 @@ credentials, region). Tests that need the local cloud's own control API (fault i
 WebSocket connections) take the `local_only` fixture: they are skipped, with the reason shown,
 when the outputs belong to a real deployment.
 
+Signing in: `SignIn` gets access tokens for the roles the tests use — `operator` and `viewer`
+(people: InitiateAuth USER_PASSWORD_AUTH on the `cli` app client, through boto3's `cognito-idp`
+client) and `machine` / `machine-read` (client credentials on the OAuth2 domain, with both scopes
+or `orchestra/read` only). Against the local cloud the users, their passwords and the machine
+client's secret come from its endpoints file; against a real deployment from the environment:
+ORCHESTRA_OPERATOR_USERNAME / ORCHESTRA_OPERATOR_PASSWORD, ORCHESTRA_VIEWER_USERNAME /
+ORCHESTRA_VIEWER_PASSWORD and ORCHESTRA_MACHINE_CLIENT_SECRET (client ids and the domain are
+outputs). A role whose credentials are missing fails the tests that need it, naming the variables.
+
 Also here: the REST API client and retrying for eventual consistency (terratest's
 retry.DoWithRetry, in Python).
 """
@@ -22,9 +31,10 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -68,6 +78,18 @@ class Deployment:
     local: dict[str, Any] | None  # the local cloud's endpoints; None for a real deployment
     clients: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        self.sign_in = SignIn(self.outputs, self.local)
+
+    def token(self, role: str = "operator") -> str:
+        return self.sign_in.token(role)
+
+    def websocket_url_as(self, role: str | None = "operator") -> str:
+        """The WebSocket URL with a role's access token (browsers cannot send headers), or bare."""
+        if role is None or not self.sign_in.enabled:
+            return self.websocket_url
+        return f"{self.websocket_url}?{urlencode({'token': self.token(role)})}"
+
     @property
     def is_local(self) -> bool:
         return self.local is not None
@@ -100,12 +122,15 @@ class Deployment:
 
 
 class Api:
-    """The REST API. Retries only what a client must retry: 429 from the stage's throttling."""
+    """The REST API, as one caller (a bearer token, or none). Retries only what a client must
+    retry: 429 from the stage's throttling."""
 
-    def __init__(self, base: str, origin: str) -> None:
+    def __init__(self, base: str, origin: str, token: str | None = None) -> None:
         self.base = base
         self.origin = origin
         self.session = requests.Session()
+        if token is not None:
+            self.session.headers["Authorization"] = f"Bearer {token}"
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 35)
@@ -137,6 +162,86 @@ class Api:
         return eventually(
             reached, timeout=timeout, interval=0.3, what=f"{workflow_id} reaching {sorted(statuses)}"
         )
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+ROLES = ("operator", "viewer", "machine", "machine-read")
+MACHINE_SCOPES = {"machine": "orchestra/read orchestra/operate", "machine-read": "orchestra/read"}
+
+
+@dataclass
+class SignIn:
+    """Access tokens for the test roles, fetched once each per session."""
+
+    outputs: dict[str, Any]
+    local: dict[str, Any] | None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return "user_pool_id" in self.outputs
+
+    def token(self, role: str) -> str:
+        if role not in self.tokens:
+            self.tokens[role] = self._machine(role) if role in MACHINE_SCOPES else self._person(role)
+        return self.tokens[role]
+
+    def user(self, role: str) -> dict[str, str]:
+        """A person's username and password (the local cloud's, or from the environment)."""
+        if self.local is not None:
+            return dict(self.local["users"][role])
+        names = (f"ORCHESTRA_{role.upper()}_USERNAME", f"ORCHESTRA_{role.upper()}_PASSWORD")
+        missing = [n for n in names if not os.environ.get(n)]
+        if missing:
+            pytest.fail(f"signing in as {role} needs {' and '.join(missing)}", pytrace=False)
+        return {"username": os.environ[names[0]], "password": os.environ[names[1]]}
+
+    def _person(self, role: str) -> str:
+        return str(self.initiate_auth(role)["AccessToken"])
+
+    def initiate_auth(self, role: str) -> dict[str, Any]:
+        """InitiateAuth USER_PASSWORD_AUTH as a person: Cognito's AuthenticationResult."""
+        user = self.user(role)
+        username, password = user["username"], user["password"]
+        if self.local is not None:
+            client = self.local["user_pool_client_id"]
+            idp = boto3.client(
+                "cognito-idp",
+                endpoint_url=self.local["cognito_idp"],
+                region_name=self.local["region"],
+                aws_access_key_id="none",
+                aws_secret_access_key="none",
+            )
+        else:
+            client = self.outputs["cli_client_id"]
+            idp = boto3.client("cognito-idp", region_name=str(self.outputs["user_pool_id"]).split("_")[0])
+        answer = idp.initiate_auth(
+            ClientId=client,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        return dict(answer["AuthenticationResult"])
+
+    def _machine(self, role: str) -> str:
+        if self.local is not None:
+            client_id = self.local["machine_client"]["client_id"]
+            secret = self.local["machine_client"]["client_secret"]
+            domain = self.local["oauth2_domain"]
+        else:
+            secret = os.environ.get("ORCHESTRA_MACHINE_CLIENT_SECRET", "")
+            if not secret:
+                pytest.fail(f"a {role} token needs ORCHESTRA_MACHINE_CLIENT_SECRET", pytrace=False)
+            client_id, domain = self.outputs["machine_client_id"], self.outputs["auth_domain"]
+        response = requests.post(
+            f"{domain}/oauth2/token",
+            data=urlencode({"grant_type": "client_credentials", "scope": MACHINE_SCOPES[role]}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=(client_id, secret),
+            timeout=20,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
 
 
 # --- the plugin: options and fixtures ---------------------------------------------------------
@@ -225,7 +330,20 @@ def deployment(
 
 @pytest.fixture(scope="session")
 def api(deployment: Deployment) -> Api:
-    return Api(deployment.api_url, origin=deployment.dashboard_url)
+    """The REST API as an operator (who may do everything)."""
+    token = deployment.token("operator") if deployment.sign_in.enabled else None
+    return Api(deployment.api_url, origin=deployment.dashboard_url, token=token)
+
+
+@pytest.fixture(scope="session")
+def api_as(deployment: Deployment) -> Callable[[str | None], Api]:
+    """The REST API as a role (`operator`, `viewer`, `machine`, `machine-read`), or with no token."""
+
+    def make(role: str | None) -> Api:
+        token = deployment.token(role) if role is not None else None
+        return Api(deployment.api_url, origin=deployment.dashboard_url, token=token)
+
+    return make
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import { lazy, Suspense } from "react";
 import { ApiProvider } from "./api/ApiContext";
+import { UserMenu } from "./auth/UserMenu";
 import type { ApiClient } from "./api/client";
 import { ConnectionIndicator } from "./components/ConnectionIndicator";
 import { WorkflowListPage } from "./components/WorkflowListPage";
@@ -38,7 +39,10 @@ function Shell() {
           <span className="topbar__logo" aria-hidden="true" />
           Orchestra
         </Link>
-        <ConnectionIndicator status={connection} />
+        <div className="topbar__end">
+          <ConnectionIndicator status={connection} />
+          <UserMenu />
+        </div>
       </header>
       <main className="main">
         {route.name === "list" && <WorkflowListPage />}

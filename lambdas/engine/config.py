@@ -37,6 +37,11 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ()
     workflow_ttl_days: int = 30
     connection_ttl_seconds: int = 7200
+    # "cognito": callers are signed in and their claims decide (engine.auth); "none": anyone may do
+    # anything (auth.mode = "none"). Absent means "cognito": a missing variable must not open the API.
+    auth_mode: str = "cognito"
+    user_pool_issuer: str = ""
+    authorizer_scopes: tuple[str, ...] = ()
 
 
 def _text(name: str, raw: str) -> str:
@@ -95,6 +100,19 @@ def _task_functions(name: str, raw: str) -> dict[str, TaskFunction]:
     return result
 
 
+def _auth_mode(name: str, raw: str) -> str:
+    if raw.strip() not in ("cognito", "none"):
+        raise ConfigError(f"{name} must be cognito or none, got {raw!r}")
+    return raw.strip()
+
+
+def _words(name: str, raw: str) -> tuple[str, ...]:
+    words = tuple(raw.split())
+    if not words:
+        raise ConfigError(f"{name} is empty")
+    return words
+
+
 _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "TABLE_NAME": ("table_name", _text),
     "CONNECTIONS_TABLE": ("connections_table", _text),
@@ -107,6 +125,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CORS_ALLOW_ORIGINS": ("cors_allow_origins", _origins),
     "WORKFLOW_TTL_DAYS": ("workflow_ttl_days", _positive_int),
     "CONNECTION_TTL_SECONDS": ("connection_ttl_seconds", _positive_int),
+    "AUTH_MODE": ("auth_mode", _auth_mode),
+    "USER_POOL_ISSUER": ("user_pool_issuer", _url),
+    "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
 }
 
 # Which function reads what (docs/architecture.md, "Environment variables").
@@ -124,6 +145,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "ARTIFACTS_KMS_KEY_ARN", "TASK_FUNCTIONS"),
     "reaper": ("TABLE_NAME", "WORKER_FUNCTION_NAME", "RETRY_QUEUE_URL"),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
+    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES"),
 }
 
 

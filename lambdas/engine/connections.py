@@ -9,6 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from engine.auth import Caller, may_receive
+
 ALL_WORKFLOWS = "*"
 BY_TOPIC = "by_topic"
 
@@ -20,7 +22,9 @@ class Connections:
         self.dynamodb = dynamodb
         self.table = table
 
-    def connect(self, connection_id: str, now: float, ttl_seconds: int) -> None:
+    def connect(self, connection_id: str, now: float, ttl_seconds: int, caller: Caller) -> None:
+        """Record the connection and who opened it: the broadcaster asks `may_receive` of its
+        permissions before sending anything."""
         self.dynamodb.put_item(
             TableName=self.table,
             Item={
@@ -28,6 +32,9 @@ class Connections:
                 "topic": {"S": ALL_WORKFLOWS},
                 "connected_at": {"N": str(int(now))},
                 "expires_at": {"N": str(int(now + ttl_seconds))},
+                "principal": {"S": caller.principal},
+                "role": {"S": caller.role},
+                "permissions": {"S": " ".join(sorted(caller.permissions)) or "-"},
             },
         )
 
@@ -51,6 +58,7 @@ class Connections:
         return True
 
     def subscribers(self, topic: str) -> list[str]:
+        """The connections subscribed to `topic` that may receive it (engine.auth.may_receive)."""
         ids: list[str] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -60,7 +68,11 @@ class Connections:
         }
         while True:
             page = self.dynamodb.query(**kwargs)
-            ids.extend(item["connection_id"]["S"] for item in page.get("Items", []))
+            ids.extend(
+                item["connection_id"]["S"]
+                for item in page.get("Items", [])
+                if may_receive(item.get("permissions", {}).get("S"))
+            )
             if "LastEvaluatedKey" not in page:
                 return ids
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

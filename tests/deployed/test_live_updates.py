@@ -10,7 +10,10 @@ from tests.cloud import Api, Deployment, eventually
 def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
     api: Api, deployment: Deployment
 ) -> None:
-    with Listener(deployment.websocket_url) as everything, Listener(deployment.websocket_url) as one:
+    with (
+        Listener(deployment.websocket_url_as()) as everything,
+        Listener(deployment.websocket_url_as()) as one,
+    ):
         mine, other = api.create(), api.create()
         one.send({"action": "subscribe", "workflow_id": mine["workflow_id"]})
         acknowledged = {"type": "subscribed", "workflow_id": mine["workflow_id"]}
@@ -25,7 +28,7 @@ def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
 
 
 def test_a_refused_message_is_answered_with_the_reason(deployment: Deployment) -> None:
-    with Listener(deployment.websocket_url) as client:
+    with Listener(deployment.websocket_url_as()) as client:
         client.send({"action": "subscribe", "workflow_id": "not a workflow id!"})
         eventually(lambda: _replied_with(client, "validation_error"), timeout=20, what="a refusal")
         client.send({"action": "dance"})
@@ -56,7 +59,7 @@ def _connection_ids(deployment: Deployment) -> set[str]:
 
 def test_a_closed_connection_is_cleaned_up(api: Api, deployment: Deployment) -> None:
     before = _connection_ids(deployment)
-    listener = Listener(deployment.websocket_url).__enter__()
+    listener = Listener(deployment.websocket_url_as()).__enter__()
     mine = eventually(lambda: _new(deployment, before), timeout=20, what="the connection is recorded")
     listener.close()
     api.create()  # a broadcast: a connection the gateway still knew would be answered 410 and deleted

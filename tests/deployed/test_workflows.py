@@ -37,7 +37,7 @@ class TestReferenceWorkflow:
     def test_succeeds_with_tasks_in_dependency_order_and_b_tasks_in_parallel(
         self, api: Api, deployment: Deployment
     ) -> None:
-        with Listener(deployment.websocket_url) as listener:
+        with Listener(deployment.websocket_url_as()) as listener:
             created = api.create({"input": PARALLEL})
             assert created["status"] == "PENDING"
             workflow = api.wait(created["workflow_id"])

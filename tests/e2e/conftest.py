@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Error, Page
 
-from tests.e2e.dashboard import RECORDER
+from tests.e2e.dashboard import RECORDER, sign_in
 
 if TYPE_CHECKING:  # imported by pytest_plugins, where its asserts are rewritten
     from tests.cloud import Deployment
@@ -43,6 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "console_errors(*patterns): console errors the test causes on purpose (regular expressions)",
     )
+    config.addinivalue_line(
+        "markers",
+        "signed_in_as(role): who the page is signed in as before the test (default operator; None: nobody)",
+    )
     if not CHROMIUM.exists():
         raise pytest.UsageError(
             f"tests/e2e drive the system Chromium and {CHROMIUM} is missing: apt-get install -y chromium"
@@ -66,8 +70,13 @@ def base_url(deployment: Deployment) -> str:
 
 
 @pytest.fixture
-def page(page: Page) -> Page:
+def page(page: Page, deployment: Deployment, request: pytest.FixtureRequest) -> Page:
+    """The browser tab, signed in as an operator unless the test says otherwise (signed_in_as)."""
     page.add_init_script(RECORDER)
+    marker = request.node.get_closest_marker("signed_in_as")
+    role = marker.args[0] if marker else "operator"
+    if role is not None and deployment.sign_in.enabled:
+        sign_in(page, deployment.sign_in.user(role))
     return page
 
 

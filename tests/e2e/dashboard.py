@@ -47,6 +47,17 @@ def bar(page: Page, task: str, attempt: int = 1) -> Locator:
     return page.get_by_test_id(f"timeline-bar-{task}-{attempt}")
 
 
+def sign_in(page: Page, user: dict[str, str]) -> None:
+    """Sign in on the user pool's sign-in page (the local cloud's, or Cognito's hosted UI) and
+    come back to the dashboard signed in."""
+    page.goto("/")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Username").fill(user["username"])
+    page.get_by_label("Password").fill(user["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-user")).to_have_text(user["username"])
+
+
 def open_workflow(page: Page, workflow_id: str) -> None:
     """Go straight to a workflow's page (a deep link) and wait until it is live."""
     page.goto(f"/workflows/{workflow_id}")

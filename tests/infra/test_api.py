@@ -16,17 +16,39 @@ def variables(log_format: str) -> set[str]:
 class TestRestApi:
     def test_every_path_goes_to_the_api_function(self, env_stack: Stack) -> None:
         rest, _ = named(env_stack, "aws_api_gateway_rest_api", "api/rest_api")
-        proxy = only(env_stack, "aws_api_gateway_resource")
-        assert proxy["path_part"] == "{proxy+}"
-        assert proxy["parent_id"] == ref("aws_api_gateway_rest_api", rest, "root_resource_id")
+        parts = {r["path_part"]: r for r in resources(env_stack, "aws_api_gateway_resource").values()}
+        assert set(parts) == {"{proxy+}", "openapi.json"}
+        for resource in parts.values():
+            assert resource["parent_id"] == ref("aws_api_gateway_rest_api", rest, "root_resource_id")
         api_function, _ = named(env_stack, "aws_lambda_function", "orchestration/api_function")
         integrations = list(resources(env_stack, "aws_api_gateway_integration").values())
-        assert len(integrations) == 2
+        assert len(integrations) == 5  # root and proxy (ANY, OPTIONS), and GET /openapi.json
         for integration in integrations:
             assert integration["type"] == "AWS_PROXY"
             assert integration["integration_http_method"] == "POST"
             assert integration["uri"] == ref("aws_lambda_function", api_function, "invoke_arn")
-        assert {m["http_method"] for m in resources(env_stack, "aws_api_gateway_method").values()} == {"ANY"}
+
+    def test_every_method_needs_an_access_token_but_preflights_and_the_openapi_document(
+        self, env_stack: Stack
+    ) -> None:
+        authorizer_name, authorizer = named(env_stack, "aws_api_gateway_authorizer", "api/rest_authorizer")
+        pool, _ = named(env_stack, "aws_cognito_user_pool", "identity/user_pool")
+        assert authorizer["type"] == "COGNITO_USER_POOLS"
+        assert authorizer["provider_arns"] == [ref("aws_cognito_user_pool", pool, "arn")]
+        assert authorizer["identity_source"] == "method.request.header.Authorization"
+        methods = list(resources(env_stack, "aws_api_gateway_method").values())
+        guarded = [m for m in methods if m["authorization"] == "COGNITO_USER_POOLS"]
+        public = [m for m in methods if m["authorization"] == "NONE"]
+        assert {m["http_method"] for m in guarded} == {"ANY"} and len(guarded) == 2
+        assert sorted(m["http_method"] for m in public) == ["GET", "OPTIONS", "OPTIONS"]
+        for method in guarded:
+            assert method["authorizer_id"] == ref("aws_api_gateway_authorizer", authorizer_name, "id")
+            # With scopes API Gateway validates access tokens (without, it would want ID tokens).
+            assert set(method["authorization_scopes"]) == {
+                "orchestra/read",
+                "orchestra/operate",
+                "aws.cognito.signin.user.admin",
+            }
 
     def test_stage_prod_with_tracing_and_json_access_logs(self, env_stack: Stack) -> None:
         stage = only(env_stack, "aws_api_gateway_stage")
@@ -66,10 +88,11 @@ class TestRestApi:
                 "aws_api_gateway_method",
                 "aws_api_gateway_integration",
                 "aws_api_gateway_gateway_response",
+                "aws_api_gateway_authorizer",  # its user pool is part of the snapshot too
             )
             for name in resources(env_stack, rtype)
         )
-        assert len(deployed) == 7
+        assert len(deployed) == 16  # 2 resources, 5 methods and integrations, 3 responses, the authorizer
         assert sorted(deployment["depends_on"]) == deployed
         trigger = deployment["triggers"]["redeployment"]
         assert trigger.startswith("${sha1(jsonencode([") and all(address in trigger for address in deployed)
@@ -79,13 +102,17 @@ class TestRestApi:
         responses = {
             r["response_type"]: r for r in resources(env_stack, "aws_api_gateway_gateway_response").values()
         }
-        assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX"}
+        assert set(responses) == {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED"}
+        assert responses["UNAUTHORIZED"]["status_code"] == "401"
+        assert '"error":"unauthorized"' in responses["UNAUTHORIZED"]["response_templates"]["application/json"]
         for response in responses.values():
             assert response["response_parameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == (
                 f"'https://${{aws_cloudfront_distribution.{distribution}.domain_name}}'"
             )
             # API Gateway substitutes messageString already quoted, and responseType bare.
             template = response["response_templates"]["application/json"]
+            if response["response_type"] == "UNAUTHORIZED":
+                continue
             body = json.loads(
                 template.replace("$context.error.messageString", json.dumps('Say "hi"')).replace(
                     "$context.error.responseType", "THROTTLED"
@@ -122,6 +149,25 @@ class TestWebSocketApi:
             assert (ref("aws_apigatewayv2_route", name, "id") in answered) is replies, key
             assert route.get("route_response_selection_expression") == ("$default" if replies else None), key
         assert len(responses) == 2
+
+    def test_connect_alone_is_authorized_by_the_token_query_parameter(self, env_stack: Stack) -> None:
+        name, authorizer = named(env_stack, "aws_apigatewayv2_authorizer", "api/websocket_authorizer")
+        function, _ = named(env_stack, "aws_lambda_function", "orchestration/authorizer_function")
+        assert authorizer["authorizer_type"] == "REQUEST"
+        assert authorizer["identity_sources"] == ["route.request.querystring.token"]
+        assert authorizer["authorizer_uri"] == ref("aws_lambda_function", function, "invoke_arn")
+        for route in resources(env_stack, "aws_apigatewayv2_route").values():
+            if route["route_key"] == "$connect":
+                assert route["authorization_type"] == "CUSTOM"
+                assert route["authorizer_id"] == ref("aws_apigatewayv2_authorizer", name, "id")
+            else:  # API Gateway authorizes the connection once, at $connect
+                assert route["authorization_type"] == "NONE"
+        ws, _ = named(env_stack, "aws_apigatewayv2_api", "api/websocket_api")
+        permissions = {p["statement_id"]: p for p in resources(env_stack, "aws_lambda_permission").values()}
+        assert permissions["AllowWebSocketAuthorizer"]["source_arn"] == (
+            f"{ref('aws_apigatewayv2_api', ws, 'execution_arn')}/authorizers/"
+            f"{ref('aws_apigatewayv2_authorizer', name, 'id')}"
+        )
 
     def test_stage_logs_and_deploys_itself(self, env_stack: Stack) -> None:
         stage = only(env_stack, "aws_apigatewayv2_stage")

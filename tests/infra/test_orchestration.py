@@ -15,7 +15,7 @@ from tests.infra.conftest import Stack, named, only, policy, ref, resources
 
 ROOT = Path(__file__).resolve().parents[2]
 
-ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket")
+ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket", "authorizer")
 
 
 def function(stack: Stack, function_id: str) -> tuple[str, dict[str, Any]]:
@@ -33,6 +33,7 @@ class TestFunctions:
         prefix = names[0].rsplit("-", 1)[0]
         expected = [
             "api",
+            "authorizer",
             "orchestrator",
             "reaper",
             "task-a",
@@ -101,9 +102,13 @@ class TestFunctions:
 
     def test_every_function_traces_encrypts_and_runs_in_the_private_subnets(self, env_stack: Stack) -> None:
         private = env_stack["output"]["private_subnet_ids"]["value"]
-        for body in resources(env_stack, "aws_lambda_function").values():
+        for name, body in resources(env_stack, "aws_lambda_function").items():
             assert body["tracing_config"] == {"mode": "Active"}
             assert body["kms_key_arn"].startswith("${aws_kms_key.")
+            if "authorizer_function" in name:
+                # It reads the user pool's public keys from Cognito and touches nothing in the VPC.
+                assert "vpc_config" not in body
+                continue
             assert body["vpc_config"]["subnet_ids"] == private
             assert (
                 body["vpc_config"]["security_group_ids"]
@@ -144,7 +149,9 @@ class TestEnvironment:
         _, body = function(env_stack, function_id)
         variables = set(body["environment"]["variables"])
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
-        assert variables - powertools == set(REQUIRED[function_id])
+        # Read when present, and always set where identities are checked (absent means "cognito").
+        optional = {"AUTH_MODE"} if function_id in ("api", "websocket", "authorizer") else set()
+        assert variables - powertools - optional == set(REQUIRED[function_id])
 
     def test_the_worker_names_the_project_key_for_large_outputs(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "worker")

@@ -278,3 +278,73 @@ class TestRejectedSettings:
         spoil(env_dir, "bootstrap", 'state_bucket = "', 'state_bucket = "Bad_')
         with pytest.raises(SettingsError, match=r"bootstrap\.toml:\d+: state_bucket: "):
             load_bootstrap(env_dir)
+
+
+def replace_auth(env_dir: Path, name: str, section: str) -> None:
+    """Replace the [auth] section (and its sub-tables) of an environment with `section`."""
+    path = env_dir / f"{name}.toml"
+    text = path.read_text()
+    path.write_text(text[: text.index("[auth]")] + section)
+
+
+class TestAuthSettings:
+    def test_prod_refuses_no_sign_in(self, env_dir: Path) -> None:
+        replace_auth(env_dir, "prod", '[auth]\nmode = "none"\n')
+        with pytest.raises(SettingsError, match=r"prod\.toml:\d+: auth\.mode: 'none' is refused for prod"):
+            load("prod", env_dir)
+
+    def test_dev_may_run_without_sign_in(self, env_dir: Path) -> None:
+        replace_auth(env_dir, "dev", '[auth]\nmode = "none"\n')
+        assert load("dev", env_dir).auth_enabled is False
+
+    @pytest.mark.parametrize(
+        ("old", "new", "key", "says"),
+        [
+            (
+                'domain_prefix = "orchestra-dev-123456789012"',
+                'domain_prefix = "orchestra-aws-dev"',
+                "auth.domain_prefix",
+                "containing 'aws'",
+            ),
+            (
+                'domain_prefix = "orchestra-dev-123456789012"',
+                'domain_prefix = "Orchestra_Dev"',
+                "auth.domain_prefix",
+                "pattern",
+            ),
+            ('threat_protection = "off"', 'threat_protection = "enforced"', "auth.threat_protection", "plus"),
+            ("access_token_minutes = 60", "access_token_minutes = 2", "auth.access_token_minutes", "5"),
+            ('group = "viewers"', 'group = "admins"', "auth.local_users.viewer.group", "operators"),
+        ],
+    )
+    def test_what_cognito_refuses_is_refused_at_load(
+        self, env_dir: Path, old: str, new: str, key: str, says: str
+    ) -> None:
+        spoil(env_dir, "dev", old, new)
+        with pytest.raises(SettingsError) as raised:
+            load("dev", env_dir)
+        assert f"{key}: " in str(raised.value)
+        assert says in str(raised.value)
+        assert "dev.toml:" in str(raised.value)
+
+    def test_prod_declares_no_local_users(self, env_dir: Path) -> None:
+        path = env_dir / "prod.toml"
+        path.write_text(
+            path.read_text()
+            + '\n[auth.local_users.operator]\nusername = "op@example.com"\ngroup = "operators"\n'
+        )
+        with pytest.raises(SettingsError, match=r"auth\.local_users: prod declares no local users"):
+            load("prod", env_dir)
+
+    def test_an_existing_pool_needs_its_id_and_domain(self, env_dir: Path) -> None:
+        replace_auth(
+            env_dir,
+            "staging",
+            '[auth]\nmode = "existing"\nuser_pool_id = "eu-central-1_AbC123"\n'
+            'domain = "https://login.example.com"\n',
+        )
+        assert load("staging", env_dir).auth_enabled
+        replace_auth(env_dir, "staging", '[auth]\nmode = "existing"\nuser_pool_id = "us-east-1_AbC123"\n')
+        with pytest.raises(SettingsError) as raised:
+            load("staging", env_dir)
+        assert "auth.domain: required key is missing" in str(raised.value)

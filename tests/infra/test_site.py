@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from modules.site import CACHING_DISABLED, CACHING_OPTIMIZED, config_js
+from modules.site import CACHING_DISABLED, CACHING_OPTIMIZED, DashboardAuth, config_js
 from tests.infra.conftest import Stack, named, only, policy, ref, resources
 
 DIST = Path(__file__).parents[2] / "dashboard" / "dist"
@@ -93,12 +93,22 @@ class TestUploads:
         config = next(o for o in resources(env_stack, "aws_s3_object").values() if o["key"] == "config.js")
         rest, _ = named(env_stack, "aws_api_gateway_rest_api", "api/rest_api")
         ws_stage, _ = named(env_stack, "aws_apigatewayv2_stage", "api/websocket_stage")
+        pool, _ = named(env_stack, "aws_cognito_user_pool", "identity/user_pool")
+        client, _ = named(env_stack, "aws_cognito_user_pool_client", "identity/dashboard_client")
+        region = env_stack["provider"]["aws"][0]["region"]
+        auth = DashboardAuth(
+            issuer=f"https://cognito-idp.{region}.amazonaws.com/{ref('aws_cognito_user_pool', pool, 'id')}",
+            client_id=ref("aws_cognito_user_pool_client", client, "id"),
+            domain=env_stack["output"]["auth_domain"]["value"],
+            scope="openid email profile orchestra/read",
+        )
         # The REST stage's invoke URL, spelled out: the stage comes after the gateway responses, which
         # name the dashboard's origin (the deployment snapshots them).
         assert config["content"] == config_js(
             f"https://{ref('aws_api_gateway_rest_api', rest, 'id')}"
             ".execute-api.eu-central-1.amazonaws.com/prod",
             ref("aws_apigatewayv2_stage", ws_stage, "invoke_url"),
+            auth,
         )
         assert config["cache_control"] == "no-cache"
         assert config["content_type"].startswith("text/javascript")

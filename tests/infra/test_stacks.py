@@ -100,11 +100,12 @@ class TestBackends:
 class TestProvider:
     def test_default_tags_carry_the_required_keys(self, stacks: dict[str, Stack]) -> None:
         for name, stack in stacks.items():
-            (provider,) = stack["provider"]["aws"]
-            tags = provider["default_tags"][0]["tags"]
-            assert set(REQUIRED_TAGS) <= set(tags), name
-            assert tags["Environment"] == ("shared" if name == "bootstrap" else name)
-            assert provider["allowed_account_ids"] == ["123456789012"]
+            # One provider per region the stack uses (prod adds us-east-1 for CloudFront's WAF).
+            for provider in stack["provider"]["aws"]:
+                tags = provider["default_tags"][0]["tags"]
+                assert set(REQUIRED_TAGS) <= set(tags), name
+                assert tags["Environment"] == ("shared" if name == "bootstrap" else name)
+                assert provider["allowed_account_ids"] == ["123456789012"]
 
     def test_no_resource_overrides_a_required_tag(self, stacks: dict[str, Stack]) -> None:
         # default_tags apply to every taggable resource; a resource tag with the same key would win.

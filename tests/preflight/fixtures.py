@@ -368,6 +368,55 @@ def sqs_mapping(**config: Any) -> Stack:
 
 Fixture = tuple[Callable[[], list[Stack]], Callable[[], list[Stack]]]
 
+
+def cognito_client(**config: Any) -> tuple[str, str, dict[str, Any]]:
+    return res("aws_cognito_user_pool_client", "c", name="c", user_pool_id="p", **config)
+
+
+def cognito_pool(**config: Any) -> tuple[str, str, dict[str, Any]]:
+    return res("aws_cognito_user_pool", "p", name="p", **config)
+
+
+def websocket_route(route_key: str, authorization_type: str) -> Stack:
+    api = res("aws_apigatewayv2_api", "ws", name="ws", protocol_type="WEBSOCKET")
+    route = res(
+        "aws_apigatewayv2_route",
+        "r",
+        api_id=ref("aws_apigatewayv2_api.ws", "id"),
+        route_key=route_key,
+        authorization_type=authorization_type,
+    )
+    return stack(api, route)
+
+
+def web_acl(provider: str | None) -> Stack:
+    acl = res(
+        "aws_wafv2_web_acl",
+        "cf",
+        name="cf",
+        scope="CLOUDFRONT",
+        **({"provider": provider} if provider else {}),
+    )
+    document = stack(acl).document
+    document["provider"]["aws"].append(
+        {"alias": "us_east_1", "region": "us-east-1", "allowed_account_ids": [ACCOUNT]}
+    )
+    return Stack("dev", document)
+
+
+def waf_logging(log_group: str) -> Stack:
+    return stack(
+        res("aws_cloudwatch_log_group", "l", name=log_group),
+        res("aws_wafv2_web_acl", "a", name="a", scope="REGIONAL"),
+        res(
+            "aws_wafv2_web_acl_logging_configuration",
+            "w",
+            resource_arn=ref("aws_wafv2_web_acl.a", "arn"),
+            log_destination_configs=[ref("aws_cloudwatch_log_group.l", "arn")],
+        ),
+    )
+
+
 FIXTURES: dict[str, Fixture] = {
     "S3-BUCKET-NAME": (
         lambda: [
@@ -835,5 +884,84 @@ FIXTURES: dict[str, Fixture] = {
     "ECR-REPOSITORY-NAME": (
         lambda: [stack(res("aws_ecr_repository", "r", name="orchestra-tasks"))],
         lambda: [stack(res("aws_ecr_repository", "r", name="Orchestra_Tasks"))],
+    ),
+    "COGNITO-DOMAIN-PREFIX": (
+        lambda: [
+            stack(
+                res(
+                    "aws_cognito_user_pool_domain", "d", domain="orchestra-dev-123456789012", user_pool_id="p"
+                )
+            )
+        ],
+        lambda: [
+            stack(res("aws_cognito_user_pool_domain", "d", domain="orchestra-aws-dev", user_pool_id="p"))
+        ],
+    ),
+    "COGNITO-CALLBACK-URLS": (
+        lambda: [
+            stack(
+                cognito_client(
+                    callback_urls=["https://d1.cloudfront.net/", "http://localhost:5173/"],
+                    default_redirect_uri="https://d1.cloudfront.net/",
+                )
+            )
+        ],
+        lambda: [
+            stack(cognito_client(callback_urls=["http://d1.example.com/"], default_redirect_uri="https://x/"))
+        ],
+    ),
+    "COGNITO-CLIENT-CREDENTIALS": (
+        lambda: [
+            stack(
+                cognito_client(
+                    generate_secret=True,
+                    allowed_oauth_flows=["client_credentials"],
+                    allowed_oauth_scopes=["orchestra/read"],
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                cognito_client(
+                    generate_secret=False,
+                    allowed_oauth_flows=["client_credentials", "code"],
+                    allowed_oauth_scopes=["openid"],
+                )
+            )
+        ],
+    ),
+    "COGNITO-THREAT-PROTECTION-PLUS": (
+        lambda: [
+            stack(
+                cognito_pool(user_pool_tier="PLUS", user_pool_add_ons={"advanced_security_mode": "ENFORCED"})
+            )
+        ],
+        lambda: [
+            stack(
+                cognito_pool(
+                    user_pool_tier="ESSENTIALS", user_pool_add_ons={"advanced_security_mode": "AUDIT"}
+                )
+            )
+        ],
+    ),
+    "COGNITO-MFA-NEEDS-A-FACTOR": (
+        lambda: [
+            stack(
+                cognito_pool(mfa_configuration="OPTIONAL", software_token_mfa_configuration={"enabled": True})
+            )
+        ],
+        lambda: [stack(cognito_pool(mfa_configuration="ON"))],
+    ),
+    "APIGW-WEBSOCKET-AUTHORIZER-CONNECT-ONLY": (
+        lambda: [websocket_route("$connect", "CUSTOM")],
+        lambda: [websocket_route("subscribe", "CUSTOM")],
+    ),
+    "WAF-CLOUDFRONT-SCOPE-IN-US-EAST-1": (
+        lambda: [web_acl("aws.us_east_1")],
+        lambda: [web_acl(None)],
+    ),
+    "WAF-LOG-GROUP-PREFIX": (
+        lambda: [waf_logging("aws-waf-logs-orchestra-api")],
+        lambda: [waf_logging("/aws/waf/orchestra-api")],
     ),
 }

@@ -93,6 +93,7 @@ def cloud(
         "CORS_ALLOW_ORIGINS": f"{CORS_ORIGIN},http://localhost:5173",
         "WORKFLOW_TTL_DAYS": "7",
         "CONNECTION_TTL_SECONDS": "7200",
+        "AUTH_MODE": "cognito",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

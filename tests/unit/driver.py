@@ -41,6 +41,33 @@ TASK_FUNCTIONS = {
     "task-b3": {"function_name": "orchestra-test-task-b3", "type": "container"},
     "task-c": {"function_name": "orchestra-test-task-c", "type": "node"},
 }
+# What API Gateway's Cognito authorizer passes on (requestContext.authorizer.claims): all strings.
+OPERATOR_CLAIMS = {
+    "sub": "0b3f-operator",
+    "username": "operator@example.com",
+    "cognito:groups": "operators",
+    "scope": "aws.cognito.signin.user.admin",
+    "token_use": "access",
+    "client_id": "cli-client",
+}
+VIEWER_CLAIMS = {
+    **OPERATOR_CLAIMS,
+    "sub": "7c1d-viewer",
+    "username": "viewer@example.com",
+    "cognito:groups": "viewers",
+}
+MACHINE_CLAIMS = {
+    "sub": "machine-client",
+    "client_id": "machine-client",
+    "scope": "orchestra/read",
+    "token_use": "access",
+}
+OPERATOR_CONTEXT = {
+    "principalId": "operator@example.com",
+    "kind": "user",
+    "role": "operator",
+    "permissions": "operate read",
+}
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
@@ -287,8 +314,10 @@ class Cloud:
         raw_body: str | None = None,
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
+        claims: dict[str, str] | None = OPERATOR_CLAIMS,
     ) -> tuple[int, Any, dict[str, str]]:
-        """One REST API request as API Gateway's Lambda proxy integration delivers it."""
+        """One REST API request as API Gateway's Lambda proxy integration delivers it, by default
+        from an operator (`claims=None`: no authorizer claims at all)."""
         text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
         hdrs = {"Content-Type": "application/json"} if text is not None else {}
         hdrs.update(headers or {})
@@ -309,6 +338,7 @@ class Cloud:
                 "stage": "prod",
                 "requestId": str(uuid.uuid4()),
                 "identity": {"sourceIp": "127.0.0.1"},
+                **({"authorizer": {"claims": claims}} if claims is not None else {}),
             },
             "body": text,
             "isBase64Encoded": False,
@@ -324,13 +354,20 @@ class Cloud:
             headers_out.setdefault(k, ", ".join(values))
         return response["statusCode"], (json.loads(raw) if raw else None), headers_out
 
-    def websocket(self, route: str, connection_id: str, body: Any = None) -> dict[str, Any]:
+    def websocket(
+        self,
+        route: str,
+        connection_id: str,
+        body: Any = None,
+        authorizer: dict[str, str] | None = OPERATOR_CONTEXT,
+    ) -> dict[str, Any]:
         event = {
             "requestContext": {
                 "routeKey": route,
                 "connectionId": connection_id,
                 "eventType": "MESSAGE",
                 "stage": "prod",
+                **({"authorizer": authorizer} if authorizer is not None and route == "$connect" else {}),
             },
             "body": None if body is None else (body if isinstance(body, str) else json.dumps(body)),
             "isBase64Encoded": False,

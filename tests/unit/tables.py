@@ -54,7 +54,7 @@ def connections_table(name: str) -> dict[str, Any]:
             {"AttributeName": "connection_id", "AttributeType": "S"},
             {"AttributeName": "topic", "AttributeType": "S"},
         ],
-        "GlobalSecondaryIndexes": [_gsi("by_topic", "topic")],
+        "GlobalSecondaryIndexes": [_gsi("by_topic", "topic", include=("permissions",))],
     }
 
 

@@ -21,6 +21,9 @@ ENV = {
     "CORS_ALLOW_ORIGINS": "https://d.example.com, http://localhost:5173",
     "WORKFLOW_TTL_DAYS": "30",
     "CONNECTION_TTL_SECONDS": "7200",
+    "AUTH_MODE": "cognito",
+    "USER_POOL_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+    "AUTHORIZER_SCOPES": "orchestra/read orchestra/operate",
 }
 
 
@@ -41,6 +44,14 @@ class TestLoadSettings:
         env = {k: v for k, v in ENV.items() if k != missing}
         with pytest.raises(ConfigError, match=f"{missing} is not set"):
             load_settings(function, env)
+
+    def test_sign_in_is_on_unless_the_stack_says_none(self) -> None:
+        assert load_settings("api", {k: v for k, v in ENV.items() if k != "AUTH_MODE"}).auth_mode == "cognito"
+        assert load_settings("api", {**ENV, "AUTH_MODE": "none"}).auth_mode == "none"
+        with pytest.raises(ConfigError, match="AUTH_MODE must be cognito or none"):
+            load_settings("api", {**ENV, "AUTH_MODE": "off"})
+        scopes = load_settings("authorizer", ENV).authorizer_scopes
+        assert scopes == ("orchestra/read", "orchestra/operate")
 
     def test_the_websocket_function_does_not_need_the_workflows_table(self) -> None:
         env = {k: ENV[k] for k in ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS")}

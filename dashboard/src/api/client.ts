@@ -54,13 +54,23 @@ export function joinUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
-export function createApiClient(baseUrl: string, fetchFn: typeof fetch = (...a) => fetch(...a)): ApiClient {
+export function createApiClient(
+  baseUrl: string,
+  fetchFn: typeof fetch = (...a) => fetch(...a),
+  /** The current access token (it is renewed while the app runs); null without sign-in. */
+  accessToken: () => string | null = () => null,
+): ApiClient {
   async function request<T>(path: string, init: RequestInit = {}): Promise<{ body: T; status: number }> {
     let response: Response;
+    const token = accessToken();
     try {
       response = await fetchFn(joinUrl(baseUrl, path), {
         ...init,
-        headers: { Accept: "application/json", ...(init.body ? { "Content-Type": "application/json" } : {}) },
+        headers: {
+          Accept: "application/json",
+          ...(init.body ? { "Content-Type": "application/json" } : {}),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
       });
     } catch (error) {
       if (error instanceof DOMException && error.name === "AbortError") throw error;

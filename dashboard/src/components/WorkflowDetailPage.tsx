@@ -5,6 +5,8 @@ import type { Workflow } from "../api/types";
 import { WorkflowGraph } from "../dag/WorkflowGraph";
 import { elapsedMs, formatDateTime, formatDuration } from "../format";
 import { Link } from "../router";
+import { useIdentity } from "../auth/IdentityContext";
+import { VIEWER_REASON } from "../auth/identity";
 import { canCancel, canRetry, isActiveWorkflow } from "../status";
 import { useNow } from "../useNow";
 import { useWorkflow } from "../workflows/useWorkflow";
@@ -104,6 +106,7 @@ function WorkflowView({ workflow, refreshError, selectedTaskId, onSelectTask, on
   }
 
   const dialog = pendingAction ? ACTIONS[pendingAction] : null;
+  const { identity } = useIdentity();
 
   return (
     <div className="page page--detail">
@@ -117,7 +120,8 @@ function WorkflowView({ workflow, refreshError, selectedTaskId, onSelectTask, on
           <button
             type="button"
             className="button button--danger-outline"
-            disabled={!canCancel(workflow.status)}
+            disabled={!identity.canOperate || !canCancel(workflow.status)}
+            title={identity.canOperate ? undefined : VIEWER_REASON}
             onClick={() => setPendingAction("cancel")}
           >
             Cancel
@@ -125,7 +129,8 @@ function WorkflowView({ workflow, refreshError, selectedTaskId, onSelectTask, on
           <button
             type="button"
             className="button button--primary"
-            disabled={!canRetry(workflow.status)}
+            disabled={!identity.canOperate || !canRetry(workflow.status)}
+            title={identity.canOperate ? undefined : VIEWER_REASON}
             onClick={() => setPendingAction("retry")}
           >
             Retry

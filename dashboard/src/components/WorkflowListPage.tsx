@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 import { WORKFLOW_STATUSES, type WorkflowStatus, type WorkflowSummary } from "../api/types";
+import { useIdentity } from "../auth/IdentityContext";
+import { VIEWER_REASON } from "../auth/identity";
 import { elapsedMs, formatDateTime, formatDuration } from "../format";
 import { Link, navigate, useLocation, workflowHref } from "../router";
 import { isActiveWorkflow, statusAppearance } from "../status";
@@ -22,6 +24,7 @@ export function WorkflowListPage() {
   const location = useLocation();
   const status = parseStatus(location.searchParams.get("status"));
   const [creating, setCreating] = useState(false);
+  const { identity } = useIdentity();
 
   useEffect(() => {
     document.title = "Workflows · Orchestra";
@@ -54,6 +57,8 @@ export function WorkflowListPage() {
             className="button button--primary"
             onClick={() => setCreating((open) => !open)}
             aria-expanded={creating}
+            disabled={!identity.canOperate}
+            title={identity.canOperate ? undefined : VIEWER_REASON}
           >
             New workflow
           </button>

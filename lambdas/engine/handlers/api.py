@@ -1,9 +1,9 @@
 """REST API (API Gateway REST, Lambda proxy; every path reaches this one function).
 
 Routing, request validation and the OpenAPI 3.1 document are Powertools' APIGatewayRestResolver
-with data validation. Two checks run before it, because they must not depend on parsing the body:
-oversized bodies (413) and non-JSON content types (415). Every error is
-`{"error", "message", "details"}`.
+with data validation. Checks run before it, because they must not depend on parsing the body:
+who is calling and whether they may (401, 403: `engine.auth`, a layer of its own), oversized
+bodies (413) and non-JSON content types (415). Every error is `{"error", "message", "details"}`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from engine import runtime, views
+from engine import auth, runtime, views
 from engine.definitions import BUILT_IN
 from engine.errors import (
     ContentionExhausted,
@@ -215,6 +215,7 @@ def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
     """Powertools' OpenAPI 3.1 document, with its default 422 answers replaced by what this API sends
     (400 with the error body: see `invalid_request`)."""
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+    add_security(document)
     for path in document.get("paths", {}).values():
         for operation in path.values():
             responses = operation.get("responses", {})
@@ -230,6 +231,39 @@ def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+SECURITY_SCHEME = "cognito"
+
+
+def add_security(document: dict[str, Any]) -> None:
+    """Declare the bearer token every operation but this document needs, and the 401 and 403
+    answers (engine.auth decides which operations need the operate permission)."""
+    document.setdefault("components", {})["securitySchemes"] = {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Cognito access token: a person's (groups operators or viewers) or a "
+            "machine's (client credentials, scopes orchestra/read and orchestra/operate).",
+        }
+    }
+    document["security"] = [{SECURITY_SCHEME: []}]
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            needed = auth.required_permission(method, path)
+            if needed is None:
+                operation["security"] = []
+                continue
+            responses = operation.setdefault("responses", {})
+            responses["401"] = {
+                "description": "No access token, or a malformed or expired one",
+                "content": {"application/json": {"schema": _ERROR_REF}},
+            }
+            if needed == auth.OPERATE:
+                responses["403"] = {
+                    "description": "The caller may read but not operate (a viewer, or a machine "
+                    "token without orchestra/operate)",
+                    "content": {"application/json": {"schema": _ERROR_REF}},
+                }
 
 
 def invalid_request(exc: RequestValidationError) -> Response[Any]:
@@ -307,6 +341,26 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def _authorize(event: dict[str, Any]) -> ApiError | None:
+    """401 or 403 before anything else: the caller from API Gateway's claims, and the permission
+    this method needs. A request API Gateway let through without claims is refused, not trusted."""
+    needed = auth.required_permission(str(event.get("httpMethod") or ""), str(event.get("path") or ""))
+    if needed is None:
+        return None
+    caller = auth.rest_caller(event, runtime.settings("api").auth_mode)
+    if caller is None:
+        return ApiError(401, "unauthorized", "sign in: this request carries no verified access token")
+    logger.append_keys(caller=caller.principal, role=caller.role)
+    if not caller.may(needed):
+        return ApiError(
+            403,
+            "forbidden",
+            f"{caller.principal} ({caller.role}) may not {needed}: "
+            + ("operators may" if needed == auth.OPERATE else "operators and viewers may"),
+        )
+    return None
+
+
 def _precheck(event: dict[str, Any]) -> ApiError | None:
     """413 and 415 before any parsing: API Gateway passes bodies up to 10 MB to us."""
     body = event.get("body")
@@ -329,7 +383,7 @@ def _precheck(event: dict[str, Any]) -> ApiError | None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app = build_app()
-    problem = _precheck(event)
+    problem = _authorize(event) or _precheck(event)
     if problem is not None:
         return _reject(app, event, problem)
     return app.resolve(event, context)

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from engine import runtime
+from engine import auth, runtime
 from engine.connections import ALL_WORKFLOWS, Connections
 from engine.observability import logger
 from engine.schemas import WORKFLOW_ID_PATTERN, TooDeep, load_json_bounded
@@ -53,7 +53,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _error(400, "bad_request", "no connection id")
     logger.append_keys(connection_id=connection_id, route=route)
     if route == "$connect":
-        connections.connect(connection_id, runtime.clock(), settings.connection_ttl_seconds)
+        # The authorizer has verified the token; with no identity from it, refuse the handshake.
+        caller = auth.websocket_caller(event, settings.auth_mode)
+        if caller is None:
+            return _error(401, "unauthorized", "no verified access token")
+        if not caller.may(auth.READ):
+            return _error(403, "forbidden", f"{caller.principal} may not read workflows")
+        logger.append_keys(caller=caller.principal, role=caller.role)
+        connections.connect(connection_id, runtime.clock(), settings.connection_ttl_seconds, caller)
         return {"statusCode": 200}
     if route == "$disconnect":
         connections.disconnect(connection_id)

@@ -71,9 +71,20 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
     crippled: LocalCloud,
 ) -> None:
     outputs = crippled.outputs
+    machine = crippled.identity()["machine_client"]
+    token = requests.post(
+        f"{crippled.identity()['oauth2_domain']}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(machine["client_id"], machine["client_secret"]),
+        timeout=30,
+    ).json()["access_token"]
     created = requests.post(
-        f"{outputs['api_url']}/workflows", json={"workflowId": f"wf-iam-{uuid.uuid4().hex[:8]}"}, timeout=30
+        f"{outputs['api_url']}/workflows",
+        json={"workflowId": f"wf-iam-{uuid.uuid4().hex[:8]}"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     )
+    signed = {"Authorization": f"Bearer {token}"}
     assert created.status_code == 201, created.text  # the API's own role still writes
     workflow_id = created.json()["workflow_id"]
     assert crippled.plan is not None
@@ -95,5 +106,7 @@ def test_without_update_item_the_orchestrators_batches_fail_retry_and_land_in_th
     assert mapping["retries"] >= 5 and mapping["sent_to_destination"] >= 1
     # Why: every attempt was refused by IAM, as AWS refuses it, and the workflow never ran.
     assert stats["iam_denials"]["orchestra-dev-orchestrator dynamodb:UpdateItem"] >= 6
-    workflow = requests.get(f"{outputs['api_url']}/workflows/{workflow_id}", timeout=30).json()
+    workflow = requests.get(
+        f"{outputs['api_url']}/workflows/{workflow_id}", headers=signed, timeout=30
+    ).json()
     assert workflow["status"] == "PENDING"
