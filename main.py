@@ -16,6 +16,7 @@ from environments import (
     NoAuth,
     Settings,
     SettingsError,
+    check_account_reservations,
     check_against_bootstrap,
     load,
     load_bootstrap,
@@ -389,11 +390,14 @@ def build_app(
 ) -> App:
     """Add the bootstrap stack and the named environment stacks to `app`."""
     bootstrap = load_bootstrap()
+    loaded = [load(name) for name in environments]
+    for settings in loaded:
+        check_against_bootstrap(settings, bootstrap)
+    # The environments synthesized together (every one by default) share the account's pool.
+    check_account_reservations(loaded)
     if with_bootstrap:
         BootstrapStack(app, bootstrap)
-    for name in environments:
-        settings = load(name)
-        check_against_bootstrap(settings, bootstrap)
+    for settings in loaded:
         OrchestraStack(app, settings, bootstrap)
     return app
 
