@@ -328,7 +328,8 @@ def claim(state: WorkflowState, dag: Dag, i: int, attempt: int, now: float) -> C
     task = state.tasks[i]
     if state.status != WorkflowStatus.RUNNING or task.status != TaskStatus.READY or task.attempt != attempt:
         return None
-    change = Change(state.workflow_id, state)
+    # A claim takes no decision: a decision still left to the orchestrator stays left to it.
+    change = Change(state.workflow_id, state, settled=state.settled)
     change.require(task_is(i, task, "exactly one worker claims an attempt"))
     change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
     _take(change, dag, i, now)

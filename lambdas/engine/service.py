@@ -279,20 +279,23 @@ class Engine:
 
     # --- orchestrator ----------------------------------------------------------------------------
 
-    def reconcile(self, state: WorkflowState) -> Reconciled:
+    def reconcile(self, state: WorkflowState, *, force: bool = False) -> Reconciled:
         """Carry out what this image calls for (normally nothing when writers dispatch); dispatch what
-        that made READY, and READY tasks past their dispatch deadline (a lost dispatch)."""
+        that made READY, and READY tasks past their dispatch deadline (a lost dispatch). `force`:
+        decide from the state even if it says every decision was taken (the sweep; a batch in which
+        an older image left one)."""
         if state.status not in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING):
             return Reconciled(applied=False)
         now = self.clock()
-        if state.settled and not _has_overdue(state, now):
+        settled = state.settled and not force
+        if settled and not _has_overdue(state, now):
             return Reconciled(applied=False)  # the writer took every decision: nothing to read
         found = self.definition(state.workflow_id)
         if found is None:
             return Reconciled(applied=False)
         dag = found[1]
         lost, _ = flow.overdue(state, dag, now)
-        if state.settled:
+        if settled:
             return Reconciled(applied=False, dispatches=lost)
         change = flow.reconcile(state, dag, now)
         if change.empty:
