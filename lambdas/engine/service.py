@@ -40,7 +40,15 @@ from engine.model import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from engine.store import Definition, Snapshot, StateConflict, Store, result_sk, retry_conflicts
+from engine.store import (
+    Definition,
+    Snapshot,
+    StateConflict,
+    Store,
+    SweepPosition,
+    result_sk,
+    retry_conflicts,
+)
 
 ERROR_MESSAGE_LIMIT = 4096
 WRITER, STREAM = "writer", "stream"
@@ -131,6 +139,11 @@ _DEFINITIONS: dict[str, tuple[Definition, Dag]] = {}
 _DEFINITIONS_KEPT = 2000
 
 
+def forget_definitions() -> None:
+    """A fresh process (tests)."""
+    _DEFINITIONS.clear()
+
+
 class Engine:
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -142,18 +155,22 @@ class Engine:
     def writer_dispatch(self) -> bool:
         return self.settings.dispatch_mode == WRITER
 
-    def definition(self, workflow_id: str) -> tuple[Definition, Dag] | None:
-        """The (immutable) definition, cached for the life of this process."""
-        cached = self._dags.get(workflow_id)
-        if cached is None:
-            found = self.store.get_definition(workflow_id)
-            if found is None:
+    def definition(self, state: WorkflowState) -> tuple[Definition, Dag] | None:
+        """The (immutable) definition of this workflow, cached for the life of this process. Keyed by
+        id and creation time: an id can be used again once its workflow has expired."""
+        cached = self._dags.get(state.workflow_id)
+        if cached is None or cached[0].created_at != state.created_at:
+            found = self.store.get_definition(state.workflow_id)
+            if found is None or found.created_at != state.created_at:
                 return None
             cached = (found, Dag.from_definition(found.definition))
-            if len(self._dags) > _DEFINITIONS_KEPT:
-                self._dags.clear()
-            self._dags[workflow_id] = cached
+            self._keep(cached)
         return cached
+
+    def _keep(self, found: tuple[Definition, Dag]) -> None:
+        if len(self._dags) > _DEFINITIONS_KEPT:
+            self._dags.clear()
+        self._dags[found[0].workflow_id] = found
 
     # --- create, read, list ----------------------------------------------------------------------
 
@@ -290,7 +307,7 @@ class Engine:
         settled = state.settled and not force
         if settled and not _has_overdue(state, now):
             return Reconciled(applied=False)  # the writer took every decision: nothing to read
-        found = self.definition(state.workflow_id)
+        found = self.definition(state)
         if found is None:
             return Reconciled(applied=False)
         dag = found[1]
@@ -316,7 +333,7 @@ class Engine:
             return None
         definition = snapshot.definition
         dag = Dag.from_definition(definition.definition)
-        self._dags[workflow_id] = (definition, dag)
+        self._keep((definition, dag))
         i = dag.position(task_id)
         if i is None:
             return None
@@ -381,7 +398,8 @@ class Engine:
         then the state. A result refused because the attempt was ended meanwhile (cancelled, its lease
         taken over) is discarded. With writer dispatch the same write takes the decisions that follow,
         and keeps (claims) a dependent made READY for this worker when `can_keep(timeout)` says so."""
-        cached = self._dags.get(attempt.workflow_id) or self.definition(attempt.workflow_id)
+        assert attempt.state is not None
+        cached = self.definition(attempt.state)
         assert cached is not None
         definition, dag = cached
         now = self.clock()
@@ -463,56 +481,67 @@ class Engine:
 
     # --- the sweep (reaper) ----------------------------------------------------------------------
 
-    def sweep(self, horizon_seconds: float, limit: int = 2000) -> Swept:
+    def sweep(self, horizon_seconds: float, deadline: float | None = None) -> Swept:
         """Every unfinished workflow that has not moved within the horizon is reconciled with the same
         decisions: expired leases become failed attempts (or the result the worker left), READY tasks
-        past their dispatch deadline are dispatched again, missed decisions are taken."""
+        past their dispatch deadline are dispatched again, and every decision its state calls for is
+        taken (whatever `settled` says). It reads the status shards a page at a time; when it runs out
+        of time (`deadline`, epoch s) it saves where it was and the next sweep goes on from there, so
+        every unfinished workflow is examined however many there are."""
         now = self.clock()
         swept = Swept()
         cutoff = iso(now - horizon_seconds)
         assert cutoff is not None
-        ids = []
-        for workflow_id in self.store.unfinished((WorkflowStatus.PENDING, WorkflowStatus.RUNNING), cutoff):
-            ids.append(workflow_id)
-            if len(ids) >= limit:
+        start = self.store.sweep_position()
+        position = SweepPosition()  # a sweep that gets through everything starts again from the top
+        unfinished = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
+        for ids, after in self.store.unfinished(unfinished, cutoff, start):
+            for state in self.store.get_states(ids):
+                swept.examined += 1
+                self._sweep_one(state, horizon_seconds, now, swept)
+            if ids and deadline is not None and self.clock() >= deadline:
+                position = after
                 break
-        for state in self.store.get_states(ids):
-            swept.examined += 1
-            if state.updated_at / 1000 > now - horizon_seconds and not _has_overdue(state, now):
-                continue
-            found = self.definition(state.workflow_id)
-            if found is None:
-                continue
-            definition, dag = found
-            lost, expired = flow.overdue(state, dag, now)
-            for i in expired:
-                task = state.tasks[i]
-                error = {
-                    "type": "LeaseExpired",
-                    "message": f"attempt {task.attempt} did not report within its lease",
-                }
-                mine = AttemptResult(
-                    dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
-                )
-                result = self.store.put_result(state.workflow_id, mine, now) or mine
-                current = self.store.get_state(state.workflow_id)
-                if current is None:
-                    break
-                recorded = self._apply_result(current, dag, definition, i, result, now, lambda _: False, {})
-                if recorded.status is not None:
-                    swept.expired += 1
-                    swept.retried += int(recorded.retried)
-                    swept.dispatches += recorded.dispatches
-            swept.redispatched += len(lost)
-            swept.dispatches += lost
-            if not state.settled or state.status == WorkflowStatus.PENDING:
-                current = self.store.get_state(state.workflow_id)
-                if current is not None and not current.settled:
-                    result_ = self.reconcile(current)
-                    if result_.applied:
-                        swept.reconciled += 1
-                        swept.dispatches += [d for d in result_.dispatches if d not in lost]
+        if position != start:
+            self.store.save_sweep_position(position)
         return swept
+
+    def _sweep_one(self, state: WorkflowState, horizon_seconds: float, now: float, swept: Swept) -> None:
+        if state.updated_at / 1000 > now - horizon_seconds and not _has_overdue(state, now):
+            return  # it moves
+        found = self.definition(state)
+        if found is None:
+            return
+        definition, dag = found
+        lost, expired = flow.overdue(state, dag, now)
+        for i in expired:
+            task = state.tasks[i]
+            error = {
+                "type": "LeaseExpired",
+                "message": f"attempt {task.attempt} did not report within its lease",
+            }
+            mine = AttemptResult(
+                dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
+            )
+            result = self.store.put_result(state.workflow_id, mine, now) or mine
+            current = self.store.get_state(state.workflow_id)
+            if current is None:
+                return
+            recorded = self._apply_result(current, dag, definition, i, result, now, lambda _: False, {})
+            if recorded.status is not None:
+                swept.expired += 1
+                swept.retried += int(recorded.retried)
+                swept.dispatches += recorded.dispatches
+        swept.redispatched += len(lost)
+        swept.dispatches += lost
+        if expired:
+            return  # those writes took (or, with stream dispatch, left to the orchestrator) the decisions
+        # A decision nobody took (a stream batch given up on, a crash between commit and dispatch, or
+        # anything that says settled while it is not): decided from the state itself.
+        reconciled = self.reconcile(state, force=True)
+        if reconciled.applied:
+            swept.reconciled += 1
+            swept.dispatches += [d for d in reconciled.dispatches if d not in lost]
 
 
 def _has_overdue(state: WorkflowState, now: float) -> bool:

@@ -108,9 +108,7 @@ class RecordHandler:
         """After the batch's dispatches; best effort (a failure is logged, never retried by the stream)."""
         for state in self.to_broadcast:
             try:
-                found = self.broadcaster.has_subscribers(state.workflow_id) and self.engine.definition(
-                    state.workflow_id
-                )
+                found = self.broadcaster.has_subscribers(state.workflow_id) and self.engine.definition(state)
                 if not found:
                     continue
                 message = views.workflow_update(state, found[1], self.settings.task_functions)
