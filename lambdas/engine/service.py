@@ -41,6 +41,7 @@ from engine.model import (
     WorkflowSummary,
 )
 from engine.store import (
+    RUN_LIMIT_DAYS,
     Definition,
     Snapshot,
     StateConflict,
@@ -199,6 +200,15 @@ class Engine:
                 raise
             if existing.definition.request_hash != request_hash:
                 raise WorkflowIdConflict(wf_id) from exc
+            if existing.state is None and existing.results:
+                # Not a create that stopped between its writes: a workflow whose state expired first
+                # (its definition and results expire days later). Running over them would reuse its
+                # attempts' results.
+                raise WorkflowIdConflict(
+                    wf_id,
+                    "was used by a workflow that has expired; its remaining items expire within "
+                    f"{RUN_LIMIT_DAYS} days, until then the id cannot be used again",
+                ) from exc
             if existing.state is None:  # the first create stopped between its two writes: finish it
                 change = flow.create(
                     wf_id, dag, existing.definition.created_at, now, start=self.writer_dispatch

@@ -156,3 +156,32 @@ class TestAnIdUsedAgain:
             ("y", "SUCCEEDED"),
             ("z", "SUCCEEDED"),
         ]
+
+    def test_an_id_whose_workflow_expired_only_in_part_is_not_resumed_over_its_old_results(
+        self, cloud: Cloud
+    ) -> None:
+        """The state item expires first (TTL days after the end; the definition and results later): a
+        POST with the same id and body then finds a definition without state, which is otherwise a
+        create that stopped between its two writes. Resuming it would run over the old run's results
+        (its attempt 1 is already there): refused instead."""
+        cloud.api("POST", "/workflows", {"workflowId": "half-gone"})
+        cloud.run()
+        cloud.dynamodb.delete_item(
+            TableName=cloud.workflows, Key={"pk": {"S": "WF#half-gone"}, "sk": {"S": "#WF"}}
+        )
+        status, body, _ = cloud.api("POST", "/workflows", {"workflowId": "half-gone"})
+        assert (status, body["error"]) == (409, "conflict")
+        assert "expired" in body["message"]
+
+    def test_a_create_that_stopped_between_its_two_writes_is_finished_by_the_retry(
+        self, cloud: Cloud
+    ) -> None:
+        cloud.api("POST", "/workflows", {"workflowId": "half-made"})
+        cloud.dynamodb.delete_item(
+            TableName=cloud.workflows, Key={"pk": {"S": "WF#half-made"}, "sk": {"S": "#WF"}}
+        )
+        cloud.worker_queue.clear()
+        status, _, _ = cloud.api("POST", "/workflows", {"workflowId": "half-made"})
+        assert status == 201
+        cloud.run()
+        assert cloud.api("GET", "/workflows/half-made")[1]["status"] == "SUCCESS"
