@@ -238,39 +238,34 @@ class Engine:
     # --- cancel and retry (API) ------------------------------------------------------------------
 
     def cancel(self, workflow_id: str) -> Snapshot:
+        """Every RUNNING attempt ends as CANCELLED, written first and once: a worker finishing it
+        meanwhile finds its result refused. One whose worker got there first keeps its result (a
+        success makes the task SUCCEEDED); then the state, in one write."""
         snapshot = self.get(workflow_id)
         assert snapshot.state is not None and snapshot.definition is not None
         dag = Dag.from_definition(snapshot.definition.definition)
         now = self.clock()
         state = snapshot.state
-        for _ in range(5):
+        ended: dict[tuple[int, int], AttemptResult | None] = {}  # (task, attempt) -> another's result
+        for _ in range(10):
             reason = model.check(Entity.WORKFLOW, "cancel", state.status)
             if reason:
                 raise TransitionRejected(f"workflow {workflow_id}: {reason}")
-            # Every RUNNING attempt ends as CANCELLED, written first and once: a worker finishing it
-            # meanwhile finds its result refused; one that got there first is recorded instead.
-            finished: dict[int, AttemptResult] = {}
             for i, task in enumerate(state.tasks):
-                if task.status == TaskStatus.RUNNING:
+                if task.status == TaskStatus.RUNNING and (i, task.attempt) not in ended:
                     mine = AttemptResult(
                         dag.ids[i], task.attempt, TaskStatus.CANCELLED, _started(task), iso(now) or ""
                     )
-                    other = self.store.put_result(workflow_id, mine, now)
-                    if other is not None and other.status != TaskStatus.CANCELLED:
-                        finished[i] = other
-            if finished:
-                i, result = next(iter(finished.items()))
-                change = flow.finish_attempt(
-                    state, dag, i, result.attempt, result.status, now, decisions=True
-                )
-                if change is not None:
-                    try:
-                        state = self.store.apply(change, now)
-                    except StateConflict as conflict:
-                        state = conflict.state or state
-                continue
+                    ended[(i, task.attempt)] = self.store.put_result(workflow_id, mine, now)
+            succeeded = frozenset(
+                i
+                for i, task in enumerate(state.tasks)
+                if task.status == TaskStatus.RUNNING
+                and (other := ended.get((i, task.attempt))) is not None
+                and other.status == TaskStatus.SUCCEEDED
+            )
             try:
-                self.store.apply(flow.cancel(state, now), now)
+                self.store.apply(flow.cancel(state, now, succeeded), now)
             except StateConflict as conflict:
                 if conflict.state is None:
                     raise WorkflowNotFound(workflow_id) from conflict
