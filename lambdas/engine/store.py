@@ -441,9 +441,12 @@ class Store:
                 | ({":c": {"S": after[0]}} if after else {}),
                 "ScanIndexForward": False,
             }
+            # An index returns rows of one created_at in no set order, so a page may end inside a tie:
+            # read on until one more than a page (it tells whether there is a next one) lies strictly
+            # newer than the last row read, i.e. every tie it belongs to was read whole.
             rows: list[tuple[str, str]] = []
-            while len(rows) <= limit:  # one more than a page: tells whether there is a next one
-                kwargs["Limit"] = limit + 5
+            kwargs["Limit"] = limit + 5
+            while True:
                 page = self.client.query(**kwargs)
                 for raw in page.get("Items", []):
                     row = (raw["created_at"]["S"], raw["pk"]["S"].removeprefix("WF#"))
@@ -452,7 +455,10 @@ class Store:
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            return rows[: limit + 1]
+                last_read = page["LastEvaluatedKey"]["created_at"]["S"]
+                if sum(1 for created_at, _ in rows if created_at > last_read) > limit:
+                    break
+            return sorted(rows, reverse=True)[: limit + 1]
 
         with ThreadPoolExecutor(SHARDS) as pool:
             per_shard = list(pool.map(query, range(SHARDS)))
