@@ -87,7 +87,8 @@ class Require:
     """One clause of a write's condition, with the race it rules out.
 
     kind: "task" (tasks[index].<field> <op> values), "status" (the workflow's status in values),
-    "version" (the whole state unchanged: values[0]), "exists"."""
+    "version" (the whole state unchanged: values[0]), "exists", "any" (values: task clauses of
+    which one must hold)."""
 
     why: str
     kind: str
@@ -199,10 +200,30 @@ def lease_seconds(timeout: int) -> int:
 # --- decisions ----------------------------------------------------------------------------------
 
 
-def _witness(candidates: Sequence[int], tasks: Sequence[TaskState]) -> int:
-    """The task least likely to change soon (PENDING, then READY, then RUNNING; the latest defined)."""
-    order: dict[str, int] = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
-    return min(candidates, key=lambda i: (order.get(tasks[i].status, 3), -i))
+_CHANGES_LATER = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
+
+
+def _witnesses(candidates: Sequence[int], tasks: Sequence[TaskState]) -> list[int]:
+    """The tasks least likely to change soon first (PENDING, then READY, then RUNNING; the latest defined)."""
+    return sorted(candidates, key=lambda i: (_CHANGES_LATER.get(tasks[i].status, 3), -i))
+
+
+# Alternatives in one "any" clause: enough that a fan-in's siblings finishing together do not fail
+# each other's writes, few enough that a 50-task workflow's condition stays far under DynamoDB's 4 KB
+# and 300-operator limits per expression ("Constraints in Amazon DynamoDB", Expression parameters).
+MAX_WITNESSES = 8
+
+
+def _some(
+    why: str, candidates: Sequence[int], tasks: Sequence[TaskState], op: str, values: tuple[Any, ...]
+) -> Require:
+    """A clause that holds while at least one of the candidates still has `s <op> values`: a decision
+    resting on "one of them has not finished yet" then loses only when none is left, not whenever the
+    one task it named finishes first (siblings finishing together no longer fail each other's writes)."""
+    clauses = tuple(
+        Require(why, "task", w, "s", op, values) for w in _witnesses(candidates, tasks)[:MAX_WITNESSES]
+    )
+    return clauses[0] if len(clauses) == 1 else Require(why, "any", values=clauses)
 
 
 def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None) -> None:
@@ -248,21 +269,11 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                 # It waits: for a dependency that has not succeeded. If that one succeeds meanwhile, its
                 # writer did not see this change: one of the two writes must lose and decide again.
                 waiting = [d for d in deps if tasks[d].status != TaskStatus.SUCCEEDED]
-                w = _witness(waiting, tasks)
-                if w in change.tasks:
-                    continue  # moved by this change: its own condition guards it
-                change.require(
-                    [
-                        Require(
-                            f"{dag.ids[w]} has not succeeded meanwhile (the fan-in into {dag.ids[i]})",
-                            "task",
-                            w,
-                            "s",
-                            "<>",
-                            (TaskStatus.SUCCEEDED,),
-                        )
-                    ]
-                )
+                if any(w in change.tasks for w in waiting):
+                    continue  # one was moved by this change: its own condition guards it
+                names = ", ".join(dag.ids[w] for w in waiting)
+                why = f"one of {names} has not succeeded meanwhile (the fan-in into {dag.ids[i]})"
+                change.require([_some(why, waiting, tasks, "<>", (TaskStatus.SUCCEEDED,))])
     unfinished = [i for i, t in enumerate(tasks) if t.status not in TASK_TERMINAL]
     if not unfinished:
         name = "succeed" if all(t.status == TaskStatus.SUCCEEDED for t in tasks) else "fail"
@@ -272,21 +283,10 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
     elif any(tasks[i].status in TASK_TERMINAL for i in moved):
         # Not finished: a task that is still unfinished says so. If it finishes meanwhile, it may be
         # the last but one: the later write loses and finishes the workflow.
-        w = _witness(unfinished, tasks)
-        if w in change.tasks:
-            return  # moved by this change: its own condition guards it
-        change.require(
-            [
-                Require(
-                    f"{dag.ids[w]} is still unfinished (the workflow's end)",
-                    "task",
-                    w,
-                    "s",
-                    "in",
-                    tuple(sorted(TASK_UNFINISHED)),
-                )
-            ]
-        )
+        if any(w in change.tasks for w in unfinished):
+            return  # one was moved by this change: its own condition guards it
+        why = "a task is still unfinished (the workflow's end)"
+        change.require([_some(why, unfinished, tasks, "in", tuple(sorted(TASK_UNFINISHED)))])
 
 
 def create(workflow_id: str, dag: Dag, created_at: str, now: float, *, start: bool) -> Change:

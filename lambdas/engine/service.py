@@ -333,7 +333,12 @@ class Engine:
 
     def claim(self, workflow_id: str, task_id: str, attempt: int) -> Attempt | None:
         """READY -> RUNNING for exactly this attempt, by exactly one caller; None for everyone else."""
-        snapshot = self.store.read(workflow_id)
+        # An eventually consistent read first (half the units): a stale one is caught by the claim's
+        # condition; one that does not show this attempt READY yet (a dispatch right after its commit)
+        # is read again consistently before the dispatch is called a duplicate.
+        snapshot = self.store.read(workflow_id, consistent=False)
+        if not _claimable(snapshot, task_id, attempt):
+            snapshot = self.store.read(workflow_id)
         if snapshot.state is None or snapshot.definition is None:
             return None
         definition = snapshot.definition
@@ -427,7 +432,7 @@ class Engine:
             ):
                 return Recorded(status=None, attempt=attempt.attempt)
             result = other
-        hint = attempt.state
+        hint: WorkflowState | None = attempt.state
         # The state this worker last wrote is a good first guess unless other tasks were under way
         # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
         if hint is None or any(
@@ -459,12 +464,14 @@ class Engine:
             change = flow.finish_attempt(
                 current, dag, i, result.attempt, result.status, at, decisions=self.writer_dispatch
             )
-            # Keep the next task of a chain (the only one this result made READY): a fan-out's tasks
-            # are all dispatched, so that they start together.
-            if change is not None and self.writer_dispatch and len(change.ready) == 1:
-                (j,) = change.ready
-                if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
-                    flow.claim_inline(change, dag, j, at)
+            # Keep one task this result made READY (the next of a chain, the first of a fan-out): it
+            # needs no dispatch and no claim write of its own. The others are dispatched before the
+            # kept one runs, so a fan-out's tasks still start together.
+            if change is not None and self.writer_dispatch:
+                for j in sorted(change.ready):
+                    if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
+                        flow.claim_inline(change, dag, j, at)
+                        break
             return change
 
         change, after = retry_conflicts(compute, lambda c: self.store.apply(c, moment[0]), state)
@@ -547,6 +554,18 @@ class Engine:
         if reconciled.applied:
             swept.reconciled += 1
             swept.dispatches += [d for d in reconciled.dispatches if d not in lost]
+
+
+def _claimable(snapshot: Snapshot, task_id: str, attempt: int) -> bool:
+    """Whether a read shows this attempt READY to claim (the definition gives the task's place)."""
+    if snapshot.state is None or snapshot.definition is None:
+        return False
+    ids = [t["id"] for t in snapshot.definition.definition["tasks"]]
+    if task_id not in ids:
+        return False
+    task = snapshot.state.tasks[ids.index(task_id)]
+    running = snapshot.state.status == WorkflowStatus.RUNNING
+    return bool(running and task.status == TaskStatus.READY and task.attempt == attempt)
 
 
 def _has_overdue(state: WorkflowState, now: float) -> bool:

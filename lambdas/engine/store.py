@@ -301,6 +301,8 @@ class Expr:
         self.conditions.append((why, clause))
 
     def clause(self, requirement: Require) -> str:
+        if requirement.kind == "any":
+            return " OR ".join(f"({self.clause(alternative)})" for alternative in requirement.values)
         if requirement.kind == "task":
             path = self.task(requirement.index, requirement.field)
         elif requirement.kind == "status":
@@ -353,14 +355,14 @@ class Store:
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def read(self, workflow_id: str) -> Snapshot:
-        """State, definition and results: one strongly consistent Query of the partition."""
+    def read(self, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+        """State, definition and results: one Query of the partition (strongly consistent unless told)."""
         snapshot = Snapshot(None, None)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": partition(workflow_id)}},
-            "ConsistentRead": True,
+            "ConsistentRead": consistent,
         }
         while True:
             page = self.client.query(**kwargs)
@@ -509,7 +511,7 @@ class Store:
         page = self.client.get_item(TableName=self.table, Key=_SWEEP_KEY, ConsistentRead=True)
         item = deserialize_item(page["Item"]) if "Item" in page else {}
         after = item.get("after")
-        return SweepPosition(int(item.get("work", 0)), tuple(after) if after else None)  # type: ignore[arg-type]
+        return SweepPosition(int(item.get("work", 0)), tuple(after) if after else None)
 
     def save_sweep_position(self, position: SweepPosition) -> None:
         item = {**_SWEEP_KEY, "work": {"N": str(position.work)}}

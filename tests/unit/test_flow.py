@@ -28,6 +28,25 @@ def state(status: str = "RUNNING", **tasks: str | tuple[str, int]) -> WorkflowSt
     return WorkflowState("wf", status, 5, "inline", "2026-01-01T00:00:00.000Z", tuple(entries))
 
 
+def clauses_of(change: flow.Change) -> set[tuple[object, ...]]:
+    """Every task/status clause of a write's condition, the alternatives of an "any" clause included."""
+    flat = [a for r in change.requires for a in (r.values if r.kind == "any" else (r,))]
+    return {(r.kind, r.index, r.field, r.op, r.values) for r in flat}
+
+
+def holds(requirement: flow.Require, on: WorkflowState) -> bool:
+    """Whether one clause of a condition holds on a state (what DynamoDB evaluates)."""
+    if requirement.kind == "any":
+        return any(holds(r, on) for r in requirement.values)
+    if requirement.kind == "status":
+        return on.status in requirement.values
+    task = on.tasks[requirement.index]
+    value = task.status if requirement.field == "s" else task.attempt
+    if requirement.op == "<>":
+        return value != requirement.values[0]
+    return value in requirement.values
+
+
 def statuses(change: flow.Change) -> dict[str, str]:
     after = change.after()
     return {DAG.ids[i]: t.status for i, t in enumerate(after.tasks)}
@@ -66,7 +85,7 @@ class TestResults:
             state(A="SUCCEEDED", B1="RUNNING", B2="RUNNING"), DAG, 1, 1, "SUCCEEDED", NOW, decisions=True
         )
         assert change is not None
-        clauses = {(r.kind, r.index, r.field, r.op, r.values) for r in change.requires}
+        clauses = clauses_of(change)
         # its own attempt, the workflow running, and the fan-in witness: B2 has not succeeded meanwhile
         assert ("task", 1, "s", "=", ("RUNNING",)) in clauses
         assert ("task", 1, "a", "=", (1,)) in clauses
@@ -90,6 +109,56 @@ class TestResults:
         again = flow.finish_attempt(committed, DAG, 2, 1, "SUCCEEDED", NOW, decisions=True)
         assert again is not None
         assert statuses(again)["C"] == "READY"
+
+    def test_of_three_siblings_the_first_two_to_finish_do_not_fail_each_other(self) -> None:
+        dag = Dag.from_definition(
+            {
+                "tasks": [
+                    {"id": "A", "function": "f", "timeout_seconds": 30},
+                    *(
+                        {"id": b, "function": "f", "depends_on": ["A"], "timeout_seconds": 30}
+                        for b in ("B1", "B2", "B3")
+                    ),
+                    {"id": "C", "function": "f", "depends_on": ["B1", "B2", "B3"], "timeout_seconds": 30},
+                ]
+            }
+        )
+        running = TaskState("RUNNING", 1)
+        read = WorkflowState(
+            "wf",
+            "RUNNING",
+            5,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            (TaskState("SUCCEEDED", 1), running, running, running, TaskState("PENDING", 0)),
+        )
+        first = flow.finish_attempt(read, dag, 1, 1, "SUCCEEDED", NOW, decisions=True)
+        second = flow.finish_attempt(read, dag, 2, 1, "SUCCEEDED", NOW, decisions=True)
+        assert first is not None and second is not None
+        # B1 commits first: C still waits for B3, so B2's write (read before B1's) still holds ...
+        assert all(holds(r, first.after()) for r in second.requires)
+        after_both = second.after().tasks
+        assert [t.status for t in after_both][1:] == ["RUNNING", "SUCCEEDED", "RUNNING", "PENDING"]
+        # ... while B3's, read before both, loses once B1 and B2 have succeeded: it takes the fan-in.
+        both = WorkflowState(
+            "wf",
+            "RUNNING",
+            7,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            (
+                TaskState("SUCCEEDED", 1),
+                TaskState("SUCCEEDED", 1),
+                TaskState("SUCCEEDED", 1),
+                running,
+                TaskState("PENDING", 0),
+            ),
+        )
+        third = flow.finish_attempt(read, dag, 3, 1, "SUCCEEDED", NOW, decisions=True)
+        assert third is not None
+        assert not all(holds(r, both) for r in third.requires)
+        again = flow.finish_attempt(both, dag, 3, 1, "SUCCEEDED", NOW, decisions=True)
+        assert again is not None and again.after().tasks[4].status == "READY"
 
     def test_a_failure_with_attempts_left_is_ready_again_after_its_backoff(self) -> None:
         change = flow.finish_attempt(state(A="RUNNING"), DAG, 0, 1, "FAILED", NOW, decisions=True)
