@@ -37,7 +37,15 @@ from run_local import local_clients, local_cloud, machine_token
 
 ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
-# AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from.
+# AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from;
+# checked against: "AWS Lambda Pricing" (requests; duration, first 6 billion GB-s a month; arm64
+# would be $0.0000133334), "Amazon DynamoDB On-Demand - No Capacity Planning and Pay-Per-Request
+# Pricing" (AWS News Blog, updated 31 January 2025 for the reduced on-demand prices), "Amazon API
+# Gateway pricing" (REST, first 333 million a month), "Amazon SQS pricing" (standard queue requests,
+# each 64 KB chunk one request), "Amazon CloudWatch pricing", "AWS Step Functions pricing".
+# Lambda also bills the INIT phase since 1 August 2025 ("AWS Lambda standardizes billing for INIT
+# Phase"): the local cloud's billed duration leaves it out, and the bench warms every function up
+# first, as steady traffic would (cold starts are then a small fraction of invocations).
 PRICES = {
     "lambda_request": 0.20 / 1_000_000,
     "lambda_gb_second": 0.0000166667,
