@@ -200,7 +200,7 @@ def lease_seconds(timeout: int) -> int:
 # --- decisions ----------------------------------------------------------------------------------
 
 
-_CHANGES_LATER = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
+_CHANGES_LATER: dict[str, int] = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
 
 
 def _witnesses(candidates: Sequence[int], tasks: Sequence[TaskState]) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -12,8 +13,9 @@ import pytest
 from driver import ARTIFACTS_KEY_ARN, Cloud, simulated
 from engine import runtime
 from engine.handlers import worker
-from engine.model import AttemptResult
+from engine.model import AttemptResult, TaskState, TaskStatus
 from engine.service import Outcome
+from engine.store import Snapshot, Store
 from moto import mock_aws
 
 
@@ -48,6 +50,52 @@ class TestClaimIsExclusive:
         assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
         task = cloud.api("GET", "/workflows/race")[1]["tasks"][0]
         assert (task["status"], task["attempt"], len(task["attempts"])) == ("SUCCEEDED", 1, 1)
+
+
+class TestClaimReads:
+    def test_a_stale_read_that_does_not_show_the_attempt_ready_yet_is_read_again_consistently(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The claim reads eventually consistently first; a replica that has not seen the commit that
+        made the task READY (the dispatch came right after it) must not turn the dispatch away."""
+        event = make_a_ready(cloud, "stale-claim")
+        reads: list[bool] = []
+        original = Store.read
+
+        def stale_then_fresh(self: Store, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+            reads.append(consistent)
+            snapshot = original(self, workflow_id, consistent=consistent)
+            if not consistent and snapshot.state is not None:  # what a lagging replica would return
+                tasks = (TaskState(TaskStatus.PENDING, 0), *snapshot.state.tasks[1:])
+                snapshot.state = replace(snapshot.state, status="PENDING", tasks=tasks)
+            return snapshot
+
+        monkeypatch.setattr(Store, "read", stale_then_fresh)
+        assert cloud.run_worker(dict(event))["result"] == "SUCCEEDED"
+        assert reads[:2] == [False, True]
+        assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
+
+    def test_a_stale_read_that_shows_the_attempt_ready_after_its_claim_loses_the_claim(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A replica still showing READY after another worker claimed the attempt: the claim's condition
+        catches it (a duplicate dispatch runs nothing)."""
+        event = make_a_ready(cloud, "stale-duplicate")
+        original = Store.read
+        ready: list[Snapshot] = []
+
+        def frozen(self: Store, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+            snapshot = original(self, workflow_id, consistent=consistent)
+            if not consistent:
+                if not ready:
+                    ready.append(snapshot)  # the first read: A READY; served again later, stale
+                return ready[0]
+            return snapshot
+
+        monkeypatch.setattr(Store, "read", frozen)
+        assert cloud.run_worker(dict(event))["result"] == "SUCCEEDED"
+        assert cloud.run_worker(dict(event))["result"] == "not_claimed"
+        assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
 
 
 class TestResultRecordedOnce:
