@@ -348,14 +348,15 @@ class Engine:
         if i is None:
             return None
         now = self.clock()
-        change, _ = retry_conflicts(
+        change, after = retry_conflicts(
             lambda state: flow.claim(state, dag, i, attempt, now),
             lambda c: self.store.apply(c, now),
             snapshot.state,
         )
-        if change is None:
+        if change is None or after is None:
             return None
-        after = change.after()
+        # `after` is the item as the claim left it (ALL_NEW), not the read plus the change: a stale
+        # read must not become the worker's guess of the state when it records the result.
         return self._attempt(after, dag, definition, i, snapshot.results, {})
 
     def _attempt(
