@@ -211,7 +211,9 @@ class OrchestraStack(TerraformStack):
                 ),
             )
         orchestration.use_identity(
-            issuer=identity.issuer if identity else None, scopes=API_SCOPES if identity else ()
+            issuer=identity.issuer if identity else None,
+            scopes=API_SCOPES if identity else (),
+            client_ids=identity.client_ids if identity else (),
         )
         api = Api(
             self,

@@ -42,6 +42,9 @@ class Settings:
     auth_mode: str = "cognito"
     user_pool_issuer: str = ""
     authorizer_scopes: tuple[str, ...] = ()
+    # The stack's app clients: a token issued to any other client of the pool is refused (the
+    # access token's `client_id`, as Cognito's guide to verifying tokens asks). Empty: none is.
+    auth_client_ids: tuple[str, ...] = ()
 
 
 def _text(name: str, raw: str) -> str:
@@ -128,6 +131,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "AUTH_MODE": ("auth_mode", _auth_mode),
     "USER_POOL_ISSUER": ("user_pool_issuer", _url),
     "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
+    "AUTH_CLIENT_IDS": ("auth_client_ids", _words),
 }
 
 # Which function reads what (docs/architecture.md, "Environment variables").
@@ -145,7 +149,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "ARTIFACTS_KMS_KEY_ARN", "TASK_FUNCTIONS"),
     "reaper": ("TABLE_NAME", "WORKER_FUNCTION_NAME", "RETRY_QUEUE_URL"),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
-    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES"),
+    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES", "AUTH_CLIENT_IDS"),
 }
 
 

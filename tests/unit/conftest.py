@@ -94,6 +94,7 @@ def cloud(
         "WORKFLOW_TTL_DAYS": "7",
         "CONNECTION_TTL_SECONDS": "7200",
         "AUTH_MODE": "cognito",
+        "AUTH_CLIENT_IDS": "dashboard-client cli-client machine-client",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
