@@ -17,6 +17,7 @@ from environments import (
     Settings,
     SettingsError,
     check_against_bootstrap,
+    check_shared_pools,
     load,
     load_bootstrap,
 )
@@ -391,8 +392,9 @@ def build_app(
     bootstrap = load_bootstrap()
     if with_bootstrap:
         BootstrapStack(app, bootstrap)
-    for name in environments:
-        settings = load(name)
+    loaded = [load(name) for name in environments]
+    check_shared_pools(loaded)
+    for settings in loaded:
         check_against_bootstrap(settings, bootstrap)
         OrchestraStack(app, settings, bootstrap)
     return app
