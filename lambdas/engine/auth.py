@@ -90,9 +90,7 @@ def issued_to(claims: Mapping[str, Any], client_ids: Collection[str]) -> bool:
     return str(claims.get("client_id") or "") in client_ids
 
 
-def rest_caller(
-    event: Mapping[str, Any], auth_mode: str, client_ids: Collection[str] = ()
-) -> Caller | None:
+def rest_caller(event: Mapping[str, Any], auth_mode: str, client_ids: Collection[str] = ()) -> Caller | None:
     """The caller of a REST request; None when sign-in is on and API Gateway passed no claims
     (a route without the authorizer: refuse rather than trust), or claims of a token issued to an
     app client that is not one of `client_ids`."""

@@ -64,7 +64,8 @@ class TestRestApi:
         skips = [s for s in load_skips() if s.check in ("CKV_AWS_59", "CKV_AWS_309")]
         stack = stacks[environment]
         addresses = {
-            f"aws_api_gateway_method.{name}": body["authorization"] != "NONE" or body["http_method"] == "OPTIONS"
+            f"aws_api_gateway_method.{name}": body["authorization"] != "NONE"
+            or body["http_method"] == "OPTIONS"
             for name, body in resources(stack, "aws_api_gateway_method").items()
         }
         addresses |= {

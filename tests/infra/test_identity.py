@@ -83,7 +83,9 @@ class TestClients:
         assert "ALLOW_USER_PASSWORD_AUTH" not in self.clients(env_stack)["dashboard"]["explicit_auth_flows"]
 
     @pytest.mark.parametrize("function_id", ["api", "authorizer"])
-    def test_the_apis_take_tokens_of_these_three_clients_only(self, env_stack: Stack, function_id: str) -> None:
+    def test_the_apis_take_tokens_of_these_three_clients_only(
+        self, env_stack: Stack, function_id: str
+    ) -> None:
         # API Gateway's Cognito authorizer takes a token of any client of the pool.
         _, body = named(env_stack, "aws_lambda_function", f"orchestration/{function_id}_function")
         clients = {

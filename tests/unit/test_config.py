@@ -55,7 +55,10 @@ class TestLoadSettings:
         assert scopes == ("orchestra/read", "orchestra/operate")
         clients = load_settings("authorizer", ENV).auth_client_ids
         assert clients == ("dashboard-client", "cli-client", "machine-client")
-        assert load_settings("api", {k: v for k, v in ENV.items() if k != "AUTH_CLIENT_IDS"}).auth_client_ids == ()
+        assert (
+            load_settings("api", {k: v for k, v in ENV.items() if k != "AUTH_CLIENT_IDS"}).auth_client_ids
+            == ()
+        )
 
     def test_the_websocket_function_does_not_need_the_workflows_table(self) -> None:
         env = {k: ENV[k] for k in ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS")}

@@ -11,7 +11,10 @@ from tests.cloud import authentication_result
 
 def test_tokens_are_taken_from_the_authentication_result() -> None:
     answer = {"AuthenticationResult": {"AccessToken": "a", "IdToken": "i"}, "ChallengeParameters": {}}
-    assert authentication_result(answer, "operator", "ana@example.com") == {"AccessToken": "a", "IdToken": "i"}
+    assert authentication_result(answer, "operator", "ana@example.com") == {
+        "AccessToken": "a",
+        "IdToken": "i",
+    }
 
 
 @pytest.mark.parametrize("challenge", ["NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA", "MFA_SETUP"])

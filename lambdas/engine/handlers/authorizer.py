@@ -38,9 +38,7 @@ def _keys(issuer: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json", cache_keys=True, lifespan=3600, timeout=5)
 
 
-def verify(
-    token: str, issuer: str, scopes: tuple[str, ...], client_ids: tuple[str, ...]
-) -> dict[str, Any]:
+def verify(token: str, issuer: str, scopes: tuple[str, ...], client_ids: tuple[str, ...]) -> dict[str, Any]:
     """The token's claims, or Unauthorized."""
     try:
         key = _keys(issuer).get_signing_key_from_jwt(token)
