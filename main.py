@@ -16,6 +16,7 @@ from environments import (
     NoAuth,
     Settings,
     SettingsError,
+    check_account_reservations,
     check_against_bootstrap,
     check_shared_pools,
     load,
@@ -390,12 +391,15 @@ def build_app(
 ) -> App:
     """Add the bootstrap stack and the named environment stacks to `app`."""
     bootstrap = load_bootstrap()
-    if with_bootstrap:
-        BootstrapStack(app, bootstrap)
     loaded = [load(name) for name in environments]
-    check_shared_pools(loaded)
     for settings in loaded:
         check_against_bootstrap(settings, bootstrap)
+    # The environments synthesized together (every one by default) share the account's pool.
+    check_account_reservations(loaded)
+    check_shared_pools(loaded)  # an existing user pool takes one environment
+    if with_bootstrap:
+        BootstrapStack(app, bootstrap)
+    for settings in loaded:
         OrchestraStack(app, settings, bootstrap)
     return app
 

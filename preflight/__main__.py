@@ -2,8 +2,8 @@
 
 Prints one line per violation (rule id, stack:resource, what AWS answers, the fix) and exits 1 when
 there is any; 2 when a stack cannot be read. `--rules` lists the rules instead. Stacks named on the
-command line are checked as they are; rules that need the whole app (every synthesized stack) run
-only without arguments.
+command line are checked as they are; rules that need the whole app (the bootstrap stack's account
+settings) run when the bootstrap stack is among them, as it is without arguments.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as error:
         print(f"preflight: {error}", file=sys.stderr)
         return 2
-    # Rules that need the whole app (the bootstrap stack's account settings) run on the default set.
-    violations = check(stacks, whole_app=not args.stacks)
+    # Rules that need the whole app (the bootstrap stack's account settings) need the bootstrap stack.
+    violations = check(stacks, whole_app=any(stack.name == "bootstrap" for stack in stacks))
     for violation in violations:
         print(violation.line())
     names = ", ".join(s.name for s in stacks)

@@ -412,11 +412,13 @@ def _object_uploads(ctx: Context) -> Iterator[Finding]:
 @rule(
     "BACKEND-STATE-UPLOADS-MATCH-POLICY",
     ("terraform.backend.s3", "aws_s3_bucket_policy"),
-    "Terraform's S3 backend sends x-amz-server-side-encryption: aws:kms and "
-    "x-amz-server-side-encryption-aws-kms-key-id: <kms_key_id> on the PutObject of the state and of "
-    "the .tflock file; the state bucket's policy must accept exactly that (a key ARN, never an alias).",
-    "Backend Type: s3 (Terraform documentation); Using server-side encryption with AWS KMS keys "
-    "(SSE-KMS) (Amazon S3 User Guide)",
+    "With encrypt = true, Terraform's S3 backend sends x-amz-server-side-encryption: aws:kms and "
+    "x-amz-server-side-encryption-aws-kms-key-id: <kms_key_id> (AES256 without a kms_key_id; no "
+    "header at all without encrypt) on the PutObject of the state (or CreateMultipartUpload, for a "
+    "state over 5 MiB) and of the .tflock file; the state bucket's policy must accept exactly that "
+    "(a key ARN, never an alias).",
+    "Backend Type: s3 (Terraform documentation; client.go of the s3 backend); Using server-side "
+    "encryption with AWS KMS keys (SSE-KMS) (Amazon S3 User Guide)",
     "AccessDenied",
     refused=False,
 )
@@ -425,8 +427,11 @@ def _backend_uploads(ctx: Context) -> Iterator[Finding]:
     if backend is None or backend[0] != "s3":
         return
     config = backend[1]
-    sse = "aws:kms" if config.get("kms_key_id") else ("AES256" if config.get("encrypt") else None)
-    key = str(config["kms_key_id"]) if config.get("kms_key_id") else None
+    # put() and lockWithFile() send encryption headers only with encrypt = true: kms_key_id alone
+    # sends none (the bucket's default encryption applies).
+    encrypt = config.get("encrypt") is True
+    key = str(config["kms_key_id"]) if encrypt and config.get("kms_key_id") else None
+    sse = ("aws:kms" if key else "AES256") if encrypt else None
     address = "terraform.backend.s3"
     for other in ctx.stacks:
         for bucket in other.of("aws_s3_bucket"):
@@ -453,28 +458,34 @@ def _backend_uploads(ctx: Context) -> Iterator[Finding]:
                 )
 
 
+# validate.go of the s3 backend: a key id is a version 1-5 UUID or a multi-Region key id; an ARN's
+# resource is key/<one of them> or alias/<name>, and a bare alias is alias/<name>.
+_TF_UUID = r"[a-f0-9]{8}-[a-f0-9]{4}-[1-5][a-f0-9]{3}-[ab89][a-f0-9]{3}-[a-f0-9]{12}"
+_TF_KEY = rf"(?:{_TF_UUID}|mrk-[a-f0-9]{{32}})"
+_TF_ALIAS = r"alias/[a-zA-Z0-9/_-]+"
 _BACKEND_KMS_KEY = re.compile(
-    r"^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:)?(?:key/)?"
-    r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+)$"
+    rf"^(?:{_TF_KEY}|{_TF_ALIAS}|arn:aws[a-z-]*:kms:[a-z0-9-]*:\d*:(?:key/{_TF_KEY}|{_TF_ALIAS}))$"
 )
 
 
 @rule(
     "BACKEND-KMS-KEY-ID-FORMAT",
     ("terraform.backend.s3",),
-    "The S3 backend's kms_key_id must be a KMS key id, multi-Region key id, alias, or the ARN of one.",
+    "The S3 backend's kms_key_id must be a KMS key id (a version 1-5 UUID, as KMS key ids are, or a "
+    "multi-Region key id), an alias, or the ARN of one; terraform init refuses anything else.",
     "Backend Type: s3 (Terraform documentation; validate.go of the s3 backend)",
-    "Invalid KMS Key ID",
+    "Invalid KMS Key ID / Invalid KMS Key ARN",
 )
 def _backend_key_format(ctx: Context) -> Iterator[Finding]:
     backend = ctx.stack.backend
     if backend and backend[0] == "s3" and backend[1].get("kms_key_id"):
         key = str(backend[1]["kms_key_id"])
         if not _BACKEND_KMS_KEY.match(key):
+            kind = "ARN" if key.startswith("arn:") else "ID"
             yield Finding(
                 "terraform.backend.s3",
-                f"Value must be a valid KMS Key ID, got {key!r}",
-                "use the state key's ARN",
+                f"Value must be a valid KMS Key {kind}, got {key!r}",
+                "use the state key's ARN (the bootstrap output state_kms_key_arn)",
             )
 
 
@@ -589,10 +600,19 @@ REST_LOG_VARIABLES = frozenset(
         *_BOTH_LOG_VARIABLES,
         "accountId",
         "awsEndpointRequestId",
+        "awsEndpointRequestId2",
+        "customDomain.basePathMatched",
         "deploymentId",
         "domainPrefix",
         "httpMethod",
         "identity.clientCert.clientCertPem",
+        "identity.clientCert.issuerDN",
+        "identity.clientCert.serialNumber",
+        "identity.clientCert.subjectDN",
+        "identity.clientCert.validity.notAfter",
+        "identity.clientCert.validity.notBefore",
+        "identity.vpcId",
+        "identity.vpceId",
         "isCanaryRequest",
         "path",
         "protocol",
@@ -600,6 +620,9 @@ REST_LOG_VARIABLES = frozenset(
         "resourcePath",
         "responseLatency",
         "responseLength",
+        "waf.error",
+        "waf.latency",
+        "waf.status",
         "wafResponseCode",
         "webaclArn",
         "xrayTraceId",
@@ -815,7 +838,7 @@ def _runtime(ctx: Context) -> Iterator[Finding]:
                 "AWS Lambda functions."
                 if ends
                 else f"{runtime} is not a runtime this preflight knows (add it to preflight/facts.py)",
-                "move to a supported runtime (nodejs22.x, python3.12, ...)",
+                "move to a supported runtime (nodejs24.x, python3.12, ...)",
             )
 
 
@@ -839,24 +862,34 @@ def _timeout_memory(ctx: Context) -> Iterator[Finding]:
     "LAMBDA-UNRESERVED-CONCURRENCY",
     ("aws_lambda_function",),
     "Reserved concurrency may not leave fewer than 100 of the account's concurrent executions "
-    "unreserved; the stack declares the account's quota (default 1000, often 10 on new accounts).",
+    "unreserved; the reservations of every stack in the same account and Region share that pool; "
+    "the stack declares the account's quota (default 1000, often 10 on new accounts).",
     "Configuring reserved concurrency for a function (AWS Lambda Developer Guide)",
     "InvalidParameterValueException",
 )
 def _reserved_concurrency(ctx: Context) -> Iterator[Finding]:
     quota = _int(ctx.stack.metadata("lambda_concurrency_quota")) or facts.DEFAULT_CONCURRENCY_QUOTA
+    # One pool per account and Region: the other stacks deployed there reserve from it too.
+    pool = [ctx.stack]
+    if ctx.stack.account_id:
+        pool += ctx.other(lambda s: (s.account_id, s.region) == (ctx.stack.account_id, ctx.stack.region))
     reserved = {
-        f.address: n
-        for f in ctx.stack.of("aws_lambda_function")
+        (s.name, f.address): n
+        for s in pool
+        for f in s.of("aws_lambda_function")
         if (n := _int(f.config.get("reserved_concurrent_executions"))) is not None and n >= 0
     }
-    if sum(reserved.values()) > quota - facts.MIN_UNRESERVED_CONCURRENCY:
-        largest = max(reserved, key=lambda a: reserved[a])
+    own = {address: n for (name, address), n in reserved.items() if name == ctx.stack.name}
+    total = sum(reserved.values())
+    if own and total > quota - facts.MIN_UNRESERVED_CONCURRENCY:
+        largest = max(own, key=lambda a: own[a])
+        others = sorted({name for name, _ in reserved} - {ctx.stack.name})
+        together = f" with {', '.join(others)}" if others else ""
         yield Finding(
             largest,
             "Specified ReservedConcurrentExecutions for function decreases account's "
             f"UnreservedConcurrentExecution below its minimum value of [100]. (reserved in total "
-            f"{sum(reserved.values())}, quota {quota})",
+            f"{total}{together}, quota {quota})",
             "reserve less, or request a higher concurrency quota and declare it",
         )
 
@@ -1263,6 +1296,43 @@ def _kms_settings(ctx: Context) -> Iterator[Finding]:
             yield Finding(alias.address, f"Alias {name} is invalid", "alias/<letters, digits, /_->")
 
 
+@rule(
+    "KMS-KEY-POLICY-LOCKOUT",
+    ("aws_kms_key",),
+    "Unless bypass_policy_lockout_safety_check is set, a key policy must let the principal that creates "
+    "the key change the policy later (kms:PutKeyPolicy): here the account, whose IAM policies then "
+    "delegate to the deployer.",
+    "CreateKey and PutKeyPolicy, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)",
+    "MalformedPolicyDocumentException",
+)
+def _kms_lockout(ctx: Context) -> Iterator[Finding]:
+    account = ctx.stack.account_id
+    if not account:
+        return
+    owners = {account, f"arn:aws:iam::{account}:root"}
+    for key in ctx.stack.of("aws_kms_key"):
+        document = key.config.get("policy")
+        if key.config.get("bypass_policy_lockout_safety_check") or not isinstance(document, str):
+            continue
+        if not is_literal(document):
+            continue
+        allowed = any(
+            statement.get("Effect") == "Allow"
+            and not statement.get("Condition")
+            and isinstance(statement.get("Principal"), dict)
+            and owners & {str(p) for p in _as_list(statement["Principal"].get("AWS", []))}
+            and {"kms:putkeypolicy", "kms:*"}
+            & {str(a).lower() for a in _as_list(statement.get("Action", []))}
+            for statement in _policy(document)
+        )
+        if not allowed:
+            yield Finding(
+                key.address,
+                "The new key policy will not allow you to update the key policy in the future.",
+                f"allow arn:aws:iam::{account}:root kms:PutKeyPolicy (and the other administration actions)",
+            )
+
+
 # == DynamoDB ===================================================================================
 
 
@@ -1311,6 +1381,27 @@ def _index_projections(ctx: Context) -> Iterator[Finding]:
                 )
         if len(indexes) > 20 or projected > 100:
             yield Finding(table.address, f"{len(indexes)} indexes, {projected} projected attributes", "fewer")
+
+
+@rule(
+    "DYNAMODB-STREAM-VIEW-TYPE",
+    ("aws_dynamodb_table",),
+    "A table with its stream enabled names what the stream records (stream_view_type KEYS_ONLY, "
+    "NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES).",
+    "StreamSpecification (Amazon DynamoDB API Reference); aws_dynamodb_table (Terraform AWS provider "
+    "documentation)",
+    "ValidationException",
+)
+def _stream_view_type(ctx: Context) -> Iterator[Finding]:
+    views = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"}
+    for table in ctx.stack.of("aws_dynamodb_table"):
+        view = table.config.get("stream_view_type")
+        if table.config.get("stream_enabled") is True and view not in views:
+            yield Finding(
+                table.address,
+                f"StreamViewType {view!r}: the stream needs one of {', '.join(sorted(views))}",
+                "set stream_view_type (the orchestrator reads NEW_AND_OLD_IMAGES)",
+            )
 
 
 # == SQS, EventBridge ===========================================================================
@@ -1395,6 +1486,55 @@ def _events_permission(ctx: Context) -> Iterator[Finding]:
                 target.address,
                 "events.amazonaws.com may not invoke the function",
                 "add aws_lambda_permission",
+            )
+
+
+@rule(
+    "EVENTS-TARGET-RETRY-POLICY",
+    ("aws_cloudwatch_event_target",),
+    "A target's retry policy keeps events 60-86400 s and retries them 0-185 times.",
+    "RetryPolicy (Amazon EventBridge API Reference)",
+    "ValidationException",
+)
+def _events_retry(ctx: Context) -> Iterator[Finding]:
+    for target in ctx.stack.of("aws_cloudwatch_event_target"):
+        retry = block(target.config.get("retry_policy"))
+        age, attempts = (
+            _int(retry.get("maximum_event_age_in_seconds")),
+            _int(retry.get("maximum_retry_attempts")),
+        )
+        if age is not None and not 60 <= age <= 86400:
+            yield Finding(target.address, f"MaximumEventAgeInSeconds {age} not within 60-86400", "60-86400")
+        if attempts is not None and not 0 <= attempts <= 185:
+            yield Finding(target.address, f"MaximumRetryAttempts {attempts} not within 0-185", "0-185")
+
+
+@rule(
+    "LAMBDA-SQS-BATCH-WINDOW",
+    ("aws_lambda_event_source_mapping", "aws_sqs_queue"),
+    "An SQS event source with a batch size above 10 needs a batching window of at least 1 s; a "
+    "standard queue's batch is at most 10000, a FIFO queue's at most 10.",
+    "CreateEventSourceMapping (AWS Lambda API Reference), BatchSize",
+    "InvalidParameterValueException",
+)
+def _sqs_batching(ctx: Context) -> Iterator[Finding]:
+    for mapping in ctx.stack.of("aws_lambda_event_source_mapping"):
+        source = ctx.stack.target(mapping.config.get("event_source_arn"))
+        if not source or source[0].type != "aws_sqs_queue":
+            continue
+        batch = _int(mapping.config.get("batch_size"))
+        window = _int(mapping.config.get("maximum_batching_window_in_seconds")) or 0
+        fifo = source[0].config.get("fifo_queue") is True
+        if batch is not None and batch > (10 if fifo else 10000):
+            yield Finding(
+                mapping.address, f"BatchSize {batch} is above the queue's maximum", "smaller batches"
+            )
+        elif batch is not None and batch > 10 and window < 1:
+            yield Finding(
+                mapping.address,
+                "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater "
+                f"than 10 (batch size {batch})",
+                "maximum_batching_window_in_seconds >= 1",
             )
 
 
@@ -1517,14 +1657,17 @@ _RETENTION = facts.LOG_RETENTION_DAYS
 @rule(
     "LOGS-RETENTION-DAYS",
     ("aws_cloudwatch_log_group",),
-    f"A log group's retention is one of {', '.join(map(str, _RETENTION))} days.",
-    "PutRetentionPolicy (Amazon CloudWatch Logs API Reference)",
+    f"A log group's retention is one of {', '.join(map(str, _RETENTION))} days (or 0 in Terraform: "
+    "never expire, no retention policy).",
+    "PutRetentionPolicy (Amazon CloudWatch Logs API Reference); aws_cloudwatch_log_group (Terraform "
+    "AWS provider documentation)",
     "InvalidParameterException",
 )
 def _retention(ctx: Context) -> Iterator[Finding]:
     for group in ctx.stack.of("aws_cloudwatch_log_group"):
         days = _int(group.config.get("retention_in_days"))
-        if days is not None and days not in _RETENTION:
+        # 0 is Terraform's "never expire": it sets no retention policy at all.
+        if days is not None and days != 0 and days not in _RETENTION:
             yield Finding(group.address, f"retentionInDays {days} is not a valid value", "a valid retention")
 
 

@@ -114,8 +114,19 @@ async function loadHandler() {
   if (typeof handler !== 'function') {
     throw new HandlerError('Runtime.HandlerNotFound', `${spec} is undefined or not exported`);
   }
+  // From nodejs24.x, Lambda's runtime interface client refuses a handler that declares a third
+  // (callback) parameter, whether or not it is async ("Define Lambda function handler in Node.js").
+  const major = Number((/^AWS_Lambda_nodejs(\d+)\.x$/.exec(process.env.AWS_EXECUTION_ENV || '') || [])[1]);
+  if (major >= 24 && handler.length >= 3) {
+    throw new HandlerError('Runtime.CallbackHandlerDeprecated', CALLBACK_REMOVED);
+  }
   return handler;
 }
+
+const CALLBACK_REMOVED =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. ' +
+  'You need to modify this function to use a supported handler signature to use Node.js 24 or later. ' +
+  'For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
 
 function context(headers) {
   const deadline = Number(headers['lambda-runtime-deadline-ms']);
@@ -141,7 +152,7 @@ function context(headers) {
   };
 }
 
-// Promise-returning handlers resolve; callback handlers (three parameters) call back.
+// Promise-returning handlers resolve; callback handlers (three parameters, up to nodejs22.x) call back.
 function run(handler, event, ctx) {
   return new Promise((resolve, reject) => {
     let settled = false;

@@ -237,6 +237,12 @@ class TestApiGatewayAccountLogging:
         for environment in ("dev", "staging", "prod"):
             assert resources(stacks[environment], "aws_api_gateway_account") == {}
 
+    def test_the_account_setting_waits_for_the_roles_policy(self, stacks: dict[str, Stack]) -> None:
+        # UpdateAccount writes to CloudWatch Logs with the role: its policy must exist first.
+        account = only(stacks["bootstrap"], "aws_api_gateway_account")
+        (policy_name,) = resources(stacks["bootstrap"], "aws_iam_role_policy")
+        assert account["depends_on"] == [f"aws_iam_role_policy.{policy_name}"]
+
     def test_the_logging_role_trusts_api_gateway_as_aws_documents_it(self, stacks: dict[str, Stack]) -> None:
         # API Gateway sends no aws:SourceAccount when it assumes the account-level role.
         role = next(

@@ -54,9 +54,9 @@ class TestFunctions:
             ("worker", "python3.12", "engine.handlers.worker.handler"),
             ("reaper", "python3.12", "engine.handlers.reaper.handler"),
             ("websocket", "python3.12", "engine.handlers.websocket.handler"),
-            ("task-a", "nodejs22.x", "index.handler"),
-            ("task-b1", "nodejs22.x", "index.handler"),
-            ("task-c", "nodejs22.x", "index.handler"),
+            ("task-a", "nodejs24.x", "index.handler"),
+            ("task-b1", "nodejs24.x", "index.handler"),
+            ("task-c", "nodejs24.x", "index.handler"),
             ("task-b2", "python3.12", "handler.handler"),
         ],
     )

@@ -12,6 +12,7 @@ from environments import (
     ENVIRONMENTS_DIR,
     CreateNetwork,
     SettingsError,
+    check_account_reservations,
     check_against_bootstrap,
     check_shared_pools,
     load,
@@ -165,6 +166,24 @@ class TestRejectedSettings:
         spoil(env_dir, "dev", "lambda_concurrency_quota = 10", "lambda_concurrency_quota = 126")
         assert load("dev", env_dir).functions.reserved_concurrency.total() == 26
 
+    def test_reservations_of_the_environments_in_one_account_count_together(self, env_dir: Path) -> None:
+        # staging (61) and prod (221) each fit a quota of 350 (at most 250 reserved); together (282) not.
+        for name in ("staging", "prod"):
+            spoil(env_dir, name, "lambda_concurrency_quota = 1000", "lambda_concurrency_quota = 350")
+        environments = [load(name, env_dir) for name in ENVIRONMENT_NAMES]
+        line = line_of(env_dir, "staging", "[functions.reserved_concurrency]")
+        with pytest.raises(
+            SettingsError,
+            match=rf"staging\.toml:{line}: functions\.reserved_concurrency: the environments of account "
+            r"123456789012 in eu-central-1 reserve 282 concurrent executions together \(dev 0, staging 61, "
+            r"prod 221\), but Lambda keeps 100 of account\.lambda_concurrency_quota \(350\) unreserved: "
+            r"at most 250",
+        ):
+            check_account_reservations(environments, env_dir)
+        check_account_reservations([e for e in environments if e.name != "staging"], env_dir)
+        # The committed settings (quota 1000) fit together.
+        check_account_reservations([load(name) for name in ENVIRONMENT_NAMES])
+
     def test_a_name_prefix_whose_longest_name_does_not_fit_is_refused_naming_it(self, env_dir: Path) -> None:
         spoil(env_dir, "dev", 'name_prefix = "orchestra-dev"', 'name_prefix = "orchestra-development-envir"')
         with pytest.raises(
@@ -184,8 +203,43 @@ class TestRejectedSettings:
         ):
             load_bootstrap(env_dir)
 
+    def test_the_placeholder_key_follows_the_account_until_the_first_apply(self, env_dir: Path) -> None:
+        # README, Deploying, step 1: only account_id changed, the placeholder ARN still names the old one.
+        spoil(env_dir, "bootstrap", 'account_id = "123456789012"', 'account_id = "111122223333"')
+        with pytest.raises(
+            SettingsError,
+            match=r"bootstrap\.toml:9: state_kms_key_arn: must be a key of account 111122223333 in "
+            r"eu-central-1 \(got 123456789012 in eu-central-1\); before the bootstrap stack's first apply, "
+            r"keep the placeholder key id with your account and region \(arn:aws:kms:eu-central-1:"
+            r"111122223333:key/00000000-0000-4000-8000-000000000000\)",
+        ):
+            load_bootstrap(env_dir)
+
+    def test_replacing_the_account_id_everywhere_loads_every_stack(self, env_dir: Path) -> None:
+        # What step 1 asks: the account id replaced in all four files (state_bucket and the
+        # placeholder key ARN included).
+        for path in env_dir.glob("*.toml"):
+            path.write_text(path.read_text().replace("123456789012", "111122223333"))
+        bootstrap = load_bootstrap(env_dir)
+        assert bootstrap.state_kms_key_arn.startswith("arn:aws:kms:eu-central-1:111122223333:key/")
+        environments = [load(name, env_dir) for name in ENVIRONMENT_NAMES]
+        for settings in environments:
+            check_against_bootstrap(settings, bootstrap, env_dir)
+        check_account_reservations(environments, env_dir)
+
+    def test_a_state_bucket_whose_access_log_bucket_does_not_fit_is_refused(self, env_dir: Path) -> None:
+        long_name = "orchestra-terraform-states-123456789012-eu-central-1"  # 52: its log bucket has 64
+        spoil(env_dir, "bootstrap", 'state_bucket = "orchestra-tfstate-', f'state_bucket = "{long_name}" #')
+        line = line_of(env_dir, "bootstrap", "state_bucket = ")
+        with pytest.raises(
+            SettingsError,
+            match=rf"bootstrap\.toml:{line}: state_bucket: '{long_name}' is 1 character\(s\) too long: the "
+            rf"s3 bucket name '{long_name}-access-logs' has 64 characters, AWS allows 63",
+        ):
+            load_bootstrap(env_dir)
+
     def test_an_alias_is_not_a_key_arn(self, env_dir: Path) -> None:
-        spoil(env_dir, "bootstrap", "key/00000000-0000-0000-0000-000000000000", "alias/orchestra-tfstate")
+        spoil(env_dir, "bootstrap", "key/00000000-0000-4000-8000-000000000000", "alias/orchestra-tfstate")
         with pytest.raises(
             SettingsError, match=r"bootstrap\.toml:9: state_kms_key_arn: String should match pattern"
         ):

@@ -58,7 +58,7 @@ class TestBackends:
             "encrypt": True,
             # The state key by its ARN (bootstrap.toml): the state bucket's policy compares the key id
             # Terraform sends on both the state and the .tflock PutObject with that ARN.
-            "kms_key_id": "arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+            "kms_key_id": "arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-4000-8000-000000000000",
             "use_lockfile": True,
         }
 

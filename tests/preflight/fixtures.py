@@ -9,7 +9,9 @@ from typing import Any
 from preflight import Stack
 
 REGION, ACCOUNT = "eu-central-1", "123456789012"
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = (
+    f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-44cd-96ef-1234567890ab"  # a v4 UUID, as KMS makes
+)
 Doc = dict[str, Any]
 
 
@@ -332,12 +334,35 @@ def egress(nat: bool, endpoint_dns: bool = False) -> Stack:
     )
 
 
-def many_reserved(quota: int) -> Stack:
+def many_reserved(quota: int, name: str = "dev", worker: int = 20) -> Stack:
     return stack(
-        function("worker", reserved_concurrent_executions=20),
+        function("worker", reserved_concurrent_executions=worker),
         function("orchestrator", reserved_concurrent_executions=5),
         function("reaper", reserved_concurrent_executions=1),
+        name=name,
         **{"//": {"preflight": {"lambda_concurrency_quota": quota}}},
+    )
+
+
+ROOT_ADMINISTERS = {
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+    "Action": ["kms:Decrypt", "kms:Encrypt", "kms:PutKeyPolicy"],
+    "Resource": "*",
+}
+
+
+def sqs_mapping(**config: Any) -> Stack:
+    return stack(
+        res("aws_sqs_queue", "q", visibility_timeout_seconds=60),
+        function("worker"),
+        res(
+            "aws_lambda_event_source_mapping",
+            "m",
+            event_source_arn=ref("aws_sqs_queue.q", "arn"),
+            function_name=ref("aws_lambda_function.worker", "arn"),
+            **config,
+        ),
     )
 
 
@@ -813,6 +838,48 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [
             site([service_use("cloudfront.amazonaws.com", "kms:Decrypt")], [], "bucket_regional_domain_name")
         ],
+    ),
+    "KMS-KEY-POLICY-LOCKOUT": (
+        lambda: [stack(res("aws_kms_key", "k", policy=policy(ROOT_ADMINISTERS)))],
+        lambda: [
+            stack(
+                res(
+                    "aws_kms_key",
+                    "k",
+                    policy=policy({**ROOT_ADMINISTERS, "Action": ["kms:Decrypt", "kms:Encrypt"]}),
+                )
+            )
+        ],
+    ),
+    "DYNAMODB-STREAM-VIEW-TYPE": (
+        lambda: [
+            stack(res("aws_dynamodb_table", "t", stream_enabled=True, stream_view_type="NEW_AND_OLD_IMAGES"))
+        ],
+        lambda: [stack(res("aws_dynamodb_table", "t", stream_enabled=True))],
+    ),
+    "EVENTS-TARGET-RETRY-POLICY": (
+        lambda: [
+            stack(
+                res(
+                    "aws_cloudwatch_event_target",
+                    "t",
+                    retry_policy={"maximum_event_age_in_seconds": 60, "maximum_retry_attempts": 0},
+                )
+            )
+        ],
+        lambda: [
+            stack(
+                res(
+                    "aws_cloudwatch_event_target",
+                    "t",
+                    retry_policy={"maximum_event_age_in_seconds": 30, "maximum_retry_attempts": 0},
+                )
+            )
+        ],
+    ),
+    "LAMBDA-SQS-BATCH-WINDOW": (
+        lambda: [sqs_mapping(batch_size=100, maximum_batching_window_in_seconds=1)],
+        lambda: [sqs_mapping(batch_size=100)],
     ),
     "ECR-REPOSITORY-NAME": (
         lambda: [stack(res("aws_ecr_repository", "r", name="orchestra-tasks"))],

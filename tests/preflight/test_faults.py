@@ -124,6 +124,12 @@ def reservations_on_a_new_account(docs: dict[str, Doc]) -> None:
     dev["//"]["preflight"]["lambda_concurrency_quota"] = 10
 
 
+def reservations_that_fit_only_one_by_one(docs: dict[str, Doc]) -> None:
+    # staging (61) and prod (221) each fit a quota of 350 (at most 250 reserved), not together (282).
+    for name in ("staging", "prod"):
+        docs[name]["//"]["preflight"]["lambda_concurrency_quota"] = 350
+
+
 def logging_role_trusts_only_our_account(docs: dict[str, Doc]) -> None:
     role = at(docs["bootstrap"], "aws_iam_role", "state/api_gateway_logging_role")
     trust = json.loads(role["assume_role_policy"])
@@ -208,6 +214,11 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
         "LAMBDA-UNRESERVED-CONCURRENCY",
     ),
     (
+        "5 reservations of two environments in one account",
+        reservations_that_fit_only_one_by_one,
+        "LAMBDA-UNRESERVED-CONCURRENCY",
+    ),
+    (
         "6 CloudWatch role trust with SourceAccount",
         logging_role_trusts_only_our_account,
         "APIGW-ACCOUNT-ROLE-TRUST",
@@ -274,3 +285,20 @@ def test_the_cli_prints_one_line_per_violation_and_fails(
         "LAMBDA-RUNTIME-SUPPORTED dev:aws_lambda_function.orchestration_task-a_function_"
     )
     assert out[-1].endswith("1 stacks (dev): 1 violation(s)")
+
+
+def test_the_cli_runs_the_whole_app_rules_when_the_bootstrap_stack_is_among_its_stacks(
+    synthesized: dict[str, Doc], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from preflight.__main__ import main
+
+    documents = copy.deepcopy(synthesized)
+    del documents["bootstrap"]["resource"]["aws_api_gateway_account"]  # no account logging role
+    for name in ("bootstrap", "dev"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "cdk.tf.json").write_text(json.dumps(documents[name]))
+    assert main([str(tmp_path / "dev")]) == 0  # one stack alone: the account's settings are unknown
+    capsys.readouterr()
+    assert main([str(tmp_path / "bootstrap"), str(tmp_path / "dev")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("APIGW-LOGGING-NEEDS-ACCOUNT-ROLE dev:aws_api_gateway_stage.")

@@ -337,7 +337,7 @@ def full_stack(stack: StackBuilder, records: Path) -> StackBuilder:
     stack.function(
         "node",
         {"index.js": NODE_ECHO},
-        runtime="nodejs22.x",
+        runtime="nodejs24.x",
         handler="index.handler",
         environment={"GREETING": "hej"},
     )

@@ -9,6 +9,7 @@ Terraform 1.11: put() and lockWithFile()).
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from pathlib import Path
@@ -121,6 +122,20 @@ class TestTheDeployer:
         )
         assert f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/terraform" in message
 
+    def test_a_multipart_upload_with_the_key_arn_is_accepted(self, running: Running, deployer: Any) -> None:
+        # Two parts: the headers go with CreateMultipartUpload only, as boto3 and Terraform send them.
+        from boto3.s3.transfer import TransferConfig
+
+        key = f"uploads/{uuid.uuid4().hex}"
+        deployer.upload_fileobj(
+            io.BytesIO(b"x" * (6 * 1024 * 1024)),
+            SITE_BUCKET,
+            key,
+            ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn(running)},
+            Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+        )
+        assert deployer.head_object(Bucket=SITE_BUCKET, Key=key)["ContentLength"] == 6 * 1024 * 1024
+
     def test_the_endpoints_file_names_the_gate_and_the_deployer(self, running: Running) -> None:
         from localcloud.cloud import endpoints_path
 
@@ -187,6 +202,55 @@ class TestTerraformStateBackend:
         refused = state_denials(bootstrap_plan, backend)
         assert len(refused) == 2 and refused[1].startswith("dev/terraform.tfstate.tflock: ")
         assert all("explicit deny in a resource-based policy" in line for line in refused)
+
+    def test_a_large_states_multipart_upload_is_accepted(self, bootstrap_plan: Plan) -> None:
+        # Over 5 MiB, Terraform's uploader (manager.Uploader) sends the encryption headers on
+        # CreateMultipartUpload only: UploadPart and CompleteMultipartUpload carry none, and S3
+        # authorizes all three as s3:PutObject.
+        state_key = bootstrap_plan.find_by("aws_kms_key", "description", "orchestra: Terraform state")
+        assert state_key is not None
+        arn = str(bootstrap_plan.attribute(state_key.address, "arn"))
+        backend = (
+            load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        )
+        assert multipart_denials(bootstrap_plan, backend) == []
+
+    def test_a_policy_without_its_null_guards_would_refuse_the_parts(self, bootstrap_plan: Plan) -> None:
+        # A negated condition matches a key the request lacks: "refuse other encryption" without
+        # Null: false refuses every UploadPart, so large states could never be written.
+        document = json.loads(json.dumps(bootstrap_plan.document))
+        for policy in document["resource"]["aws_s3_bucket_policy"].values():
+            statements = json.loads(policy["policy"])
+            for statement in statements["Statement"]:
+                condition = statement.get("Condition") or {}
+                if "StringNotEquals" in condition:  # the "refuse another encryption / key" guards
+                    condition.pop("Null", None)
+            policy["policy"] = json.dumps(statements)
+        plan = Plan(document, stack="bootstrap", stack_dir=bootstrap_plan.stack_dir)
+        state_key = plan.find_by("aws_kms_key", "description", "orchestra: Terraform state")
+        assert state_key is not None
+        arn = str(plan.attribute(state_key.address, "arn"))
+        backend = (
+            load_bootstrap().model_copy(update={"state_kms_key_arn": arn}).backend("dev/terraform.tfstate")
+        )
+        assert multipart_denials(plan, backend) == ["UploadPart", "CompleteMultipartUpload"]
+
+
+def multipart_denials(plan: Plan, backend: dict[str, Any]) -> list[str]:
+    """Which requests of a multipart upload of the state the state bucket's policy refuses."""
+    policies = s3.BucketPolicies(plan)
+    deployer = iam.Identities(plan).deployer
+    resource = f"arn:aws:s3:::{backend['bucket']}/{backend['key']}"
+    requests = {
+        "CreateMultipartUpload": terraform_put_headers(backend, lock=False),
+        "UploadPart": {"Content-Length": str(5 * 1024 * 1024), "x-amz-sdk-checksum-algorithm": "SHA256"},
+        "CompleteMultipartUpload": {"Content-Type": "application/xml"},
+    }
+    return [
+        name
+        for name, headers in requests.items()
+        if policies.denial(deployer, "s3:PutObject", resource, s3.condition_context(headers)) is not None
+    ]
 
 
 class TestConditionsTheLocalCloudCannotEvaluate:

@@ -20,6 +20,9 @@ from local_cloud.stacks import NODE_ECHO, PY_ECHO
 from localcloud import runtimes
 from localcloud.lambda_ import AsyncConfig, FunctionSpec, LambdaService
 
+# A handler with Lambda's third (callback) parameter: up to nodejs22.x only.
+NODE_CALLBACK = "exports.handler = (event, context, callback) => callback(null, { called_back: event.n });\n"
+
 REGION, ACCOUNT = "eu-central-1", "123456789012"
 FAILURES = f"arn:aws:sqs:{REGION}:{ACCOUNT}:failures"
 SUCCESSES = f"arn:aws:sqs:{REGION}:{ACCOUNT}:successes"
@@ -96,6 +99,8 @@ def lam(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness
         runtime="nodejs20.x",
         handler="index.handler",
     )
+    harness.add("callback22", {"index.js": NODE_CALLBACK}, runtime="nodejs22.x", handler="index.handler")
+    harness.add("callback24", {"index.js": NODE_CALLBACK}, runtime="nodejs24.x", handler="index.handler")
     harness.add("async", {"app.py": PY_ECHO}, async_config=AsyncConfig(2, 3600, FAILURES, SUCCESSES))
     harness.add("async0", {"app.py": PY_ECHO}, async_config=AsyncConfig(0, 3600, FAILURES, None))
     aio.run(harness.service.start())
@@ -276,6 +281,14 @@ class TestFaults:
                 "Unable to import module 'app': No module named 'no_such_module'",
             ),
             ("nohandler", "Runtime.HandlerNotFound", "index.handler is undefined or not exported"),
+            (
+                "callback24",
+                "Runtime.CallbackHandlerDeprecated",
+                "ERROR: AWS Lambda has removed support for callback-based function handlers starting with "
+                "Node.js 24. You need to modify this function to use a supported handler signature to use "
+                "Node.js 24 or later. For more information see "
+                "https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.",
+            ),
         ],
     )
     def test_an_init_error_fails_the_invocation_with_the_runtimes_error(
@@ -285,6 +298,12 @@ class TestFaults:
         assert response["FunctionError"] == "Unhandled"
         assert body["errorType"] == error_type
         assert body["errorMessage"] == message
+
+
+def test_a_callback_handler_still_runs_on_nodejs22(lam: Harness) -> None:
+    response, body = invoke(lam, "callback22", {"n": 2})
+    assert "FunctionError" not in response
+    assert body == {"called_back": 2}
 
 
 class TestAsynchronous:
