@@ -172,6 +172,8 @@ class OrchestraStack(TerraformStack):
                 image_digests={str(k): v for k, v in settings.functions.image_digests.items()},
                 log_retention_days=settings.log_retention_days,
                 workflow_ttl_days=settings.workflow_ttl_days,
+                dispatch_mode=settings.orchestration.dispatch,
+                sweep_horizon_seconds=settings.orchestration.sweep_horizon_seconds,
                 subnet_ids=network.private_subnet_ids,
                 security_group_ids=network.lambda_security_group_ids,
                 in_vpc=True,

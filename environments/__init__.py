@@ -127,6 +127,16 @@ class Functions(_Model):
     image_digests: dict[Literal["task-b3"], ImageDigest] = {}
 
 
+class Orchestration(_Model):
+    """How the engine dispatches and how soon the sweep repairs a workflow that stopped moving."""
+
+    # "writer": whoever commits a transition dispatches what it made READY (the default); "stream":
+    # the orchestrator dispatches from the table's stream, one hop per dependency level.
+    dispatch: Literal["writer", "stream"] = "writer"
+    # An unfinished workflow whose state has not moved this long is reconciled by the reaper.
+    sweep_horizon_seconds: Annotated[int, Field(ge=60, le=3600)] = 120
+
+
 class Api(_Model):
     """REST and WebSocket API throttling and the extra origins CORS allows (the dashboard's is added)."""
 
@@ -212,6 +222,7 @@ class Settings(_Model):
     network: Annotated[CreateNetwork | ExistingNetwork, Field(discriminator="mode")]
     functions: Functions
     api: Api
+    orchestration: Orchestration = Orchestration()
     auth: Annotated[CreateAuth | ExistingAuth | NoAuth, Field(discriminator="mode")]
     waf: Waf | None = None  # absent: on in prod, off elsewhere
 

@@ -64,6 +64,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     up.add_argument("--no-warm", action="store_true", help="start no environment before the first invocation")
     up.add_argument("--meter", action="store_true", help="count DynamoDB requests and capacity (the bench)")
+    up.add_argument(
+        "--dispatch",
+        choices=("writer", "stream"),
+        help="run the engine in this dispatch mode, whatever the stack's orchestration.dispatch says",
+    )
     up.add_argument("-v", "--verbose", action="store_true", help="log the local cloud's own activity")
     return parser.parse_args(argv)
 
@@ -99,6 +104,7 @@ async def up_command(args: argparse.Namespace) -> int:
         async_retry_delays=tuple(float(x) for x in args.async_retry_delays.split(",") if x.strip()),
         warm=not args.no_warm,
         meter=args.meter,
+        dispatch=args.dispatch,
     )
     cloud = LocalCloud(options, progress=_print)
     stop = asyncio.Event()

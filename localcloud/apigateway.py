@@ -406,7 +406,8 @@ class RestApi:
 
     async def start(self, port: int | socket.socket = 0) -> Listener:
         app = web.Application(client_max_size=PAYLOAD_LIMIT + 1)
-        app.router.add_route("*", "/{path:.*}", self.handle)
+        # Any path, newlines included (an encoded %0A must reach the function as on AWS, not a router 404).
+        app.router.add_route("*", r"/{path:[\s\S]*}", self.handle)
         self.listener = await listen(app, port)
         return self.listener
 

@@ -82,6 +82,9 @@ class Options:
     async_retry_delays: tuple[float, ...] = DEFAULT_ASYNC_RETRY_DELAYS
     warm: bool = True
     meter: bool = False  # count DynamoDB requests and capacity (the bench)
+    # Run the engine in this dispatch mode whatever the stack says (DISPATCH_MODE of every function
+    # that has it): lets the bench, the soak and the tests compare both modes on one stack.
+    dispatch: str | None = None
 
     @property
     def outputs_path(self) -> Path:
@@ -316,6 +319,7 @@ class LocalCloud:
         self.lambdas.endpoint_environment.update(self._function_endpoints(management))
         self.lambdas.report = self.stats
         self.lambdas.drop_websockets = self.drop_websocket_connections
+        self.lambdas.cloud_fault = self.fault
         if self.user_pools:
             self.lambdas.expired_token = self.user_pools[0].expired_token
         self.progress(
@@ -359,6 +363,12 @@ class LocalCloud:
         )
         runtime_notes = set()
         by_note: dict[str, list[str]] = {}
+        if options.dispatch:
+            overridden = [s.name for s in specs if "DISPATCH_MODE" in s.environment]
+            for spec in specs:
+                if "DISPATCH_MODE" in spec.environment:
+                    spec.environment["DISPATCH_MODE"] = options.dispatch
+            runtime_notes.add(f"DISPATCH_MODE={options.dispatch} (--dispatch) for {', '.join(overridden)}")
         for spec in specs:
             self.lambdas.add(spec)
             for note in spec.code.notes:
@@ -517,6 +527,30 @@ class LocalCloud:
         """The control API's websocket/disconnect: every WebSocket API drops its connections."""
         dropped = await asyncio.gather(*(api.drop_connections(hold_seconds) for api in self.websocket_apis))
         return sum(dropped)
+
+    async def fault(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The control API's faults beyond a function crash (local only, for the soak):
+        {"fault": "stream", "duplicate": p, "replay": p, "dead_letter": n} on every stream mapping;
+        {"fault": "vanish", "count": n}: n WebSocket clients disappear without $disconnect;
+        {"fault": "schedule"}: every schedule fires now (the sweep without waiting a minute)."""
+        kind = body.get("fault")
+        if kind == "stream":
+            streams = [m for m in self.mappings if isinstance(m, StreamMapping)]
+            for mapping in streams:
+                mapping.faults.duplicate = float(body.get("duplicate", mapping.faults.duplicate))
+                mapping.faults.replay = float(body.get("replay", mapping.faults.replay))
+                mapping.faults.dead_letter = int(body.get("dead_letter", mapping.faults.dead_letter))
+            return {"mappings": [m.config.address for m in streams]}
+        if kind == "vanish":
+            gone = await asyncio.gather(
+                *(api.vanish(int(body.get("count", 1))) for api in self.websocket_apis)
+            )
+            return {"vanished": sum(gone)}
+        if kind == "schedule":
+            if self.scheduler is None:
+                raise LookupError("no schedules")
+            return {"fired": await self.scheduler.fire_all()}
+        raise ValueError("fault must be crash, stream, vanish or schedule")
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -98,7 +98,7 @@ class Gate:
         if denied is not None:
             return denied
         operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
-        asked = True
+        asked = None
         if self.meter is not None:
             body, asked = self.meter.request(operation, body)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _REQUEST_DROP}
@@ -117,7 +117,7 @@ class Gate:
         length = out.get("Content-Length")
         for name in _RESPONSE_DROP:
             out.popall(name, None)
-        if self.meter is not None:
+        if self.meter is not None and asked is not None:
             payload = self.meter.response(operation, status, payload, out, asked)
         response = web.Response(status=status, body=payload, headers=out)
         if request.method == "HEAD" and length is not None:

@@ -682,6 +682,8 @@ class LambdaService:
         self.report: Callable[[], dict[str, Any]] | None = None  # the whole cloud's stats, if set
         # Set by the cloud: close every WebSocket connection, holding new ones for N seconds.
         self.drop_websockets: Callable[[float], Awaitable[int]] | None = None
+        # Set by the cloud (fault injection, the soak): the rest of the control API's faults.
+        self.cloud_fault: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
         # Local only: an access token of a declared user that expired a minute ago (tests of 401).
         self.expired_token: Callable[[str], str | None] | None = None
         self.identities: iam.Identities | None = None  # functions' roles, checked on the Invoke API
@@ -967,12 +969,17 @@ def invoke_api(service: LambdaService) -> web.Application:
         # Local-cloud-only fault injection (tests of §4): arm `count` crashes of a function's
         # process in the middle of its next invocations.
         body = await request.json()
+        if body.get("fault") != "crash":
+            if service.cloud_fault is None:
+                return web.json_response({"error": "no such fault here"}, status=404)
+            try:
+                return web.json_response(await service.cloud_fault(body))
+            except (LookupError, ValueError) as exc:
+                return web.json_response({"error": str(exc)}, status=400)
         try:
             function = service.get(str(body.get("function")))
         except FunctionNotFound as exc:
             return web.json_response({"error": str(exc)}, status=404)
-        if body.get("fault") != "crash":
-            return web.json_response({"error": "fault must be 'crash'"}, status=400)
         function.faults.extend(["crash"] * int(body.get("count", 1)))
         return web.json_response({"function": function.spec.name, "armed": list(function.faults)})
 

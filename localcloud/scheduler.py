@@ -204,6 +204,13 @@ class Scheduler:
             self.service.get(target.function).invoke_async(payload.encode())
             self.fired += 1
 
+    async def fire_all(self) -> int:
+        """Fire every rule now, out of schedule (the control API, local only: the soak's sweeps)."""
+        before = self.fired
+        for rule in self.rules:
+            self.fire(rule)
+        return self.fired - before
+
     async def run(self) -> None:
         await asyncio.gather(*(self._rule(rule) for rule in self.rules if rule.targets))
 

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import random
 import time
 import uuid
 import zlib
@@ -127,6 +128,8 @@ class StreamMapping:
         self.send = send
         self.executor = executor
         self.stats: Counter[str] = Counter()
+        self.faults = StreamFaults()
+        self._delivered: deque[dict[str, Any]] = deque(maxlen=500)  # for replays
         self._shards: dict[str, asyncio.Task[None]] = {}
         self._finished: set[str] = set()
 
@@ -266,6 +269,25 @@ class StreamMapping:
     async def process(self, batch: list[dict[str, Any]], shard_id: str) -> Outcome:
         outcome = Outcome()
         config = self.config
+        faults = self.faults
+        if faults.dead_letter > 0 and batch:
+            # Fault injection (local only): this batch goes to the on-failure destination as if its
+            # retries were exhausted, and the function never sees it.
+            faults.dead_letter -= 1
+            self.stats["faults_dead_lettered"] += 1
+            await self._discard(batch, "RetryAttemptsExhausted", _Pending(batch), shard_id, outcome)
+            return outcome
+        if faults.replay > 0 and self._delivered and faults.rng.random() < faults.replay:
+            # Fault injection: records delivered before come again, ahead of the new ones.
+            old = faults.rng.sample(
+                list(self._delivered), min(len(self._delivered), 1 + faults.rng.randrange(3))
+            )
+            self.stats["faults_replayed"] += len(old)
+            await self.function.invoke(json.dumps({"Records": old}).encode(), throttle=False)
+        self._delivered.extend(batch)
+        if faults.duplicate > 0 and faults.rng.random() < faults.duplicate:
+            self.stats["faults_duplicated"] += 1  # the batch is delivered twice (the first time here)
+            await self.function.invoke(json.dumps({"Records": batch}).encode(), throttle=False)
         pending: deque[_Pending] = deque(_Pending(part) for part in _fit(batch))
         while pending:
             item = pending.popleft()
@@ -393,6 +415,18 @@ class StreamMapping:
             document["responseContext"] = response
         await self.send(self.config.on_failure, document)
         self.stats["sent_to_destination"] += 1
+
+
+@dataclass
+class StreamFaults:
+    """Fault injection for the soak (the control API's `faults`, local only): probabilities that a
+    batch is delivered twice, that old records are delivered again, and a count of batches to send
+    to the on-failure destination without processing them."""
+
+    duplicate: float = 0.0
+    replay: float = 0.0
+    dead_letter: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311 - not security
 
 
 def _fit(batch: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

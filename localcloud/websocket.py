@@ -112,6 +112,7 @@ class Connection:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
     close_reason: str = ""
+    vanished: bool = False  # fault injection: gone without the gateway running $disconnect
 
 
 def _connection_id() -> str:
@@ -266,6 +267,20 @@ class WebSocketApi:
         self.listener = await listen(app, port, shutdown_timeout=0.2)
         return self.listener
 
+    async def vanish(self, count: int) -> int:
+        """Fault injection (local only): `count` clients disappear without a trace: their sockets end
+        and `$disconnect` never runs, so the connection records stay until a post to them answers
+        410 Gone (as when the gateway learns of a dead client only later)."""
+        gone = list(self.connections.values())[:count]
+        for connection in gone:
+            connection.vanished = True
+            if connection.ws._req is not None and connection.ws._req.transport is not None:
+                connection.ws._req.transport.abort()
+        for connection in gone:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(connection.closed.wait(), 5)
+        return len(gone)
+
     async def drop_connections(self, hold_seconds: float = 0.0) -> int:
         """Close every open connection as API Gateway does at its 2-hour limit or idle timeout
         (1001 Going away; `$disconnect` runs for each); return how many. For `hold_seconds` from
@@ -394,7 +409,7 @@ class WebSocketApi:
         finally:
             self.connections.pop(connection_id, None)
             connection.closed.set()
-            if not self.stopping:
+            if not self.stopping and not connection.vanished:
                 self.service.spawn(self._disconnected(connection), f"disconnect {connection_id}")
         return ws
 

@@ -39,18 +39,6 @@ KEY_ACCOUNT_ACTIONS = (
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 )
-# What the list indexes copy of a workflow item besides their keys: a list row, not the definition
-# or the input, because the copy is rewritten on every transition and billed by its size. The
-# engine reads these rows (engine/store.py LISTED_ATTRIBUTES; tests/infra checks they agree).
-LISTED_ATTRIBUTES = (
-    "workflow_id",
-    "status",
-    "definition_name",
-    "tasks",
-    "version",
-    "started_at",
-    "finished_at",
-)
 KEY_USE_ACTIONS = (
     "kms:Decrypt",
     "kms:DescribeKey",
@@ -100,35 +88,26 @@ class Data(Construct):
             "workflows",
             name=f"{inputs.name_prefix}-workflows",
             billing_mode="PAY_PER_REQUEST",
-            # One workflow item (sk "#WF") and one item per task (sk "TASK#<id>") share a partition,
-            # so one Query reads a whole workflow and its stream records stay in order.
+            # A workflow's state item (sk "#WF"), definition item ("#DEF") and result items
+            # ("RES#<task>#<attempt>") share a partition: one Query reads the whole workflow, and its
+            # stream records stay in order.
             hash_key="pk",
             range_key="sk",
             attribute=[
                 ddb.DynamodbTableAttribute(name="pk", type="S"),
                 ddb.DynamodbTableAttribute(name="sk", type="S"),
                 ddb.DynamodbTableAttribute(name="list_pk", type="S"),
-                ddb.DynamodbTableAttribute(name="wf_status", type="S"),
+                ddb.DynamodbTableAttribute(name="status_pk", type="S"),
                 ddb.DynamodbTableAttribute(name="created_at", type="S"),
-                ddb.DynamodbTableAttribute(name="due_pk", type="S"),
-                ddb.DynamodbTableAttribute(name="due_at", type="N"),
             ],
+            # Write-sharded (LIST#<nn>, <STATUS>#<nn>: 16 shards, a hash of the workflow id) and keys
+            # only: a state item's index rows change only when it is created or changes status, never
+            # on a task transition. Newest first: one Query per shard, merged (engine/store.py).
             global_secondary_index=[
-                # Newest first: Query list_pk = "WORKFLOW", ScanIndexForward = false.
-                *(
-                    ddb.DynamodbTableGlobalSecondaryIndex(
-                        name=name,
-                        hash_key=hash_key,
-                        range_key="created_at",
-                        projection_type="INCLUDE",
-                        non_key_attributes=list(LISTED_ATTRIBUTES),
-                    )
-                    for name, hash_key in (("by_created", "list_pk"), ("by_status", "wf_status"))
-                ),
-                # Sparse: only READY and RUNNING tasks carry due_pk, so the reaper reads only those.
                 ddb.DynamodbTableGlobalSecondaryIndex(
-                    name="by_due", hash_key="due_pk", range_key="due_at", projection_type="KEYS_ONLY"
-                ),
+                    name=name, hash_key=hash_key, range_key="created_at", projection_type="KEYS_ONLY"
+                )
+                for name, hash_key in (("by_created", "list_pk"), ("by_status", "status_pk"))
             ],
             stream_enabled=True,
             stream_view_type="NEW_AND_OLD_IMAGES",

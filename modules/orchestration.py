@@ -29,10 +29,11 @@ from preflight.facts import MAX_SYNC_TASK_TIMEOUT
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
 IMAGES_MANIFEST = ROOT / "build" / "images.json"
-# The orchestrator only needs workflow items: their images carry every task's summary.
+# The orchestrator only needs state items: their images carry every task's status.
 WORKFLOW_ITEMS_ONLY = {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
 # The worker waits for a task function, whose timeout is at most MAX_SYNC_TASK_TIMEOUT (the settings
-# refuse more: NAT drops idle connections after 350 s), then records the result.
+# refuse more: NAT drops idle connections after 350 s), then records the result; it goes on with a
+# dependent it made READY only while its remaining time covers that one's whole lease.
 WORKER_TIMEOUT = MAX_SYNC_TASK_TIMEOUT + 60
 STREAM_READ = (
     "dynamodb:DescribeStream",
@@ -89,7 +90,7 @@ FUNCTIONS = (
     ),
     Function(
         "orchestrator",
-        "Consumes the workflows stream: fan-out, fan-in, completion, broadcasts",
+        "Consumes the workflows stream: reconciles every state image, repairs lost dispatches, broadcasts",
         ENGINE,
         "engine.handlers.orchestrator.handler",
         "python3.12",
@@ -105,7 +106,7 @@ FUNCTIONS = (
     ),
     Function(
         "reaper",
-        "Retries or fails tasks whose lease expired; re-dispatches lost dispatches",
+        "The sweep: reconciles unfinished workflows that stopped moving (leases, lost dispatches)",
         ENGINE,
         "engine.handlers.reaper.handler",
         "python3.12",
@@ -194,6 +195,8 @@ class OrchestrationInputs:
     subnet_ids: Sequence[str]
     security_group_ids: Sequence[str]
     in_vpc: bool
+    dispatch_mode: str = "writer"
+    sweep_horizon_seconds: int = 120
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -229,11 +232,26 @@ class Orchestration(Construct):
             redrive_policy=json.dumps({"deadLetterTargetArn": self.retry_dlq.arn, "maxReceiveCount": 5}),
         )
 
-        table, index = data.workflows_table.arn, f"{data.workflows_table.arn}/index/*"
+        table = data.workflows_table.arn
         connections = data.connections_table.arn
+        # Each task function's configured timeout travels with it: a definition may not ask for more.
         task_functions = json.dumps(
-            {f.id: {"function_name": self.names[f.id], "type": f.task_type} for f in TASKS}, sort_keys=True
+            {
+                f.id: {
+                    "function_name": self.names[f.id],
+                    "type": f.task_type,
+                    "timeout_seconds": f.timeout or inputs.task_timeout_seconds,
+                }
+                for f in TASKS
+            },
+            sort_keys=True,
         )
+        dispatch = {
+            "DISPATCH_MODE": inputs.dispatch_mode,
+            "WORKER_FUNCTION_NAME": self.names["worker"],
+            "RETRY_QUEUE_URL": self.retry_queue.url,
+            "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
+        }
         common = {
             "POWERTOOLS_SERVICE_NAME": "orchestra",
             "POWERTOOLS_METRICS_NAMESPACE": f"Orchestra/{inputs.environment}",
@@ -242,22 +260,21 @@ class Orchestration(Construct):
         self.environment: dict[str, dict[str, str]] = {
             "api": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
                 "TASK_FUNCTIONS": task_functions,
-                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
             },
             "orchestrator": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "CONNECTIONS_TABLE": data.connections_table.name,
-                "WORKER_FUNCTION_NAME": self.names["worker"],
-                "RETRY_QUEUE_URL": self.retry_queue.url,
                 "TASK_FUNCTIONS": task_functions,
-                "WORKFLOW_TTL_DAYS": str(inputs.workflow_ttl_days),
             },
             "worker": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
                 # Large outputs name this key (the bucket policy refuses any other, and aws/s3).
@@ -266,9 +283,9 @@ class Orchestration(Construct):
             },
             "reaper": {
                 **common,
+                **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
-                "WORKER_FUNCTION_NAME": self.names["worker"],
-                "RETRY_QUEUE_URL": self.retry_queue.url,
+                "SWEEP_HORIZON_SECONDS": str(inputs.sweep_horizon_seconds),
             },
             "websocket": {
                 **common,
@@ -279,20 +296,18 @@ class Orchestration(Construct):
         }
         self.permissions: dict[str, list[Statement]] = {
             "api": [
-                allow("ReadWorkflows", ["dynamodb:GetItem", "dynamodb:Query"], [table, index]),
                 allow(
-                    "WriteWorkflows",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                    [table],
+                    "ReadWorkflows",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
+                    [table, f"{table}/index/by_created", f"{table}/index/by_status"],
                 ),
+                allow("WriteWorkflows", ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table]),
+                allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
             ],
             "orchestrator": [
                 allow("ReadStream", STREAM_READ, [data.workflows_stream_arn]),
-                allow(
-                    "ReconcileWorkflows",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-                    [table],
-                ),
+                allow("ReconcileWorkflows", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table]),
                 allow("FindSubscribers", ["dynamodb:Query"], [f"{connections}/index/by_topic"]),
                 allow("ForgetGoneConnections", ["dynamodb:DeleteItem"], [connections]),
                 allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
@@ -303,23 +318,26 @@ class Orchestration(Construct):
                 allow(
                     "ClaimAndRecord",
                     [
-                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:BatchGetItem",
                         "dynamodb:GetItem",
+                        "dynamodb:PutItem",
                         "dynamodb:Query",
                         "dynamodb:UpdateItem",
                     ],
                     [table],
                 ),
                 allow("RunTasks", ["lambda:InvokeFunction"], [self.arns[f.id] for f in TASKS]),
+                allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
+                allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
                 allow("LargeOutputs", ["s3:GetObject", "s3:PutObject"], [f"{data.artifacts.arn}/outputs/*"]),
                 allow("ConsumeRetries", QUEUE_CONSUME, [self.retry_queue.arn]),
                 allow("DeadLetterFailedInvokes", ["sqs:SendMessage"], [self.retry_dlq.arn]),
             ],
             "reaper": [
-                allow("FindDueTasks", ["dynamodb:Query"], [f"{table}/index/by_due"]),
+                allow("FindUnfinishedWorkflows", ["dynamodb:Query"], [f"{table}/index/by_status"]),
                 allow(
-                    "RetryOrFail",
-                    ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    "Reconcile",
+                    ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                     [table],
                 ),
                 allow("Redispatch", ["lambda:InvokeFunction"], [self.arns["worker"]]),
@@ -564,7 +582,7 @@ class Orchestration(Construct):
             self,
             "reaper_schedule",
             name=f"{self.inputs.name_prefix}-reaper",
-            description="Every minute: retry or fail tasks whose lease expired",
+            description="Every minute: reconcile unfinished workflows that stopped moving (the sweep)",
             schedule_expression="rate(1 minute)",
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(

@@ -1,17 +1,20 @@
-"""Benchmark the reference workflow on the local cloud and print figures (not pass/fail).
+"""Benchmark the engine on the local cloud, in both dispatch modes, and print figures (not pass/fail).
 
-Starts `python -m localcloud up --meter` (DynamoDB requests counted by the local cloud's meter),
-subscribes one WebSocket client to every workflow, then measures:
+For each mode (`localcloud up --meter --dispatch writer|stream`, one after the other):
 
-- end-to-end latency, p50/p95: POST /workflows until the client receives the SUCCESS update;
-- overhead per dependency level: the slope of latency over chains of 1, 2, 4 and 8 tasks;
-- throughput (workflows/s) with 1, 10 and 50 clients each starting a workflow when its last ended;
-- DynamoDB requests and capacity, Lambda invocations and GB-seconds per workflow, and what they
-  cost per million workflows at AWS list prices (`PRICES`);
-- the delay from a task's state change (its started_at / finished_at) to its WebSocket update.
+- latency p50/p95 of the reference workflow: from sending the POST to the commit of its final state
+  (its `finished_at`), workflows one after another;
+- `level_ms`: the slope of that latency over chains of 1, 2, 4 and 8 tasks;
+- what AWS bills per workflow, measured without any WebSocket subscriber: DynamoDB write and read
+  request units (the local cloud's meter: index writes, failed conditions included), Lambda
+  invocations and GB-seconds of the engine's functions (api, orchestrator, worker, reaper; not the
+  task functions), SQS requests, the REST request; and the same for a 20-task fan-out;
+- the most writes one index partition key takes per workflow (read back from the table's stream);
+- (writer mode) the delay from a task's state change to its WebSocket update, one subscriber.
 
-Task bodies do nothing worth timing (the sample tasks return at once). Figures depend on this
-machine: the local cloud runs every function process, DynamoDB Local and the gateways on it.
+It ends with one line `BENCH <json>`. Completion is watched on DynamoDB Local directly (not through
+the functions' metered gate), so watching costs nothing in the figures. Task bodies do nothing worth
+timing; figures depend on this machine, where every process of the local cloud shares the cores.
 
     python scripts/bench.py [--stack dev] [--scale 1.0]
 """
@@ -20,25 +23,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
+from run_local import local_clients, local_cloud, machine_token
 
-ROOT = Path(__file__).resolve().parents[1]
+ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
 # AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from.
 PRICES = {
@@ -47,10 +44,13 @@ PRICES = {
     "dynamodb_write_request_unit": 0.625 / 1_000_000,  # on-demand, since the November 2024 price cut
     "dynamodb_read_request_unit": 0.125 / 1_000_000,
     "api_gateway_rest_request": 3.50 / 1_000_000,  # first 333 million a month
-    "websocket_message": 1.00 / 1_000_000,  # per 32 KB message, first billion a month
     "sqs_request": 0.40 / 1_000_000,
+    "step_functions_state_transition": 25.0 / 1_000_000,  # Standard workflows
     # DynamoDB Streams reads by Lambda triggers and EventBridge scheduled rules are free.
 }
+# The reference workflow in Step Functions Standard: start, A, a Parallel of B1..B3 (enter, three
+# branches, exit), C, end: about 7 transitions.
+STEP_FUNCTIONS_TRANSITIONS = 7
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -66,113 +66,10 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-@dataclass
-class Watch:
-    """Every workflow_update the WebSocket client receives, with its arrival time."""
-
-    updates: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
-    done: dict[str, asyncio.Event] = field(default_factory=dict)
-    finished_at: dict[str, float] = field(default_factory=dict)
-
-    def expect(self, workflow_id: str) -> asyncio.Event:
-        return self.done.setdefault(workflow_id, asyncio.Event())
-
-    def receive(self, message: dict[str, Any]) -> None:
-        arrived = time.time()
-        if message.get("type") != "workflow_update":
-            return
-        workflow_id = message["workflow_id"]
-        self.updates.setdefault(workflow_id, []).append((arrived, message["data"]))
-        if message["data"]["status"] in ("SUCCESS", "FAILED", "CANCELLED"):
-            self.finished_at.setdefault(workflow_id, arrived)
-            self.expect(workflow_id).set()
-
-
-async def machine_token(http: aiohttp.ClientSession, endpoints: dict[str, Any]) -> str | None:
-    """A client-credentials access token of the stack's machine client (None without sign-in): the
-    bench calls the APIs as CI would."""
-    machine = endpoints.get("machine_client")
-    if not machine:
-        return None
-    credentials = base64.b64encode(f"{machine['client_id']}:{machine['client_secret']}".encode()).decode()
-    async with http.post(
-        f"{endpoints['oauth2_domain']}/oauth2/token",
-        data={"grant_type": "client_credentials"},
-        headers={"Authorization": f"Basic {credentials}"},
-    ) as response:
-        response.raise_for_status()
-        return str((await response.json())["access_token"])
-
-
-class Bench:
-    def __init__(
-        self, http: aiohttp.ClientSession, outputs: dict[str, Any], control: str, token: str | None
-    ) -> None:
-        self.http = http
-        self.api = str(outputs["api_url"]).rstrip("/")
-        self.websocket_url = str(outputs["websocket_url"])
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if token:  # browsers and this client alike send the token as a query parameter
-            self.websocket_url += f"?token={token}"
-        self.control = control
-        self.watch = Watch()
-
-    @asynccontextmanager
-    async def listening(self) -> AsyncIterator[None]:
-        async with self.http.ws_connect(self.websocket_url, max_msg_size=0) as ws:
-            task = asyncio.create_task(self._listen(ws))
-            await asyncio.sleep(0.5)  # $connect has stored the connection before the first broadcast
-            try:
-                yield
-            finally:
-                task.cancel()
-
-    async def _listen(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for message in ws:
-            if message.type == aiohttp.WSMsgType.TEXT:
-                self.watch.receive(json.loads(message.data))
-
-    async def post(self, body: dict[str, Any]) -> str:
-        workflow_id = f"wf-bench-{uuid.uuid4().hex[:12]}"
-        self.watch.expect(workflow_id)
-        for attempt in range(10):
-            async with self.http.post(
-                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}, headers=self.headers
-            ) as response:
-                if response.status != 429:  # the stage's throttling: back off and try again
-                    response.raise_for_status()
-                    return workflow_id
-            await asyncio.sleep(0.1 * 2**attempt)
-        raise RuntimeError("throttled ten times in a row")
-
-    async def run_one(self, body: dict[str, Any] | None = None) -> tuple[str, float]:
-        """POST one workflow, wait for its terminal update; (id, seconds from POST to update)."""
-        started = time.time()
-        workflow_id = await self.post(body or {})
-        await asyncio.wait_for(self.watch.expect(workflow_id).wait(), 120)
-        return workflow_id, self.watch.finished_at[workflow_id] - started
-
-    async def throughput(self, clients: int, total: int) -> tuple[float, list[float]]:
-        latencies: list[float] = []
-        remaining = [total]
-
-        async def client() -> None:
-            while remaining[0] > 0:
-                remaining[0] -= 1
-                latencies.append((await self.run_one())[1])
-
-        started = time.monotonic()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        return total / (time.monotonic() - started), latencies
-
-    async def stats(self) -> dict[str, Any]:
-        async with self.http.get(f"{self.control}/stats") as response:
-            return dict(await response.json())
-
-    async def workflow(self, workflow_id: str) -> dict[str, Any]:
-        async with self.http.get(f"{self.api}/workflows/{workflow_id}", headers=self.headers) as response:
-            response.raise_for_status()
-            return dict(await response.json())
+def slope(points: list[tuple[float, float]]) -> float:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
 
 
 def chain(depth: int) -> dict[str, Any]:
@@ -188,131 +85,243 @@ def chain(depth: int) -> dict[str, Any]:
     return {"definition": {"tasks": tasks}}
 
 
-def slope(points: list[tuple[float, float]]) -> float:
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+def fan_out(n: int) -> dict[str, Any]:
+    """n tasks: a root, n - 2 in parallel, a join (the reference workflow is fan_out(5))."""
+    middle = [f"B{i}" for i in range(1, n - 1)]
+    tasks: list[dict[str, Any]] = [{"id": "A", "function": "task-a"}]
+    tasks += [{"id": b, "function": "task-b1", "depends_on": ["A"]} for b in middle]
+    tasks += [{"id": "C", "function": "task-c", "depends_on": middle}]
+    return {"definition": {"tasks": tasks}}
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.0f} ms"
+class Cloud:
+    """One local cloud, its REST API, its control API and DynamoDB Local itself (unmetered)."""
+
+    def __init__(
+        self, http: aiohttp.ClientSession, outputs: dict[str, Any], endpoints: dict[str, Any]
+    ) -> None:
+        self.http = http
+        self.api = str(outputs["api_url"]).rstrip("/")
+        token = machine_token(endpoints)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.websocket_url = str(outputs["websocket_url"]) + (f"?token={token}" if token else "")
+        self.table = str(outputs["workflows_table_name"])
+        self.control = str(endpoints["control"])
+        aws = local_clients(endpoints, "dynamodb", "dynamodbstreams")
+        self.dynamodb, self.streams = aws["dynamodb"], aws["dynamodbstreams"]
+
+    async def post(self, body: dict[str, Any]) -> tuple[str, float]:
+        workflow_id = f"wf-bench-{uuid.uuid4().hex[:12]}"
+        for attempt in range(10):
+            sent = time.time()
+            async with self.http.post(
+                f"{self.api}/workflows", json={"workflowId": workflow_id, **body}, headers=self.headers
+            ) as response:
+                if response.status != 429:  # the stage's throttling: back off and try again
+                    response.raise_for_status()
+                    return workflow_id, sent
+            await asyncio.sleep(0.1 * 2**attempt)
+        raise RuntimeError("throttled ten times in a row")
+
+    async def finished_at(self, workflow_id: str, timeout: float = 120) -> float:
+        """The commit time of the final state, watched on DynamoDB Local itself (not metered)."""
+        deadline = time.monotonic() + timeout
+        key = {"pk": {"S": f"WF#{workflow_id}"}, "sk": {"S": "#WF"}}
+        while time.monotonic() < deadline:
+            item = await asyncio.to_thread(self.dynamodb.get_item, TableName=self.table, Key=key)
+            found = item.get("Item", {})
+            if found.get("status", {}).get("S") in ("SUCCESS", "FAILED", "CANCELLED"):
+                if found["status"]["S"] != "SUCCESS":
+                    raise RuntimeError(f"{workflow_id} ended {found['status']['S']}")
+                return parse_time(found["finished_at"]["S"])
+            await asyncio.sleep(0.02)
+        raise TimeoutError(workflow_id)
+
+    async def run_one(self, body: dict[str, Any] | None = None) -> tuple[str, float]:
+        workflow_id, sent = await self.post(body or {})
+        return workflow_id, await self.finished_at(workflow_id) - sent
+
+    async def stats(self) -> dict[str, Any]:
+        async with self.http.get(f"{self.control}/stats") as response:
+            return dict(await response.json())
+
+    def stream_records(self) -> list[dict[str, Any]]:
+        arn = self.dynamodb.describe_table(TableName=self.table)["Table"]["LatestStreamArn"]
+        records: list[dict[str, Any]] = []
+        for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            while iterator:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                if not page["Records"]:
+                    break
+                records += [dict(r) for r in page["Records"]]
+                iterator = page.get("NextShardIterator")
+        return records
 
 
-async def websocket_delays(bench: Bench, workflow_ids: list[str]) -> dict[str, list[float]]:
-    """Seconds from a task's recorded state change to the first update that shows it."""
-    delays: dict[str, list[float]] = {"RUNNING": [], "SUCCEEDED": []}
-    for workflow_id in workflow_ids:
-        tasks = {t["task_id"]: t for t in (await bench.workflow(workflow_id))["tasks"]}
-        seen: dict[tuple[str, str], float] = {}
-        for arrived, data in bench.watch.updates.get(workflow_id, []):
-            for item in data["tasks"]:
-                seen.setdefault((item["taskId"], item["status"]), arrived)
-        for task_id, task in tasks.items():
-            for status, stamp in (("RUNNING", task["started_at"]), ("SUCCEEDED", task["finished_at"])):
-                if stamp and (task_id, status) in seen:
-                    delays[status].append(seen[(task_id, status)] - parse_time(stamp))
+def index_key_writes(records: list[dict[str, Any]], workflow_ids: set[str]) -> int:
+    """The most writes any index partition key took from one workflow, as AWS counts index writes
+    (a row put, a row deleted, both when the key changes; KEYS_ONLY rows change with their keys only)."""
+    per_key: Counter[tuple[str, str, str]] = Counter()
+    for record in records:
+        keys = record["dynamodb"]["Keys"]
+        workflow_id = keys["pk"]["S"].removeprefix("WF#")
+        if workflow_id not in workflow_ids:
+            continue
+        old = record["dynamodb"].get("OldImage") or {}
+        new = record["dynamodb"].get("NewImage") or {}
+        for index, attribute in (("by_created", "list_pk"), ("by_status", "status_pk")):
+            before = (old.get(attribute, {}).get("S"), old.get("created_at", {}).get("S"))
+            after = (new.get(attribute, {}).get("S"), new.get("created_at", {}).get("S"))
+            if before == after:
+                continue
+            if before[0] and before[1]:
+                per_key[(workflow_id, index, before[0])] += 1
+            if after[0] and after[1]:
+                per_key[(workflow_id, index, after[0])] += 1
+    return max(per_key.values(), default=0)
+
+
+def delta(before: dict[str, Any], after: dict[str, Any], count: int) -> dict[str, Any]:
+    """What `count` workflows cost between two stats snapshots, per workflow."""
+    functions: dict[str, dict[str, float]] = {}
+    for name, stats in after["functions"].items():
+        role = next((r for r in ENGINE_FUNCTIONS if name.endswith(f"-{r}")), None)
+        if role is None:
+            continue  # the task functions' own invocations are not Orchestra's cost
+        previous = before["functions"].get(name, {})
+        calls = stats.get("invocations", 0) - previous.get("invocations", 0)
+        billed = stats.get("billed_ms", 0) - previous.get("billed_ms", 0)
+        functions[role] = {
+            "invocations": calls / count,
+            "gb_seconds": billed / 1000 * stats["memory_size"] / 1024 / count,
+        }
+    ddb0, ddb1 = before["dynamodb"], after["dynamodb"]
+    requests = {
+        op: (n - ddb0["requests"].get(op, 0)) / count
+        for op, n in ddb1["requests"].items()
+        if n - ddb0["requests"].get(op, 0)
+    }
+    return {
+        "wru": (ddb1["write_request_units"] - ddb0["write_request_units"]) / count,
+        "rru": (ddb1["read_request_units"] - ddb0["read_request_units"]) / count,
+        "failed_conditional_writes": (ddb1["failed_conditional_writes"] - ddb0["failed_conditional_writes"])
+        / count,
+        "requests": requests,
+        "functions": functions,
+    }
+
+
+def costs(figures: dict[str, Any]) -> dict[str, float]:
+    """USD per million workflows."""
+    invocations = sum(f["invocations"] for f in figures["functions"].values())
+    gb_seconds = sum(f["gb_seconds"] for f in figures["functions"].values())
+    parts = {
+        "dynamodb": figures["wru"] * PRICES["dynamodb_write_request_unit"]
+        + figures["rru"] * PRICES["dynamodb_read_request_unit"],
+        "lambda": invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second"],
+        "sqs": figures.get("sqs_requests", 0.0) * PRICES["sqs_request"],
+        "api_gateway": PRICES["api_gateway_rest_request"],  # the one POST
+    }
+    result = {k: round(v * 1_000_000, 2) for k, v in parts.items()}
+    result["total_orchestration"] = round(sum(parts.values()) * 1_000_000, 2)
+    result["step_functions_standard"] = round(
+        STEP_FUNCTIONS_TRANSITIONS * PRICES["step_functions_state_transition"] * 1_000_000, 2
+    )
+    return result
+
+
+async def websocket_delays(cloud: Cloud, count: int) -> list[float]:
+    """Seconds from a task's state change (its started_at / finished_at) to the first update showing it."""
+    seen: dict[tuple[str, str, str], float] = {}
+
+    async def listen(ws: aiohttp.ClientWebSocketResponse) -> None:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(message.data)
+                if data.get("type") == "workflow_update":
+                    for item in data["data"]["tasks"]:
+                        seen.setdefault((data["workflow_id"], item["taskId"], item["status"]), time.time())
+
+    delays: list[float] = []
+    async with cloud.http.ws_connect(cloud.websocket_url) as ws:
+        task = asyncio.create_task(listen(ws))
+        await asyncio.sleep(0.5)  # $connect has stored the connection before the first broadcast
+        ids = [(await cloud.run_one())[0] for _ in range(count)]
+        await asyncio.sleep(1.0)
+        task.cancel()
+    for workflow_id in ids:
+        async with cloud.http.get(f"{cloud.api}/workflows/{workflow_id}", headers=cloud.headers) as response:
+            body = await response.json()
+        for t in body["tasks"]:
+            for status, stamp in (("RUNNING", t["started_at"]), ("SUCCEEDED", t["finished_at"])):
+                arrived = seen.get((workflow_id, t["task_id"], status))
+                if stamp and arrived:
+                    delays.append(arrived - parse_time(stamp))
     return delays
 
 
-def per_workflow(before: dict[str, Any], after: dict[str, Any], count: int, messages: int) -> None:
-    invocations = 0.0
-    gb_seconds = 0.0
-    print("\nLambda invocations per workflow")
-    for name, stats in sorted(after["functions"].items()):
-        calls = stats.get("invocations", 0) - before["functions"][name].get("invocations", 0)
-        billed = stats.get("billed_ms", 0) - before["functions"][name].get("billed_ms", 0)
-        if calls:
-            print(f"  {name:32} {calls / count:6.2f}   {billed / count:8.1f} ms billed")
-        invocations += calls / count
-        gb_seconds += billed / 1000 * stats["memory_size"] / 1024 / count
-    reads = (after["dynamodb"]["read_request_units"] - before["dynamodb"]["read_request_units"]) / count
-    writes = (after["dynamodb"]["write_request_units"] - before["dynamodb"]["write_request_units"]) / count
-    print("\nDynamoDB requests per workflow (functions' calls, through the meter)")
-    for operation, n in sorted(after["dynamodb"]["requests"].items()):
-        delta = n - before["dynamodb"]["requests"].get(operation, 0)
-        if delta:
-            print(f"  {operation:32} {delta / count:6.2f}")
-    print(f"  read request units {reads:.2f}, write request units {writes:.2f}")
-    ws_messages = messages / count
-    costs = {
-        "Lambda requests": invocations * PRICES["lambda_request"],
-        "Lambda duration": gb_seconds * PRICES["lambda_gb_second"],
-        "DynamoDB writes": writes * PRICES["dynamodb_write_request_unit"],
-        "DynamoDB reads": reads * PRICES["dynamodb_read_request_unit"],
-        "API Gateway REST (1 POST)": PRICES["api_gateway_rest_request"],
-        f"WebSocket messages ({ws_messages:.1f}, one subscriber)": ws_messages * PRICES["websocket_message"],
-    }
-    print(
-        "\nAWS cost per million workflows "
-        f"(list prices; {invocations:.1f} invocations, {gb_seconds:.3f} GB-s each)"
-    )
-    for item, dollars in costs.items():
-        print(f"  {item:44} ${dollars * 1_000_000:9.2f}")
-    print(f"  {'total':44} ${sum(costs.values()) * 1_000_000:9.2f}")
-
-
-async def measure(bench: Bench, scale: float) -> None:
-    n = max(3, int(20 * scale))
-    print("warming up ...", flush=True)
+async def measure(cloud: Cloud, mode: str, scale: float) -> dict[str, Any]:
+    n = max(5, int(20 * scale))
+    print(f"\n== {mode} dispatch ==", flush=True)
     for _ in range(3):
-        await bench.run_one()
+        await cloud.run_one()
 
-    before = await bench.stats()
-    messages_before = sum(len(v) for v in bench.watch.updates.values())
-    ids, latencies = [], []
-    for _ in range(n):
-        workflow_id, latency = await bench.run_one()
-        ids.append(workflow_id)
-        latencies.append(latency)
-    after = await bench.stats()
-    messages = sum(len(v) for v in bench.watch.updates.values()) - messages_before
-    print(f"\nReference workflow A -> (B1, B2, B3) -> C, {n} in a row")
-    print(f"  end-to-end latency p50 {ms(percentile(latencies, 50))}   p95 {ms(percentile(latencies, 95))}")
+    # Cost: no WebSocket subscriber, workflows one after another.
+    before = await cloud.stats()
+    reference_ids = [(await cloud.run_one())[0] for _ in range(n)]
+    await asyncio.sleep(1.5)  # the orchestrator's last images of the last workflow
+    reference = delta(before, await cloud.stats(), n)
+    fan_n = max(2, int(3 * scale))
+    before = await cloud.stats()
+    for _ in range(fan_n):
+        await cloud.run_one(fan_out(20))
+    await asyncio.sleep(1.5)
+    fanout20 = delta(before, await cloud.stats(), fan_n)
+    index_writes = index_key_writes(await asyncio.to_thread(cloud.stream_records), set(reference_ids))
+    print(
+        f"  reference workflow: {reference['wru']:.1f} WRU, {reference['rru']:.1f} RRU, "
+        f"{reference['failed_conditional_writes']:.2f} failed conditions, requests {reference['requests']}"
+    )
+    for role, f in reference["functions"].items():
+        print(f"    {role:12} {f['invocations']:5.2f} invocations  {f['gb_seconds']:.4f} GB-s")
+    print(f"  20-task fan-out: {fanout20['wru']:.1f} WRU, {fanout20['rru']:.1f} RRU")
+    print(f"  most writes to one index key per workflow: {index_writes}")
 
+    # Latency: POST to the final commit.
+    latencies = [(await cloud.run_one())[1] for _ in range(n)]
     points = []
     for depth in (1, 2, 4, 8):
         for _ in range(max(2, int(3 * scale))):
-            points.append((float(depth), (await bench.run_one(chain(depth)))[1]))
-    print("\nChains of 1, 2, 4, 8 tasks")
-    for depth in (1, 2, 4, 8):
-        values = [latency for d, latency in points if d == depth]
-        print(f"  depth {depth}: median {ms(statistics.median(values))}")
-    print(f"  overhead per dependency level (slope) {ms(slope(points))}")
+            points.append((float(depth), (await cloud.run_one(chain(depth)))[1]))
+    level = slope(points)
+    print(
+        f"  latency p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+        f"p95 {percentile(latencies, 95) * 1000:.0f} ms; per dependency level {level * 1000:.0f} ms"
+    )
+    return {
+        "p50_ms": round(percentile(latencies, 50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "level_ms": round(level * 1000, 1),
+        "reference": reference,
+        "fanout20": fanout20,
+        "index_writes": index_writes,
+    }
 
-    print("\nThroughput")
-    for clients, total in (
-        (1, max(5, int(10 * scale))),
-        (10, max(20, int(40 * scale))),
-        (50, max(50, int(100 * scale))),
+
+async def run_mode(stack: str, mode: str, scale: float) -> tuple[dict[str, Any], list[float]]:
+    with local_cloud(stack, "--meter", "--dispatch", mode, label=f"({mode} dispatch) ") as (
+        outputs,
+        endpoints,
     ):
-        rate, lat = await bench.throughput(clients, total)
-        print(
-            f"  concurrency {clients:2}: {rate:6.2f} workflows/s   "
-            f"latency p50 {ms(percentile(lat, 50))}  p95 {ms(percentile(lat, 95))}  ({total} workflows)",
-            flush=True,
-        )
-
-    delays = await websocket_delays(bench, ids)
-    print("\nTask state change -> WebSocket update (reference workflows in a row)")
-    for status, values in delays.items():
-        shown = f"{len(values)} of {5 * n} changes broadcast"
-        if values:
-            print(
-                f"  {status:10} p50 {ms(percentile(values, 50))}   "
-                f"p95 {ms(percentile(values, 95))}   ({shown})"
-            )
-        else:
-            print(f"  {status:10} ({shown}: the next image of the workflow came in the same stream batch)")
-
-    per_workflow(before, after, n, messages)
-
-
-async def run(outputs: dict[str, Any], endpoints: dict[str, Any], scale: float) -> None:
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=100)) as http:
-        bench = Bench(http, outputs, endpoints["control"], await machine_token(http, endpoints))
-        async with bench.listening():
-            await measure(bench, scale)
+        timeout = aiohttp.ClientTimeout(total=120)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            cloud = Cloud(http, outputs, endpoints)
+            figures = await measure(cloud, mode, scale)
+            delays = await websocket_delays(cloud, max(3, int(10 * scale))) if mode == "writer" else []
+    return figures, delays
 
 
 def main() -> int:
@@ -320,40 +329,35 @@ def main() -> int:
     parser.add_argument("--stack", default="dev")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of workflows")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        outputs = Path(scratch) / "outputs.json"
-        log = (Path(scratch) / "localcloud.log").open("w")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "localcloud",
-                "up",
-                "--stack",
-                args.stack,
-                "--outputs",
-                str(outputs),
-                "--meter",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            started = time.monotonic()
-            while not outputs.exists():
-                if process.poll() is not None or time.monotonic() - started > 120:
-                    log.flush()
-                    print((Path(scratch) / "localcloud.log").read_text(), file=sys.stderr)
-                    return 1
-                time.sleep(0.2)
-            print(f"local cloud ready in {time.monotonic() - started:.1f} s")
-            endpoints = json.loads(outputs.with_name("outputs.endpoints.json").read_text())
-            asyncio.run(run(json.loads(outputs.read_text())[args.stack], endpoints, args.scale))
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
-            log.close()
+    results: dict[str, dict[str, Any]] = {}
+    delays: list[float] = []
+    for mode in ("writer", "stream"):
+        results[mode], mode_delays = asyncio.run(run_mode(args.stack, mode, args.scale))
+        delays += mode_delays
+    writer = results["writer"]
+    summary = {
+        "dispatch": {m: {k: r[k] for k in ("p50_ms", "p95_ms", "level_ms")} for m, r in results.items()},
+        "writer_p50_vs_stream_p50": round(writer["p50_ms"] / results["stream"]["p50_ms"], 3),
+        "ws_delay_ms": {
+            "p50": round(percentile(delays, 50) * 1000, 1),
+            "p95": round(percentile(delays, 95) * 1000, 1),
+        },
+        "wru_per_workflow": round(writer["reference"]["wru"], 2),
+        "rru_per_workflow": round(writer["reference"]["rru"], 2),
+        "wru_per_workflow_fanout20": round(writer["fanout20"]["wru"], 2),
+        "failed_conditional_writes_per_workflow": round(writer["reference"]["failed_conditional_writes"], 3),
+        "max_index_key_writes_per_workflow": writer["index_writes"],
+        "invocations_per_workflow": {
+            k: round(v["invocations"], 2) for k, v in writer["reference"]["functions"].items()
+        },
+        "cost_per_million_usd": costs(writer["reference"]),
+        "stream": {
+            "wru_per_workflow": round(results["stream"]["reference"]["wru"], 2),
+            "wru_per_workflow_fanout20": round(results["stream"]["fanout20"]["wru"], 2),
+            "cost_per_million_usd": costs(results["stream"]["reference"]),
+        },
+    }
+    print("\nBENCH " + json.dumps(summary, separators=(",", ":")), flush=True)
     return 0
 
 

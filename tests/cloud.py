@@ -266,6 +266,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("deployment")
     group.addoption("--outputs", type=Path, help="outputs file of a deployment (cdktf --outputs-file format)")
     group.addoption("--stack", default="dev", help="stack to run locally, or to read from the outputs file")
+    group.addoption(
+        "--dispatch",
+        choices=("writer", "stream"),
+        help="run the local cloud in this dispatch mode (default: the stack's orchestration.dispatch)",
+    )
 
 
 def _local_endpoints(outputs: Path) -> dict[str, Any] | None:
@@ -318,9 +323,20 @@ def deployment(
     work = tmp_path_factory.mktemp("localcloud")
     outputs = work / "outputs.json"
     log_path = work / "localcloud.log"
+    dispatch = request.config.getoption("--dispatch")
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "localcloud", "up", "--stack", stack, "--outputs", str(outputs)],
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                "up",
+                "--stack",
+                stack,
+                "--outputs",
+                str(outputs),
+                *(["--dispatch", dispatch] if dispatch else []),
+            ],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -16,12 +16,14 @@ from typing import Any
 from engine.errors import ConfigError
 
 TASK_TYPES = ("node", "python", "container")
+DISPATCH_MODES = ("writer", "stream")
 
 
 @dataclass(frozen=True)
 class TaskFunction:
     function_name: str
     type: str
+    timeout_seconds: int  # the function's configured Lambda timeout: no attempt may be longer
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ()
     workflow_ttl_days: int = 30
     connection_ttl_seconds: int = 7200
+    dispatch_mode: str = "writer"
+    sweep_horizon_seconds: int = 120
     # "cognito": callers are signed in and their claims decide (engine.auth); "none": anyone may do
     # anything (auth.mode = "none"). Absent means "cognito": a missing variable must not open the API.
     auth_mode: str = "cognito"
@@ -99,8 +103,17 @@ def _task_functions(name: str, raw: str) -> dict[str, TaskFunction]:
             raise ConfigError(f"{name}[{key!r}] needs a string function_name")
         if value.get("type") not in TASK_TYPES:
             raise ConfigError(f"{name}[{key!r}].type must be one of {', '.join(TASK_TYPES)}")
-        result[key] = TaskFunction(value["function_name"], value["type"])
+        timeout = value.get("timeout_seconds")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 900:
+            raise ConfigError(f"{name}[{key!r}].timeout_seconds must be the function's timeout, 1..900 s")
+        result[key] = TaskFunction(value["function_name"], value["type"], timeout)
     return result
+
+
+def _dispatch_mode(name: str, raw: str) -> str:
+    if raw.strip() not in DISPATCH_MODES:
+        raise ConfigError(f"{name} must be one of {', '.join(DISPATCH_MODES)}, got {raw!r}")
+    return raw.strip()
 
 
 def _auth_mode(name: str, raw: str) -> str:
@@ -128,6 +141,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CORS_ALLOW_ORIGINS": ("cors_allow_origins", _origins),
     "WORKFLOW_TTL_DAYS": ("workflow_ttl_days", _positive_int),
     "CONNECTION_TTL_SECONDS": ("connection_ttl_seconds", _positive_int),
+    "DISPATCH_MODE": ("dispatch_mode", _dispatch_mode),
+    "SWEEP_HORIZON_SECONDS": ("sweep_horizon_seconds", _positive_int),
     "AUTH_MODE": ("auth_mode", _auth_mode),
     "USER_POOL_ISSUER": ("user_pool_issuer", _url),
     "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
@@ -136,7 +151,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
 
 # Which function reads what (docs/architecture.md, "Environment variables").
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "api": ("TABLE_NAME", "ARTIFACTS_BUCKET", "TASK_FUNCTIONS", "CORS_ALLOW_ORIGINS", "WORKFLOW_TTL_DAYS"),
+    "api": (
+        "TABLE_NAME",
+        "ARTIFACTS_BUCKET",
+        "TASK_FUNCTIONS",
+        "CORS_ALLOW_ORIGINS",
+        "WORKFLOW_TTL_DAYS",
+        "WORKER_FUNCTION_NAME",
+        "RETRY_QUEUE_URL",
+        "DISPATCH_MODE",
+    ),
     "orchestrator": (
         "TABLE_NAME",
         "CONNECTIONS_TABLE",
@@ -145,9 +169,26 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "TASK_FUNCTIONS",
         "WEBSOCKET_API_ENDPOINT",
         "WORKFLOW_TTL_DAYS",
+        "DISPATCH_MODE",
     ),
-    "worker": ("TABLE_NAME", "ARTIFACTS_BUCKET", "ARTIFACTS_KMS_KEY_ARN", "TASK_FUNCTIONS"),
-    "reaper": ("TABLE_NAME", "WORKER_FUNCTION_NAME", "RETRY_QUEUE_URL"),
+    "worker": (
+        "TABLE_NAME",
+        "ARTIFACTS_BUCKET",
+        "ARTIFACTS_KMS_KEY_ARN",
+        "TASK_FUNCTIONS",
+        "WORKER_FUNCTION_NAME",
+        "RETRY_QUEUE_URL",
+        "WORKFLOW_TTL_DAYS",
+        "DISPATCH_MODE",
+    ),
+    "reaper": (
+        "TABLE_NAME",
+        "WORKER_FUNCTION_NAME",
+        "RETRY_QUEUE_URL",
+        "WORKFLOW_TTL_DAYS",
+        "DISPATCH_MODE",
+        "SWEEP_HORIZON_SECONDS",
+    ),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
     "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES", "AUTH_CLIENT_IDS"),
 }

@@ -87,12 +87,23 @@ class Broadcaster:
         self._management_api = management_api
         self._client: Any = None
         self._everyone: list[str] | None = None
+        self._topics: dict[str, list[str]] = {}
+
+    def recipients(self, workflow_id: str) -> list[str]:
+        """The connections that hear about this workflow: subscribed to everything or to it. (One
+        place to decide who may hear what: the lookups are cached for the batch.)"""
+        if self._everyone is None:
+            self._everyone = self.connections.subscribers(ALL_WORKFLOWS)
+        if workflow_id not in self._topics:
+            self._topics[workflow_id] = self.connections.subscribers(workflow_id)
+        return list(dict.fromkeys(self._everyone + self._topics[workflow_id]))
+
+    def has_subscribers(self, workflow_id: str) -> bool:
+        return bool(self.recipients(workflow_id))
 
     def send(self, workflow_id: str, message: dict[str, Any]) -> tuple[int, int]:
         """Best effort: (delivered, gone). A 410 Gone connection is deleted; other errors are logged."""
-        if self._everyone is None:
-            self._everyone = self.connections.subscribers(ALL_WORKFLOWS)
-        targets = dict.fromkeys(self._everyone + self.connections.subscribers(workflow_id))
+        targets = self.recipients(workflow_id)
         if not targets:
             return 0, 0
         if self._client is None:
@@ -106,8 +117,13 @@ class Broadcaster:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] == "GoneException":
                     self.connections.disconnect(connection_id)
-                    self._everyone = [c for c in self._everyone if c != connection_id]
+                    self._everyone = [c for c in self._everyone or [] if c != connection_id]
+                    self._topics = {
+                        t: [c for c in ids if c != connection_id] for t, ids in self._topics.items()
+                    }
                     gone += 1
                 else:
                     log.warning("post_to_connection %s failed: %s", connection_id, exc)
+            except Exception as exc:
+                log.warning("post_to_connection %s failed: %s", connection_id, exc)
         return delivered, gone

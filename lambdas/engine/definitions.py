@@ -8,7 +8,7 @@ graph errors (duplicate id, unknown dependency or function, cycle, size, depth) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,8 +17,9 @@ from engine.errors import InvalidDefinition
 
 MAX_TASKS = 50
 MAX_DEPTH = 20
-# The worker waits synchronously for a task and Lambda stops any function at 900 s.
-MAX_TIMEOUT_SECONDS = 840
+# Lambda stops any function at 900 s; a task's own function timeout is the real bound (checked in
+# `validate` against TASK_FUNCTIONS: a longer attempt would be cut short by Lambda).
+MAX_TIMEOUT_SECONDS = 900
 TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DEFAULT_DEFINITION = "orchestra"
 
@@ -39,9 +40,15 @@ class TaskDefinition(BaseModel):
     function: Annotated[str, Field(min_length=1, max_length=128, description="A key of TASK_FUNCTIONS.")]
     depends_on: Annotated[list[str], Field(max_length=MAX_TASKS)] = []
     retry: RetryPolicy = RetryPolicy()
-    # The worker waits for the task synchronously and Lambda stops any function at 900 s: leave the
-    # worker a minute for its own reads and writes.
-    timeout_seconds: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_SECONDS)] = 30
+    timeout_seconds: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_TIMEOUT_SECONDS,
+            description="The attempt's deadline, at most the task function's own timeout "
+            "(absent: the function's timeout).",
+        ),
+    ] = None
     input: dict[str, Any] = {}
 
 
@@ -77,9 +84,10 @@ BUILT_IN: dict[str, NamedDefinition] = {
 
 
 def resolve(
-    definition: str | InlineDefinition | None, known_functions: Iterable[str]
+    definition: str | InlineDefinition | None, known_functions: Mapping[str, int]
 ) -> tuple[str, list[TaskDefinition]]:
-    """The definition's name ("inline" for an inline DAG) and its validated tasks."""
+    """The definition's name ("inline" for an inline DAG) and its validated tasks, each with its
+    timeout filled in. `known_functions`: task function name -> its configured timeout (s)."""
     if definition is None:
         definition = DEFAULT_DEFINITION
     if isinstance(definition, str):
@@ -90,12 +98,21 @@ def resolve(
                 [{"field": "definition", "message": "not a known definition name"}],
             )
         validate(named.tasks, known_functions)
-        return named.name, list(named.tasks)
+        return named.name, _with_timeouts(named.tasks, known_functions)
     validate(definition.tasks, known_functions)
-    return "inline", list(definition.tasks)
+    return "inline", _with_timeouts(definition.tasks, known_functions)
 
 
-def validate(tasks: Sequence[TaskDefinition], known_functions: Iterable[str]) -> None:
+def _with_timeouts(tasks: Sequence[TaskDefinition], functions: Mapping[str, int]) -> list[TaskDefinition]:
+    return [
+        t
+        if t.timeout_seconds is not None
+        else t.model_copy(update={"timeout_seconds": functions[t.function]})
+        for t in tasks
+    ]
+
+
+def validate(tasks: Sequence[TaskDefinition], known_functions: Mapping[str, int]) -> None:
     """Raise InvalidDefinition with the first reason this list of tasks is not a runnable DAG."""
     where = "definition.tasks"
     if len(tasks) > MAX_TASKS:
@@ -111,13 +128,25 @@ def validate(tasks: Sequence[TaskDefinition], known_functions: Iterable[str]) ->
                 [{"field": f"{where}[{i}].id", "message": "duplicate task id"}],
             )
         index[task.id] = i
-    functions = set(known_functions)
+    functions = dict(known_functions)
     for i, task in enumerate(tasks):
         if task.function not in functions:
             raise InvalidDefinition(
                 f"task {task.id!r} uses unknown function {task.function!r}"
                 f" (known: {', '.join(sorted(functions))})",
                 [{"field": f"{where}[{i}].function", "message": "unknown function"}],
+            )
+        limit = functions[task.function]
+        if task.timeout_seconds is not None and task.timeout_seconds > limit:
+            raise InvalidDefinition(
+                f"task {task.id!r}: timeout_seconds {task.timeout_seconds} is longer than the timeout of "
+                f"its function {task.function!r} ({limit} s): Lambda would stop the attempt first",
+                [
+                    {
+                        "field": f"{where}[{i}].timeout_seconds",
+                        "message": f"at most {limit} (the function's timeout)",
+                    }
+                ],
             )
         seen: set[str] = set()
         for j, dep in enumerate(task.depends_on):

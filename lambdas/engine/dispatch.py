@@ -34,6 +34,7 @@ class Dispatcher:
     def dispatch(self, d: Dispatch) -> str:
         """Send one attempt on its way; duplicates are harmless (exactly one worker claims it)."""
         body = json.dumps(worker_event(d))
+        # Whole seconds (SQS delays are), rounded up: never before the backoff ends.
         delay = math.ceil(d.not_before - self.clock()) if d.not_before is not None else 0
         if delay > 0:
             self.sqs_client.send_message(

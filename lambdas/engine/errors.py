@@ -60,7 +60,7 @@ class ItemAlreadyExists(VersionConflict):
 
 
 class ContentionExhausted(EngineError):
-    """A transaction kept colliding with concurrent transactions after every bounded retry."""
+    """A write kept losing its condition to concurrent writes after every bounded retry."""
 
 
 class InvalidCursor(EngineError):

@@ -1,66 +1,75 @@
-"""Running one claimed attempt: the task function's payload, the synchronous invoke, large outputs."""
+"""Running one claimed attempt: the task function's payload, the synchronous invoke, large outputs.
+
+An attempt's deadline is its task timeout, enforced here: the invoke's read timeout is that timeout
+plus Lambda's init phase (a task function never answers later: Lambda stops it at its own timeout,
+which is at least the attempt's), and the SDK never retries the invoke (a retry would run the
+attempt twice, and outlast the lease).
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine.config import TaskFunction
+from engine.flow import INIT_ALLOWANCE_SECONDS
 from engine.schemas import TooDeep, load_json_bounded
-from engine.service import Claim, Outcome
+from engine.service import Attempt, Outcome
 from engine.store import dump_json
 
-# Outputs above this many bytes (as JSON) go to the artifacts bucket; the item keeps a pointer.
+# Outputs above this many bytes (as JSON) go to the artifacts bucket; the result item keeps a pointer.
 INLINE_OUTPUT_LIMIT = 64 * 1024
+
+
+def read_timeout(timeout_seconds: int) -> int:
+    return timeout_seconds + INIT_ALLOWANCE_SECONDS
 
 
 class TaskRunner:
     def __init__(
         self,
-        lambda_client: Any,
+        lambda_client_for: Callable[[int], Any],
         s3_client: Any,
         bucket: str,
         functions: Mapping[str, TaskFunction],
         kms_key_arn: str,
     ) -> None:
-        self.lambda_client = lambda_client
+        self.lambda_client_for = lambda_client_for  # read timeout (s) -> a Lambda client without retries
         self.s3_client = s3_client
         self.bucket = bucket
         self.functions = functions
         self.kms_key_arn = kms_key_arn
 
-    def payload(self, claim: Claim) -> dict[str, Any]:
-        task = claim.task
-        workflow_input = claim.workflow_input if isinstance(claim.workflow_input, dict) else {}
-        task_input = task.input if isinstance(task.input, dict) else {}
+    def payload(self, attempt: Attempt) -> dict[str, Any]:
+        workflow_input = attempt.workflow_input if isinstance(attempt.workflow_input, dict) else {}
+        task_input = attempt.task_input if isinstance(attempt.task_input, dict) else {}
         return {
-            "workflow_id": task.workflow_id,
-            "task_id": task.task_id,
-            "attempt": task.attempt,
-            "idempotency_key": task.idempotency_key,
+            "workflow_id": attempt.workflow_id,
+            "task_id": attempt.task_id,
+            "attempt": attempt.attempt,
+            "idempotency_key": attempt.idempotency_key,
             # The task definition's own input overrides the workflow's on the same key.
             "input": {**workflow_input, **task_input},
-            "dependencies": {
-                tid: self._output(dep.output, dep.output_ref) for tid, dep in claim.dependencies.items()
-            },
+            "dependencies": {tid: self._output(out, ref) for tid, (out, ref) in attempt.dependencies.items()},
         }
 
-    def run(self, claim: Claim) -> Outcome:
+    def run(self, attempt: Attempt) -> Outcome:
         """Invoke the task function synchronously; never raises for the task's own failure."""
-        task = claim.task
-        function = self.functions.get(task.function)
+        function = self.functions.get(attempt.function)
         if function is None:
             return Outcome(
-                ok=False, error={"type": "UnknownFunction", "message": f"{task.function} is not configured"}
+                ok=False,
+                error={"type": "UnknownFunction", "message": f"{attempt.function} is not configured"},
             )
         started = time.monotonic()
         try:
-            payload = json.dumps(self.payload(claim)).encode()
-            response = self.lambda_client.invoke(
+            payload = json.dumps(self.payload(attempt)).encode()
+            client = self.lambda_client_for(read_timeout(attempt.timeout_seconds))
+            response = client.invoke(
                 FunctionName=function.function_name, InvocationType="RequestResponse", Payload=payload
             )
             body = response["Payload"].read()
@@ -73,6 +82,7 @@ class TaskRunner:
             return Outcome(ok=False, error=_function_error(body), duration_ms=duration)
         try:
             output = load_json_bounded(body.decode()) if body else None
+            text = dump_json(output)
         except TooDeep as too_deep:
             return Outcome(
                 ok=False,
@@ -85,10 +95,9 @@ class TaskRunner:
                 error={"type": "InvalidOutput", "message": "task returned non-JSON"},
                 duration_ms=duration,
             )
-        text = dump_json(output)
         if len(text.encode()) <= INLINE_OUTPUT_LIMIT:
             return Outcome(ok=True, output=output, duration_ms=duration)
-        key = f"outputs/{task.workflow_id}/{task.task_id}/{task.attempt}.json"
+        key = f"outputs/{attempt.workflow_id}/{attempt.task_id}/{attempt.attempt}.json"
         self.s3_client.put_object(
             Bucket=self.bucket,
             Key=key,

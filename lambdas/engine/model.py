@@ -9,7 +9,7 @@ decision someone else already took (the orchestrator, the worker).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -66,18 +66,20 @@ TRANSITIONS: dict[tuple[Entity, str], Transition] = {
     (t.entity, t.name): t
     for t in (
         # Workflows
-        _t(Entity.WORKFLOW, "start", {W.PENDING}, W.RUNNING),  # orchestrator: first image
-        _t(Entity.WORKFLOW, "succeed", {W.RUNNING}, W.SUCCESS),  # orchestrator: every task SUCCEEDED
-        _t(Entity.WORKFLOW, "fail", {W.RUNNING}, W.FAILED),  # orchestrator: all terminal, one not SUCCEEDED
+        # Decisions (start, succeed, fail, ready, skip) are taken by flow.decide, in the write of whoever
+        # committed the change they follow from (writer dispatch), or by the orchestrator (stream dispatch).
+        _t(Entity.WORKFLOW, "start", {W.PENDING}, W.RUNNING),  # API (writer) or orchestrator (stream)
+        _t(Entity.WORKFLOW, "succeed", {W.RUNNING}, W.SUCCESS),  # decision: every task SUCCEEDED
+        _t(Entity.WORKFLOW, "fail", {W.RUNNING}, W.FAILED),  # decision: all terminal, one not SUCCEEDED
         _t(Entity.WORKFLOW, "cancel", {W.PENDING, W.RUNNING}, W.CANCELLED),  # API
         _t(Entity.WORKFLOW, "retry", {W.FAILED, W.CANCELLED}, W.RUNNING),  # API
         # Tasks
-        _t(Entity.TASK, "ready", {T.PENDING}, T.READY),  # orchestrator: dependencies all SUCCEEDED
-        _t(Entity.TASK, "skip", {T.PENDING}, T.SKIPPED),  # orchestrator: a dependency cannot succeed
+        _t(Entity.TASK, "ready", {T.PENDING}, T.READY),  # decision: dependencies all SUCCEEDED
+        _t(Entity.TASK, "skip", {T.PENDING}, T.SKIPPED),  # decision: a dependency cannot succeed
         _t(Entity.TASK, "claim", {T.READY}, T.RUNNING),  # worker: exactly one claims an attempt
-        _t(Entity.TASK, "succeed", {T.RUNNING}, T.SUCCEEDED),  # worker
-        _t(Entity.TASK, "reschedule", {T.RUNNING}, T.READY),  # worker or reaper: failed, attempts remain
-        _t(Entity.TASK, "fail", {T.RUNNING}, T.FAILED),  # worker or reaper: failed, no attempt left
+        _t(Entity.TASK, "succeed", {T.RUNNING}, T.SUCCEEDED),  # worker (or the sweep, from its result)
+        _t(Entity.TASK, "reschedule", {T.RUNNING}, T.READY),  # worker or sweep: failed, attempts remain
+        _t(Entity.TASK, "fail", {T.RUNNING}, T.FAILED),  # worker or sweep: failed, no attempt left
         _t(Entity.TASK, "cancel", {T.PENDING, T.READY, T.RUNNING}, T.CANCELLED),  # API
         _t(Entity.TASK, "reset", {T.FAILED, T.SKIPPED, T.CANCELLED}, T.PENDING),  # API: workflow retry
     )
@@ -99,138 +101,89 @@ def check(entity: Entity, name: str, current: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # Records. Field names are the DynamoDB attribute names (docs/architecture.md, "The workflows table").
+#
+# Per workflow: one small mutable state item (WorkflowState: status, version, one TaskState per task),
+# an immutable definition + input item, and one immutable item per attempt result (AttemptResult).
 
 
-@dataclass
-class TaskSummary:
-    """The workflow item's `tasks.<task_id>` entry, written in the same transaction as the task item."""
+@dataclass(frozen=True)
+class TaskState:
+    """One task's entry in the state item's `tasks` list (position = the task's place in the definition).
+
+    Kept small on purpose: every transition rewrites the state item and DynamoDB bills the whole item.
+    `due` (epoch s) is the dispatch deadline of a READY task (not claimed by then: dispatched again)
+    and the lease of a RUNNING one; `started` (epoch ms) is a RUNNING attempt's claim time; `max_attempts`
+    overrides the definition's budget after a workflow retry."""
 
     status: str
-    attempt: int
-    version: int
-    # Set while a rescheduled attempt waits for its backoff: the orchestrator reads it from the image
-    # to choose between a direct invoke and a delayed SQS message.
-    not_before: float | None = None
+    attempt: int = 0
+    due: int | None = None
+    started: int | None = None
+    max_attempts: int | None = None
 
     def to_item(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"status": self.status, "attempt": self.attempt, "version": self.version}
-        if self.not_before is not None:
-            item["not_before"] = self.not_before
+        item: dict[str, Any] = {"s": self.status, "a": self.attempt}
+        if self.due is not None:
+            item["d"] = self.due
+        if self.started is not None:
+            item["t"] = self.started
+        if self.max_attempts is not None:
+            item["m"] = self.max_attempts
         return item
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> TaskSummary:
-        nb = item.get("not_before")
-        return cls(
-            str(item["status"]), int(item["attempt"]), int(item["version"]), None if nb is None else float(nb)
-        )
+    def from_item(cls, item: dict[str, Any]) -> TaskState:
+        def number(key: str) -> int | None:
+            value = item.get(key)
+            return None if value is None else int(value)
+
+        return cls(str(item["s"]), int(item.get("a", 0)), number("d"), number("t"), number("m"))
 
 
-@dataclass
-class Workflow:
+@dataclass(frozen=True)
+class WorkflowState:
+    """The state item: everything a decision reads, nothing it does not."""
+
     workflow_id: str
     status: str
-    definition_name: str
-    definition: dict[str, Any]  # {"tasks": [TaskDefinition as dict]}
-    input: Any
-    request_hash: str
-    tasks: dict[str, TaskSummary]
     version: int
+    definition_name: str
     created_at: str
+    tasks: tuple[TaskState, ...]
     started_at: str | None = None
     finished_at: str | None = None
+    updated_at: int = 0  # epoch ms of the last write (the sweep's horizon)
     expires_at: int | None = None
-
-    def task_definitions(self) -> list[dict[str, Any]]:
-        return list(self.definition["tasks"])
+    settled: bool = True  # the writer applied every decision (the orchestrator's reconcile is a no-op)
 
 
-# What the by_created and by_status indexes project besides their keys (modules/data.py declares
-# the same list; tests/infra checks they agree): what a list row shows, and no more.
-LISTED_ATTRIBUTES = (
-    "workflow_id",
-    "status",
-    "definition_name",
-    "tasks",
-    "version",
-    "started_at",
-    "finished_at",
-)
+@dataclass(frozen=True)
+class AttemptResult:
+    """The immutable record of one attempt's end (sk RES#<task_id>#<attempt>), written exactly once
+    (attribute_not_exists) by whoever ended it: the worker, the sweep (an expired lease) or a cancel."""
+
+    task_id: str
+    attempt: int
+    status: str  # SUCCEEDED, FAILED or CANCELLED
+    started_at: str | None
+    finished_at: str
+    output: Any = None
+    output_ref: str | None = None
+    error: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class WorkflowSummary:
-    """A workflow as the list indexes hold it: their projection leaves out the definition and the
-    input, so that the index copy written on every transition stays small (DynamoDB bills index
-    writes by the projected item's size)."""
+    """A list row: the state item without its definition (list pages read state items only)."""
 
     workflow_id: str
     status: str
     definition_name: str
-    tasks: dict[str, TaskSummary]
+    task_statuses: tuple[str, ...]
     version: int
     created_at: str
     started_at: str | None = None
     finished_at: str | None = None
-
-
-@dataclass
-class Attempt:
-    attempt: int
-    status: str
-    started_at: str | None = None
-    finished_at: str | None = None
-    error: dict[str, str] | None = None
-
-    def to_item(self) -> dict[str, Any]:
-        return {
-            "attempt": self.attempt,
-            "status": self.status,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "error": self.error,
-        }
-
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> Attempt:
-        return cls(
-            int(item["attempt"]),
-            str(item["status"]),
-            item.get("started_at"),
-            item.get("finished_at"),
-            item.get("error"),
-        )
-
-
-@dataclass
-class Task:
-    workflow_id: str
-    task_id: str
-    status: str
-    function: str
-    depends_on: list[str]
-    attempt: int
-    max_attempts: int
-    backoff: float
-    timeout_seconds: int
-    input: Any
-    version: int
-    output: Any = None
-    output_ref: str | None = None
-    error: dict[str, str] | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    not_before: float | None = None
-    lease_expires_at: float | None = None
-    due_at: float | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
-
-    @property
-    def idempotency_key(self) -> str:
-        return idempotency_key(self.workflow_id, self.task_id, self.attempt)
-
-    def summary(self) -> TaskSummary:
-        return TaskSummary(self.status, self.attempt, self.version, self.not_before)
 
 
 def idempotency_key(workflow_id: str, task_id: str, attempt: int) -> str:

@@ -22,22 +22,38 @@ from engine.config import Settings, load_settings
 @dataclass
 class Clients:
     dynamodb: Any
-    lambda_: Any
+    lambda_: Any  # dispatch: asynchronous invokes of the worker
     sqs: Any
     s3: Any
     # endpoint_url -> apigatewaymanagementapi client (the endpoint is only known from settings)
     management_api: Callable[[str], Any]
+    # read timeout (s) -> the Lambda client the worker invokes a task function with
+    task_lambda: Callable[[int], Any] | None = None
+
+    def task_client(self, read_timeout: int) -> Any:
+        return self.task_lambda(read_timeout) if self.task_lambda else self.lambda_
+
+
+@cache
+def _task_lambda(read_timeout: int) -> Any:
+    # The attempt's deadline bounds the wait, and the SDK never retries: a retried invoke would run the
+    # attempt twice. (Stays under the 350 s idle timeout of NAT gateways: task timeouts are at most 300 s.)
+    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"total_max_attempts": 1})
+    return boto3.client("lambda", config=config)
 
 
 def default_clients() -> Clients:
-    # Task functions run up to 15 minutes behind a synchronous invoke: the read timeout must outlast them.
-    lambda_config = Config(read_timeout=910, retries={"mode": "standard", "max_attempts": 3})
+    # Broadcasts are best effort and must not hold up a stream batch: short timeouts, one retry.
+    management = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
     return Clients(
         dynamodb=boto3.client("dynamodb"),
-        lambda_=boto3.client("lambda", config=lambda_config),
+        lambda_=boto3.client("lambda", config=Config(retries={"mode": "standard", "max_attempts": 3})),
         sqs=boto3.client("sqs"),
         s3=boto3.client("s3"),
-        management_api=lambda endpoint: boto3.client("apigatewaymanagementapi", endpoint_url=endpoint),
+        management_api=lambda endpoint: boto3.client(
+            "apigatewaymanagementapi", endpoint_url=endpoint, config=management
+        ),
+        task_lambda=_task_lambda,
     )
 
 

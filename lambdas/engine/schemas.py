@@ -25,26 +25,72 @@ class TooDeep(ValueError):
         self.field = field
 
 
+class NotJsonNumber(ValueError):
+    """NaN, Infinity, or a number too large to carry: Python's json reads them, JSON has none of them."""
+
+    def __init__(self, field: str, text: str) -> None:
+        super().__init__(f"{text[:40]} is not a number JSON can carry (no NaN, no Infinity, no overflow)")
+        self.field = field
+
+
+class _Refused:
+    """What the parser returns for a number it must not accept (reported with its path afterwards)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _float(text: str) -> Any:
+    value = float(text)
+    return _Refused(text) if value in (float("inf"), float("-inf")) else value
+
+
+def _int(text: str) -> Any:
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        return _Refused(text)
+
+
 def load_json_bounded(text: str) -> Any:
     """json.loads that refuses documents nested deeper than MAX_JSON_DEPTH with TooDeep (naming the
-    top-level field it happened under, or "body"); malformed JSON raises json.JSONDecodeError."""
+    top-level field it happened under, or "body") and numbers JSON cannot carry with NotJsonNumber
+    (naming the path); malformed JSON raises json.JSONDecodeError."""
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_Refused, parse_float=_float, parse_int=_int)
     except RecursionError:
         raise TooDeep("body") from None
     # Iterative walk: a recursive one would hit the same limit the check is here to avoid.
-    pending: list[tuple[Any, int, str]] = [(document, 1, "body")]
+    pending: list[tuple[Any, int, str, str]] = [(document, 1, "body", "")]
     while pending:
-        value, depth, field = pending.pop()
+        value, depth, field, path = pending.pop()
+        if isinstance(value, _Refused):
+            raise NotJsonNumber(path or "body", value.text)
         if isinstance(value, dict):  # the body's own keys name the field below them
-            children = [(key if depth == 1 else field, child) for key, child in value.items()]
+            children = [
+                (key if depth == 1 else field, f"{path}.{key}" if path else key, child)
+                for key, child in value.items()
+            ]
         elif isinstance(value, list):
-            children = [(field, child) for child in value]
+            children = [(field, f"{path}[{i}]", child) for i, child in enumerate(value)]
         else:
             continue
         if depth > MAX_JSON_DEPTH:
             raise TooDeep(field)
-        pending.extend((child, depth + 1, name) for name, child in children)
+        pending.extend((child, depth + 1, name, child_path) for name, child_path, child in children)
+    return document
+
+
+class NotAnObject(ValueError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"the request body must be a JSON object (or empty), not {kind}")
+
+
+def load_request_body(text: str) -> Any:
+    """A request body: bounded JSON that is an object, or null (an empty body counts as null)."""
+    document = load_json_bounded(text) if text.strip() else None
+    if document is not None and not isinstance(document, dict):
+        raise NotAnObject(type(document).__name__.replace("list", "an array").replace("str", "a string"))
     return document
 
 

@@ -1,53 +1,49 @@
 """The engine's operations: what the handlers call. Handlers stay thin; the semantics live here.
 
-Writers read, decide with the transition table (`model.check`), and write conditionally on what
-they read (`store.apply`). Losing a condition is normal under at-least-once delivery: someone
-else already took this decision or a newer one, and there is a newer stream image to act on.
+Writers read, decide with the pure functions of `flow` (which go through the transition table), and
+write one conditional UpdateItem (`store.apply`). Losing a condition is normal under concurrency and
+at-least-once delivery: the writer decides again from the state DynamoDB returned with the failure
+(`store.retry_conflicts`), or learns that someone else already did what it came to do.
+
+Dispatch modes (`DISPATCH_MODE`): with "writer", whoever commits a change takes the decisions that
+follow from it in the same write and dispatches what it made READY; with "stream", the writers only
+record and the orchestrator decides and dispatches from the stream (one hop per level).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from engine import definitions, flow, model
 from engine.config import Settings
-from engine.definitions import InlineDefinition, TaskDefinition
+from engine.definitions import InlineDefinition
 from engine.errors import (
     InvalidCursor,
     ItemAlreadyExists,
     TransitionRejected,
-    VersionConflict,
     WorkflowIdConflict,
     WorkflowNotFound,
 )
+from engine.flow import Change, Dag, Dispatch
 from engine.model import (
-    Attempt,
+    AttemptResult,
     Entity,
-    Task,
     TaskStatus,
-    TaskSummary,
-    Workflow,
+    WorkflowState,
     WorkflowStatus,
     WorkflowSummary,
 )
-from engine.store import Store, TaskChange, TaskTouch, WorkflowChange, dump_json
+from engine.store import Definition, Snapshot, StateConflict, Store, result_sk, retry_conflicts
 
-# A READY task not claimed this long after it became due is dispatched again by the reaper.
-DISPATCH_GRACE_SECONDS = 120.0
-# A RUNNING task's lease: its timeout plus this margin for the worker's own work (read, record).
-LEASE_MARGIN_SECONDS = 30.0
-# Cancel re-reads and tries again when a worker or the orchestrator changed a task meanwhile.
-CANCEL_ATTEMPTS = 5
 ERROR_MESSAGE_LIMIT = 4096
+WRITER, STREAM = "writer", "stream"
 
 
 def iso(ts: float | None) -> str | None:
@@ -65,27 +61,32 @@ def parse_iso(text: str | None) -> float | None:
 
 @dataclass
 class Created:
-    workflow: Workflow
-    tasks: dict[str, Task]
+    snapshot: Snapshot
     created: bool
+    dispatches: list[Dispatch] = field(default_factory=list)
 
 
 @dataclass
-class Reconciled:
-    """What the orchestrator did with one image."""
+class Attempt:
+    """A claimed attempt: what the worker runs and what the task function receives."""
 
-    applied: bool
-    finished: str | None = None  # SUCCESS or FAILED when this image finished the workflow
-    stale: bool = False
-
-
-@dataclass
-class Claim:
-    """A claimed attempt: the task as it is now RUNNING, and what the task function receives."""
-
-    task: Task
+    workflow_id: str
+    index: int
+    task_id: str
+    attempt: int
+    function: str
+    timeout_seconds: int
+    started: float
+    task_input: Any
     workflow_input: Any
-    dependencies: dict[str, Task] = field(default_factory=dict)
+    dependencies: dict[str, tuple[Any, str | None]]  # task id -> (output, output_ref)
+    # The state as this worker last wrote it: the first guess of the result's conditional write (if
+    # it is stale the write loses, and is computed again from the state DynamoDB returns).
+    state: WorkflowState | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return model.idempotency_key(self.workflow_id, self.task_id, self.attempt)
 
 
 @dataclass
@@ -102,6 +103,32 @@ class Recorded:
     status: str | None  # SUCCEEDED, READY (rescheduled), FAILED; None when the result was discarded
     attempt: int
     retried: bool = False
+    dispatches: list[Dispatch] = field(default_factory=list)
+    claimed: list[Attempt] = field(default_factory=list)  # dependents the writer keeps and runs itself
+    finished: str | None = None  # the workflow's end, when this result ended it
+
+
+@dataclass
+class Reconciled:
+    applied: bool
+    finished: str | None = None
+    dispatches: list[Dispatch] = field(default_factory=list)
+
+
+@dataclass
+class Swept:
+    examined: int = 0
+    expired: int = 0
+    retried: int = 0
+    redispatched: int = 0
+    reconciled: int = 0
+    dispatches: list[Dispatch] = field(default_factory=list)
+
+
+# Definitions are immutable: each process keeps the ones it read (the orchestrator reads one per
+# workflow, not one per image).
+_DEFINITIONS: dict[str, tuple[Definition, Dag]] = {}
+_DEFINITIONS_KEPT = 2000
 
 
 class Engine:
@@ -109,384 +136,398 @@ class Engine:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self._dags = _DEFINITIONS
+
+    @property
+    def writer_dispatch(self) -> bool:
+        return self.settings.dispatch_mode == WRITER
+
+    def definition(self, workflow_id: str) -> tuple[Definition, Dag] | None:
+        """The (immutable) definition, cached for the life of this process."""
+        cached = self._dags.get(workflow_id)
+        if cached is None:
+            found = self.store.get_definition(workflow_id)
+            if found is None:
+                return None
+            cached = (found, Dag.from_definition(found.definition))
+            if len(self._dags) > _DEFINITIONS_KEPT:
+                self._dags.clear()
+            self._dags[workflow_id] = cached
+        return cached
 
     # --- create, read, list ----------------------------------------------------------------------
 
     def create(
-        self,
-        workflow_id: str | None,
-        definition: str | InlineDefinition | None,
-        workflow_input: dict[str, Any],
+        self, workflow_id: str | None, definition: str | InlineDefinition | None, workflow_input: Any
     ) -> Created:
-        name, task_defs = definitions.resolve(definition, self.settings.task_functions.keys())
-        dag = {"tasks": [t.model_dump(mode="json") for t in task_defs]}
-        request_hash = _hash({"definition_name": name, "definition": dag, "input": workflow_input})
+        functions = self.settings.task_functions
+        name, task_defs = definitions.resolve(
+            definition, {k: f.timeout_seconds for k, f in functions.items()}
+        )
+        dag_json = {"tasks": [t.model_dump(mode="json") for t in task_defs]}
+        request_hash = _hash({"definition_name": name, "definition": dag_json, "input": workflow_input})
         wf_id = workflow_id or f"wf-{uuid.uuid4().hex}"
-        created_at = iso(self.clock())
+        now = self.clock()
+        created_at = iso(now)
         assert created_at is not None
-        tasks = {t.id: self._new_task(wf_id, t) for t in task_defs}
-        wf = Workflow(
-            workflow_id=wf_id,
-            status=WorkflowStatus.PENDING,
-            definition_name=name,
-            definition=dag,
-            input=workflow_input,
-            request_hash=request_hash,
-            tasks={tid: t.summary() for tid, t in tasks.items()},
-            version=1,
-            created_at=created_at,
-        )
+        stored = Definition(wf_id, name, dag_json, workflow_input, request_hash, created_at)
+        dag = Dag.from_definition(dag_json)
+        change = flow.create(wf_id, dag, created_at, now, start=self.writer_dispatch)
+        change.before = _named(change.before, name)
         try:
-            self.store.create(wf, list(tasks.values()))
+            state = self.store.create(stored, change, now)
         except ItemAlreadyExists as exc:
-            loaded = self.store.load(wf_id)
-            if loaded is None:  # deleted by TTL in between: extremely unlikely, and a retry succeeds
+            existing = self.store.read(wf_id)
+            if existing.definition is None:
                 raise
-            if loaded[0].request_hash != request_hash:
+            if existing.definition.request_hash != request_hash:
                 raise WorkflowIdConflict(wf_id) from exc
-            return Created(loaded[0], loaded[1], created=False)
-        return Created(wf, tasks, created=True)
+            if existing.state is None:  # the first create stopped between its two writes: finish it
+                change = flow.create(
+                    wf_id, dag, existing.definition.created_at, now, start=self.writer_dispatch
+                )
+                change.before = _named(change.before, name)
+                try:
+                    self.store.create_state(change, now)
+                except ItemAlreadyExists:
+                    return Created(self.store.read(wf_id), created=False)
+                return Created(self.store.read(wf_id), created=True, dispatches=change.dispatches(dag))
+            return Created(existing, created=False)
+        return Created(Snapshot(state, stored), created=True, dispatches=change.dispatches(dag))
 
-    @staticmethod
-    def _new_task(workflow_id: str, t: TaskDefinition) -> Task:
-        return Task(
-            workflow_id=workflow_id,
-            task_id=t.id,
-            status=TaskStatus.PENDING,
-            function=t.function,
-            depends_on=list(t.depends_on),
-            attempt=0,
-            max_attempts=t.retry.max_attempts,
-            backoff=t.retry.backoff,
-            timeout_seconds=t.timeout_seconds,
-            input=t.input,
-            version=1,
-        )
-
-    def get(self, workflow_id: str) -> tuple[Workflow, dict[str, Task]]:
-        loaded = self.store.load(workflow_id)
-        if loaded is None:
+    def get(self, workflow_id: str) -> Snapshot:
+        snapshot = self.store.read(workflow_id)
+        if snapshot.state is None or snapshot.definition is None:
             raise WorkflowNotFound(workflow_id)
-        return loaded
+        return snapshot
 
     def list_workflows(
         self, status: str | None, limit: int, cursor: str | None
     ) -> tuple[list[WorkflowSummary], str | None]:
-        start = _decode_cursor(cursor, status) if cursor else None
-        workflows, last = self.store.list_workflows(status, limit, start)
+        after = _decode_cursor(cursor, status) if cursor else None
+        workflows, last = self.store.list_page(status, limit, after)
         return workflows, _encode_cursor(last, status) if last else None
 
     # --- cancel and retry (API) ------------------------------------------------------------------
 
-    def cancel(self, workflow_id: str) -> tuple[Workflow, dict[str, Task]]:
-        for _ in range(CANCEL_ATTEMPTS):
-            wf, tasks = self.get(workflow_id)
-            reason = model.check(Entity.WORKFLOW, "cancel", wf.status)
+    def cancel(self, workflow_id: str) -> Snapshot:
+        snapshot = self.get(workflow_id)
+        assert snapshot.state is not None and snapshot.definition is not None
+        dag = Dag.from_definition(snapshot.definition.definition)
+        now = self.clock()
+        state = snapshot.state
+        for _ in range(5):
+            reason = model.check(Entity.WORKFLOW, "cancel", state.status)
             if reason:
                 raise TransitionRejected(f"workflow {workflow_id}: {reason}")
-            now = self.clock()
-            changes = []
-            for task in tasks.values():
-                if task.status not in model.TASK_UNFINISHED:
-                    continue
-                attempts = _close_attempt(task, TaskStatus.CANCELLED, now)
-                changes.append(
-                    TaskChange(
-                        workflow_id,
-                        task.task_id,
-                        "cancel",
-                        task.status,
-                        task.version,
-                        task.attempt,
-                        sets={
-                            "finished_at": iso(now),
-                            "lease_expires_at": None,
-                            "attempts": attempts,
-                            "expires_at": self._expires_at(now),
-                        },
+            # Every RUNNING attempt ends as CANCELLED, written first and once: a worker finishing it
+            # meanwhile finds its result refused; one that got there first is recorded instead.
+            finished: dict[int, AttemptResult] = {}
+            for i, task in enumerate(state.tasks):
+                if task.status == TaskStatus.RUNNING:
+                    mine = AttemptResult(
+                        dag.ids[i], task.attempt, TaskStatus.CANCELLED, _started(task), iso(now) or ""
                     )
+                    other = self.store.put_result(workflow_id, mine, now)
+                    if other is not None and other.status != TaskStatus.CANCELLED:
+                        finished[i] = other
+            if finished:
+                i, result = next(iter(finished.items()))
+                change = flow.finish_attempt(
+                    state, dag, i, result.attempt, result.status, now, decisions=True
                 )
-            change = WorkflowChange(
-                workflow_id,
-                transition="cancel",
-                from_status=wf.status,
-                # Only the tasks being cancelled must be as read (their summaries are checked);
-                # the status check stops a cancel racing the orchestrator's finishing write.
-                expected_status=frozenset({wf.status}),
-                sets={"finished_at": iso(now), "expires_at": self._expires_at(now)},
-            )
+                if change is not None:
+                    try:
+                        state = self.store.apply(change, now)
+                    except StateConflict as conflict:
+                        state = conflict.state or state
+                continue
             try:
-                self.store.apply(change, changes)
-            except VersionConflict:
-                continue  # a worker claimed or recorded meanwhile: read again and cancel what is there
+                self.store.apply(flow.cancel(state, now), now)
+            except StateConflict as conflict:
+                if conflict.state is None:
+                    raise WorkflowNotFound(workflow_id) from conflict
+                state = conflict.state
+                continue
             return self.get(workflow_id)
         raise TransitionRejected(f"workflow {workflow_id} kept changing while being cancelled; try again")
 
-    def retry(self, workflow_id: str) -> tuple[Workflow, dict[str, Task]]:
-        wf, tasks = self.get(workflow_id)
-        reason = model.check(Entity.WORKFLOW, "retry", wf.status)
+    def retry(self, workflow_id: str) -> tuple[Snapshot, list[Dispatch]]:
+        snapshot = self.get(workflow_id)
+        assert snapshot.state is not None and snapshot.definition is not None
+        state = snapshot.state
+        reason = model.check(Entity.WORKFLOW, "retry", state.status)
         if reason:
             raise TransitionRejected(f"workflow {workflow_id}: {reason}")
-        budgets = {t["id"]: t.get("retry", {}).get("max_attempts", 3) for t in wf.task_definitions()}
-        changes = [
-            TaskChange(
-                workflow_id,
-                task.task_id,
-                "reset",
-                task.status,
-                task.version,
-                task.attempt,
-                # Attempt numbers keep counting (each idempotency key stays unique); the task gets
-                # its full budget of attempts again from here.
-                sets={
-                    "max_attempts": task.attempt + int(budgets.get(task.task_id, task.max_attempts)),
-                    "error": None,
-                    "lease_expires_at": None,
-                    "finished_at": None,
-                    "expires_at": None,
-                },
-            )
-            for task in tasks.values()
-            if task.status in model.TASK_RETRYABLE
+        dag = Dag.from_definition(snapshot.definition.definition)
+        now = self.clock()
+        # The definition and the results the rerun reads must outlive the rerun.
+        reused = [
+            result_sk(dag.ids[i], t.attempt)
+            for i, t in enumerate(state.tasks)
+            if t.status == TaskStatus.SUCCEEDED
         ]
-        # Succeeded tasks stay as they are, but must not expire under the running workflow.
-        keep = [
-            TaskTouch(workflow_id, task.task_id, task.version, {"expires_at": None})
-            for task in tasks.values()
-            if task.status == TaskStatus.SUCCEEDED
-        ]
-        change = WorkflowChange(
-            workflow_id,
-            transition="retry",
-            from_status=wf.status,
-            # A finished workflow changes only through the API: two retries racing, one wins.
-            expected_version=wf.version,
-            sets={"finished_at": None, "expires_at": None},
-        )
+        self.store.refresh_expiry(workflow_id, ["#DEF", *reused], now)
+        change = flow.retry(state, dag, now, decisions=self.writer_dispatch)
         try:
-            self.store.apply(change, changes, keep)
-        except VersionConflict as exc:
+            self.store.apply(change, now)
+        except StateConflict as exc:
             raise TransitionRejected(
                 f"workflow {workflow_id} changed while being retried; try again"
             ) from exc
-        return self.get(workflow_id)
+        return self.get(workflow_id), change.dispatches(dag)
 
     # --- orchestrator ----------------------------------------------------------------------------
 
-    def reconcile(self, wf: Workflow) -> Reconciled:
-        """Carry out what this image calls for; a stale image's writes lose their conditions."""
-        decided = flow.plan(wf)
-        if decided.empty:
+    def reconcile(self, state: WorkflowState) -> Reconciled:
+        """Carry out what this image calls for (normally nothing when writers dispatch); dispatch what
+        that made READY, and READY tasks past their dispatch deadline (a lost dispatch)."""
+        if state.status not in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING):
             return Reconciled(applied=False)
         now = self.clock()
-        changes = [self._make_ready(wf, tid, now) for tid in decided.ready]
-        changes += [
-            TaskChange(
-                wf.workflow_id,
-                tid,
-                "skip",
-                wf.tasks[tid].status,
-                wf.tasks[tid].version,
-                wf.tasks[tid].attempt,
-                sets={"finished_at": iso(now), "expires_at": self._expires_at(now)},
-            )
-            for tid in decided.skip
-        ]
-        sets: dict[str, Any] = {}
-        if decided.workflow_transition == "start":
-            sets["started_at"] = iso(now)
-        elif decided.workflow_transition in ("succeed", "fail"):
-            sets.update(finished_at=iso(now), expires_at=self._expires_at(now))
-        if decided.workflow_transition:
-            # The decision read every task: nothing in the workflow may have changed since.
-            change = WorkflowChange(
-                wf.workflow_id,
-                transition=decided.workflow_transition,
-                from_status=wf.status,
-                expected_version=wf.version,
-                sets=sets,
-            )
-        else:
-            change = WorkflowChange(
-                wf.workflow_id,
-                expected_status=frozenset({WorkflowStatus.RUNNING}),
-                read_tasks=decided.relied_on,
-            )
+        if state.settled and not _has_overdue(state, now):
+            return Reconciled(applied=False)  # the writer took every decision: nothing to read
+        found = self.definition(state.workflow_id)
+        if found is None:
+            return Reconciled(applied=False)
+        dag = found[1]
+        lost, _ = flow.overdue(state, dag, now)
+        if state.settled:
+            return Reconciled(applied=False, dispatches=lost)
+        change = flow.reconcile(state, dag, now)
+        if change.empty:
+            return Reconciled(applied=False, dispatches=lost)
         try:
-            self.store.apply(change, changes)
-        except VersionConflict:
-            return Reconciled(applied=False, stale=True)
-        finished = None
-        if decided.workflow_transition in ("succeed", "fail"):
-            finished = model.transition(Entity.WORKFLOW, decided.workflow_transition).to_state
-        return Reconciled(applied=True, finished=finished)
-
-    def _make_ready(self, wf: Workflow, task_id: str, now: float) -> TaskChange:
-        summary = wf.tasks[task_id]
-        return TaskChange(
-            wf.workflow_id,
-            task_id,
-            "ready",
-            summary.status,
-            summary.version,
-            summary.attempt + 1,
-            due_at=now + DISPATCH_GRACE_SECONDS,
-        )
-
-    def _expires_at(self, now: float) -> int:
-        return int(now + self.settings.workflow_ttl_days * 86400)
+            self.store.apply(change, now)
+        except StateConflict:
+            return Reconciled(applied=False, dispatches=lost)  # a newer image will come
+        finished = change.status if change.status in model.WORKFLOW_FINISHED else None
+        return Reconciled(applied=True, finished=finished, dispatches=change.dispatches(dag) + lost)
 
     # --- worker ----------------------------------------------------------------------------------
 
-    def claim(self, workflow_id: str, task_id: str, attempt: int) -> Claim | None:
+    def claim(self, workflow_id: str, task_id: str, attempt: int) -> Attempt | None:
         """READY -> RUNNING for exactly this attempt, by exactly one caller; None for everyone else."""
-        loaded = self.store.load(workflow_id)
-        if loaded is None:
+        snapshot = self.store.read(workflow_id)
+        if snapshot.state is None or snapshot.definition is None:
             return None
-        wf, tasks = loaded
-        task = tasks.get(task_id)
-        if task is None or task.attempt != attempt or model.check(Entity.TASK, "claim", task.status):
-            return None  # a duplicate or late dispatch: the attempt was claimed, or is gone
-        if wf.status != WorkflowStatus.RUNNING:
+        definition = snapshot.definition
+        dag = Dag.from_definition(definition.definition)
+        self._dags[workflow_id] = (definition, dag)
+        i = dag.position(task_id)
+        if i is None:
             return None
         now = self.clock()
-        lease = now + task.timeout_seconds + LEASE_MARGIN_SECONDS
-        started = iso(now)
-        attempts = [a.to_item() for a in task.attempts] + [
-            Attempt(attempt, TaskStatus.RUNNING, started).to_item()
-        ]
-        change = TaskChange(
-            workflow_id,
-            task_id,
-            "claim",
-            task.status,
-            task.version,
-            attempt,
-            sets={
-                "lease_expires_at": lease,
-                "started_at": started,
-                "finished_at": None,
-                "error": None,
-                "attempts": attempts,
-            },
-            due_at=lease,
+        change, _ = retry_conflicts(
+            lambda state: flow.claim(state, dag, i, attempt, now),
+            lambda c: self.store.apply(c, now),
+            snapshot.state,
         )
-        try:
-            self.store.apply(
-                WorkflowChange(workflow_id, expected_status=frozenset({WorkflowStatus.RUNNING})), [change]
-            )
-        except VersionConflict:
-            return None  # another worker claimed this attempt first, or the workflow was cancelled
-        claimed = replace(
-            task,
-            status=change.to_status,
-            version=change.from_version + 1,
-            lease_expires_at=lease,
-            started_at=started,
-            finished_at=None,
-            error=None,
-            attempts=[Attempt.from_item(a) for a in attempts],
-        )
-        deps = {d: tasks[d] for d in task.depends_on if d in tasks}
-        return Claim(task=claimed, workflow_input=wf.input, dependencies=deps)
+        if change is None:
+            return None
+        after = change.after()
+        return self._attempt(after, dag, definition, i, snapshot.results, {})
 
-    def record(self, claim: Claim, outcome: Outcome) -> Recorded:
-        """Record the claimed attempt's result exactly once; a late or duplicate result is discarded."""
-        return self._finish_attempt(claim.task, outcome, self.clock())
-
-    def _finish_attempt(self, task: Task, outcome: Outcome, now: float) -> Recorded:
-        wf_id, tid = task.workflow_id, task.task_id
-        if outcome.ok:
-            attempts = _close_attempt(task, TaskStatus.SUCCEEDED, now)
-            change = TaskChange(
-                wf_id,
-                tid,
-                "succeed",
-                task.status,
-                task.version,
-                task.attempt,
-                sets={
-                    "output": None if outcome.output_ref else dump_json(outcome.output),
-                    "output_ref": outcome.output_ref,
-                    "error": None,
-                    "lease_expires_at": None,
-                    "finished_at": iso(now),
-                    "attempts": attempts,
-                    "expires_at": self._expires_at(now),
-                },
-            )
-        else:
-            error = _clip_error(outcome.error)
-            attempts = _close_attempt(task, TaskStatus.FAILED, now, error)
-            if task.attempt < task.max_attempts:
-                not_before = now + model.backoff_seconds(task.backoff, task.attempt)
-                change = TaskChange(
-                    wf_id,
-                    tid,
-                    "reschedule",
-                    task.status,
-                    task.version,
-                    task.attempt + 1,
-                    sets={"error": error, "lease_expires_at": None, "attempts": attempts},
-                    due_at=not_before + DISPATCH_GRACE_SECONDS,
-                    not_before=not_before,
-                )
+    def _attempt(
+        self,
+        state: WorkflowState,
+        dag: Dag,
+        definition: Definition,
+        i: int,
+        results: dict[tuple[str, int], AttemptResult],
+        known: dict[str, tuple[Any, str | None]],
+    ) -> Attempt:
+        task = state.tasks[i]
+        deps: dict[str, tuple[Any, str | None]] = {}
+        missing = []
+        for d in dag.deps[i]:
+            dep_id, dep_attempt = dag.ids[d], state.tasks[d].attempt
+            if dep_id in known:
+                deps[dep_id] = known[dep_id]
+            elif (dep_id, dep_attempt) in results:
+                r = results[(dep_id, dep_attempt)]
+                deps[dep_id] = (r.output, r.output_ref)
             else:
-                change = TaskChange(
-                    wf_id,
-                    tid,
-                    "fail",
-                    task.status,
-                    task.version,
-                    task.attempt,
-                    sets={
-                        "error": error,
-                        "lease_expires_at": None,
-                        "finished_at": iso(now),
-                        "attempts": attempts,
-                        "expires_at": self._expires_at(now),
-                    },
-                )
-        try:
-            self.store.apply(WorkflowChange(wf_id), [change])
-        except VersionConflict:
-            # The lease expired and the reaper moved on, or the workflow was cancelled: this
-            # attempt's result no longer counts.
-            return Recorded(status=None, attempt=task.attempt)
-        return Recorded(
-            status=change.to_status, attempt=task.attempt, retried=change.transition == "reschedule"
+                missing.append((dep_id, dep_attempt))
+        if missing:
+            for (dep_id, _), r in self.store.get_results(state.workflow_id, missing).items():
+                deps[dep_id] = (r.output, r.output_ref)
+        return Attempt(
+            workflow_id=state.workflow_id,
+            index=i,
+            task_id=dag.ids[i],
+            attempt=task.attempt,
+            function=dag.functions[i],
+            timeout_seconds=dag.timeouts[i],
+            started=(task.started or int(self.clock() * 1000)) / 1000,
+            task_input=dag.inputs[i],
+            workflow_input=definition.input,
+            dependencies=deps,
+            state=state,
         )
 
-    # --- reaper ----------------------------------------------------------------------------------
-
-    def reap(self, limit: int = 500) -> tuple[list[Recorded], list[flow.Dispatch]]:
-        """Expired leases become failed attempts; READY tasks nobody claimed are dispatched again."""
+    def record(
+        self,
+        attempt: Attempt,
+        outcome: Outcome,
+        *,
+        can_keep: Callable[[int], bool] = lambda timeout: False,
+        known: dict[str, tuple[Any, str | None]] | None = None,
+    ) -> Recorded:
+        """Record a claimed attempt's result exactly once: the result item first (attribute_not_exists),
+        then the state. A result refused because the attempt was ended meanwhile (cancelled, its lease
+        taken over) is discarded. With writer dispatch the same write takes the decisions that follow,
+        and keeps (claims) a dependent made READY for this worker when `can_keep(timeout)` says so."""
+        cached = self._dags.get(attempt.workflow_id) or self.definition(attempt.workflow_id)
+        assert cached is not None
+        definition, dag = cached
         now = self.clock()
-        recorded, redispatch = [], []
-        for task in self.store.due_tasks(now, limit):
-            if task.status == TaskStatus.RUNNING and (task.lease_expires_at or 0) <= now:
+        result = AttemptResult(
+            task_id=attempt.task_id,
+            attempt=attempt.attempt,
+            status=TaskStatus.SUCCEEDED if outcome.ok else TaskStatus.FAILED,
+            started_at=iso(attempt.started),
+            finished_at=iso(now) or "",
+            output=None if outcome.output_ref else outcome.output,
+            output_ref=outcome.output_ref,
+            error=None if outcome.ok else _clip_error(outcome.error),
+        )
+        other = self.store.put_result(attempt.workflow_id, result, now)
+        if other is not None:
+            # Already there: this worker's own (an earlier try of this recording: the same status and
+            # error type), or the end someone else gave the attempt (a cancel, an expired lease).
+            if other.status != result.status or (other.error or {}).get("type") != (result.error or {}).get(
+                "type"
+            ):
+                return Recorded(status=None, attempt=attempt.attempt)
+            result = other
+        hint = attempt.state
+        # The state this worker last wrote is a good first guess unless other tasks were under way
+        # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
+        if hint is None or any(
+            t.status in (TaskStatus.READY, TaskStatus.RUNNING)
+            for j, t in enumerate(hint.tasks)
+            if j != attempt.index
+        ):
+            hint = None
+        state = hint or self.store.get_state(attempt.workflow_id)
+        if state is None:
+            return Recorded(status=None, attempt=attempt.attempt)
+        return self._apply_result(state, dag, definition, attempt.index, result, now, can_keep, known or {})
+
+    def _apply_result(
+        self,
+        state: WorkflowState,
+        dag: Dag,
+        definition: Definition,
+        i: int,
+        result: AttemptResult,
+        now: float,
+        can_keep: Callable[[int], bool],
+        known: dict[str, tuple[Any, str | None]],
+    ) -> Recorded:
+        moment = [now]  # each try decides at its own time: a claim after a lost race is not back-dated
+
+        def compute(current: WorkflowState) -> Change | None:
+            at = moment[0] = max(now, self.clock())
+            change = flow.finish_attempt(
+                current, dag, i, result.attempt, result.status, at, decisions=self.writer_dispatch
+            )
+            # Keep the next task of a chain (the only one this result made READY): a fan-out's tasks
+            # are all dispatched, so that they start together.
+            if change is not None and self.writer_dispatch and len(change.ready) == 1:
+                (j,) = change.ready
+                if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
+                    flow.claim_inline(change, dag, j, at)
+            return change
+
+        change, after = retry_conflicts(compute, lambda c: self.store.apply(c, moment[0]), state)
+        if change is None or after is None:
+            return Recorded(status=None, attempt=result.attempt)
+        status = change.task(i).status
+        finished = change.status if change.status in model.WORKFLOW_FINISHED else None
+        if result.status == TaskStatus.SUCCEEDED:
+            known = {**known, result.task_id: (result.output, result.output_ref)}
+        claimed = [self._attempt(after, dag, definition, j, {}, known) for j in change.claimed]
+        return Recorded(
+            status=status,
+            attempt=result.attempt,
+            retried=status == TaskStatus.READY,
+            dispatches=change.dispatches(dag),
+            claimed=claimed,
+            finished=finished,
+        )
+
+    # --- the sweep (reaper) ----------------------------------------------------------------------
+
+    def sweep(self, horizon_seconds: float, limit: int = 2000) -> Swept:
+        """Every unfinished workflow that has not moved within the horizon is reconciled with the same
+        decisions: expired leases become failed attempts (or the result the worker left), READY tasks
+        past their dispatch deadline are dispatched again, missed decisions are taken."""
+        now = self.clock()
+        swept = Swept()
+        cutoff = iso(now - horizon_seconds)
+        assert cutoff is not None
+        ids = []
+        for workflow_id in self.store.unfinished((WorkflowStatus.PENDING, WorkflowStatus.RUNNING), cutoff):
+            ids.append(workflow_id)
+            if len(ids) >= limit:
+                break
+        for state in self.store.get_states(ids):
+            swept.examined += 1
+            if state.updated_at / 1000 > now - horizon_seconds and not _has_overdue(state, now):
+                continue
+            found = self.definition(state.workflow_id)
+            if found is None:
+                continue
+            definition, dag = found
+            lost, expired = flow.overdue(state, dag, now)
+            for i in expired:
+                task = state.tasks[i]
                 error = {
                     "type": "LeaseExpired",
                     "message": f"attempt {task.attempt} did not report within its lease",
                 }
-                result = self._finish_attempt(task, Outcome(ok=False, error=error), now)
-                if result.status is not None:
-                    recorded.append(result)
-            elif task.status == TaskStatus.READY:
-                redispatch.append(
-                    flow.Dispatch(task.workflow_id, task.task_id, task.attempt, task.not_before)
+                mine = AttemptResult(
+                    dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
                 )
-        return recorded, redispatch
+                result = self.store.put_result(state.workflow_id, mine, now) or mine
+                current = self.store.get_state(state.workflow_id)
+                if current is None:
+                    break
+                recorded = self._apply_result(current, dag, definition, i, result, now, lambda _: False, {})
+                if recorded.status is not None:
+                    swept.expired += 1
+                    swept.retried += int(recorded.retried)
+                    swept.dispatches += recorded.dispatches
+            swept.redispatched += len(lost)
+            swept.dispatches += lost
+            if not state.settled or state.status == WorkflowStatus.PENDING:
+                current = self.store.get_state(state.workflow_id)
+                if current is not None and not current.settled:
+                    result_ = self.reconcile(current)
+                    if result_.applied:
+                        swept.reconciled += 1
+                        swept.dispatches += [d for d in result_.dispatches if d not in lost]
+        return swept
 
 
-def _close_attempt(
-    task: Task, status: str, now: float, error: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
-    """The attempt history with the current attempt (if it started) closed with `status`."""
-    attempts = [a.to_item() for a in task.attempts]
-    if attempts and attempts[-1]["attempt"] == task.attempt and attempts[-1]["status"] == TaskStatus.RUNNING:
-        attempts[-1].update(status=status, finished_at=iso(now), error=error)
-    return attempts
+def _has_overdue(state: WorkflowState, now: float) -> bool:
+    return any(
+        t.due is not None and t.due <= now
+        for t in state.tasks
+        if t.status in (TaskStatus.READY, TaskStatus.RUNNING)
+    )
+
+
+def _started(task: model.TaskState) -> str | None:
+    return iso(task.started / 1000) if task.started else None
+
+
+def _named(state: WorkflowState, name: str) -> WorkflowState:
+    from dataclasses import replace
+
+    return replace(state, definition_name=name)
 
 
 def _clip_error(error: dict[str, str] | None) -> dict[str, str]:
@@ -502,37 +543,27 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# The cursor is opaque to clients: base64 of the last key and the filter it belongs to. Decoding
-# accepts exactly the shape we issue, so a forged cursor is a 400, never a malformed DynamoDB call.
-def _encode_cursor(last_key: dict[str, Any], status: str | None) -> str:
-    plain = {k: v["S"] for k, v in last_key.items() if k in ("pk", "sk", "created_at")}
-    payload = json.dumps({"k": plain, "s": status}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+# The cursor is the position of the last row of a page: "<created_at>~<workflow id>". Any string of that
+# form is a position (rows older than it follow), so nothing a client sends in that form is refused;
+# the format is in the OpenAPI document (CURSOR_PATTERN).
+CURSOR_PATTERN = r"^[0-9T:.Z-]{1,30}~[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$"
 
 
-def _decode_cursor(cursor: str, status: str | None) -> dict[str, Any]:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key, filtered = payload["k"], payload["s"]
-        if filtered != status or set(key) != {"pk", "sk", "created_at"}:
-            raise InvalidCursor
-        if not all(isinstance(v, str) and len(v) <= 200 for v in key.values()) or not key["pk"].startswith(
-            "WF#"
-        ):
-            raise InvalidCursor
-        parse_iso(key["created_at"])
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidCursor from exc
-    start = {k: {"S": v} for k, v in key.items()}
-    if status is None:
-        start["list_pk"] = {"S": "WORKFLOW"}
-    else:
-        start["wf_status"] = {"S": status}
-    return start
+def _encode_cursor(last: tuple[str, str], status: str | None) -> str:
+    return f"{last[0]}~{last[1]}"
 
 
-def task_counts(tasks: dict[str, TaskSummary]) -> dict[str, int]:
+def _decode_cursor(cursor: str, status: str | None) -> tuple[str, str]:
+    import re
+
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise InvalidCursor
+    created, _, workflow_id = cursor.partition("~")
+    return created, workflow_id
+
+
+def task_counts(statuses: tuple[str, ...] | list[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for summary in tasks.values():
-        counts[summary.status] = counts.get(summary.status, 0) + 1
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
     return counts

@@ -1,22 +1,26 @@
-"""DynamoDB access for the `workflows` table.
+"""DynamoDB access for the `workflows` table (docs/architecture.md, "The workflows table").
 
-Every change is a conditional write on the version the writer read. A task's change and the
-workflow item's `tasks.<task_id>` summary are written in one transaction, so every workflow item
-image in the stream is a consistent snapshot of the whole workflow. The workflow item's own
-`version` goes up by one with every change, so images are ordered and clients can drop stale ones.
+Per workflow partition `WF#<id>`: the state item (`#WF`, small, mutable), the definition item
+(`#DEF`, immutable: the DAG, the input, the request hash) and one result item per ended attempt
+(`RES#<task>#<attempt>`, immutable, written once with attribute_not_exists).
 
-Conditions are built from named parts (`Expr.require(why, ...)`), each saying which race it stops.
-A lost condition becomes `VersionConflict` (chained from DynamoDB's error, carrying the current
-item when DynamoDB returned it); a transaction that collides with another in flight
-(`TransactionConflict`) is retried a bounded number of times with jitter.
+Every transition is one conditional UpdateItem of the state item built from a `flow.Change`: it
+sets the tasks that change, bumps `version` by one (so images are ordered) and carries the change's
+conditions, each named for the race it stops. A lost condition is `StateConflict`, carrying the
+state as it is now (DynamoDB returns it with the failure: no second read). No transactions.
+
+The list indexes are write-sharded (`list_pk` = LIST#<shard>, `status_pk` = <STATUS>#<shard>, the
+shard a hash of the workflow id) and keys-only: an index row is written when a workflow is created
+and when its status changes, never on a task transition.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
-import random
-import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -24,19 +28,27 @@ from typing import Any, cast
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from engine import model
-from engine.errors import ContentionExhausted, ItemAlreadyExists, VersionConflict
-from engine.model import Attempt, Entity, Task, TaskSummary, Workflow, WorkflowSummary
+from engine.errors import ItemAlreadyExists, VersionConflict
+from engine.flow import Change, Require
+from engine.model import AttemptResult, TaskState, WorkflowState, WorkflowSummary
 
-WORKFLOW_SK = "#WF"
-TASK_SK_PREFIX = "TASK#"
-LIST_PK = "WORKFLOW"
-DUE_PK = "DUE"
-BY_CREATED, BY_STATUS, BY_DUE = "by_created", "by_status", "by_due"
-MAX_TRANSACTION_ATTEMPTS = 5
+STATE_SK = "#WF"
+DEFINITION_SK = "#DEF"
+RESULT_SK_PREFIX = "RES#"
+BY_CREATED, BY_STATUS = "by_created", "by_status"
+# Index shards: each list and status key takes 1/SHARDS of the writes (docs: "Capacity model").
+SHARDS = 16
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+class StateConflict(VersionConflict):
+    """A state write lost its condition; `state` is the state item as it is now (None: gone)."""
+
+    def __init__(self, message: str, state: WorkflowState | None) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 # --- codec -------------------------------------------------------------------------------------
@@ -74,142 +86,174 @@ def deserialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _from_dynamo_value(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
-def workflow_key(workflow_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"WF#{workflow_id}"}, "sk": {"S": WORKFLOW_SK}}
+def partition(workflow_id: str) -> str:
+    return f"WF#{workflow_id}"
 
 
-def task_key(workflow_id: str, task_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"WF#{workflow_id}"}, "sk": {"S": f"{TASK_SK_PREFIX}{task_id}"}}
+def key(workflow_id: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": partition(workflow_id)}, "sk": {"S": sk}}
 
 
-def is_workflow_item(item: dict[str, Any]) -> bool:
-    return item.get("sk") == WORKFLOW_SK
+def result_sk(task_id: str, attempt: int) -> str:
+    return f"{RESULT_SK_PREFIX}{task_id}#{attempt:04d}"
+
+
+def shard(workflow_id: str) -> int:
+    return zlib.crc32(workflow_id.encode()) % SHARDS
+
+
+def list_pk(workflow_id: str) -> str:
+    return f"LIST#{shard(workflow_id):02d}"
+
+
+def status_pk(status: str, workflow_id: str) -> str:
+    return f"{status}#{shard(workflow_id):02d}"
+
+
+def is_state_item(item: dict[str, Any]) -> bool:
+    return item.get("sk") == STATE_SK
 
 
 # User data (workflow and task input, task output, inline definitions) is stored as JSON text:
 # DynamoDB maps nest at most 32 levels deep and numbers carry 38 digits, and JSON from callers owes
 # us neither. (Also, DynamoDB Local's stream renders an empty map as `{}` without its "M" type.)
 def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _load_json(text: Any) -> Any:
     return None if text is None else json.loads(text)
 
 
-def workflow_to_item(wf: Workflow) -> dict[str, Any]:
+def state_to_item(state: WorkflowState) -> dict[str, Any]:
     return {
-        "pk": f"WF#{wf.workflow_id}",
-        "sk": WORKFLOW_SK,
-        "workflow_id": wf.workflow_id,
-        "status": wf.status,
-        "wf_status": wf.status,
-        "list_pk": LIST_PK,
-        "definition_name": wf.definition_name,
-        "definition": dump_json(wf.definition),
-        "input": dump_json(wf.input),
-        "request_hash": wf.request_hash,
-        "tasks": {tid: s.to_item() for tid, s in wf.tasks.items()},
-        "version": wf.version,
-        "created_at": wf.created_at,
-        "started_at": wf.started_at,
-        "finished_at": wf.finished_at,
-        "expires_at": wf.expires_at,
+        "pk": partition(state.workflow_id),
+        "sk": STATE_SK,
+        "workflow_id": state.workflow_id,
+        "status": state.status,
+        "version": state.version,
+        "definition_name": state.definition_name,
+        "created_at": state.created_at,
+        "started_at": state.started_at,
+        "finished_at": state.finished_at,
+        "updated_at": state.updated_at,
+        "expires_at": state.expires_at,
+        "settled": state.settled,
+        "list_pk": list_pk(state.workflow_id),
+        "status_pk": status_pk(state.status, state.workflow_id),
+        "tasks": [t.to_item() for t in state.tasks],
     }
 
 
-def summary_from_item(item: dict[str, Any]) -> WorkflowSummary:
-    """A list row from a by_created / by_status item."""
-    return WorkflowSummary(
-        workflow_id=item["workflow_id"],
+def state_from_item(item: dict[str, Any]) -> WorkflowState:
+    workflow_id = item.get("workflow_id") or str(item["pk"]).removeprefix("WF#")
+    return WorkflowState(
+        workflow_id=workflow_id,
         status=item["status"],
-        definition_name=item["definition_name"],
-        tasks={tid: TaskSummary.from_item(s) for tid, s in item.get("tasks", {}).items()},
         version=int(item["version"]),
+        definition_name=item.get("definition_name", ""),
         created_at=item["created_at"],
+        tasks=tuple(TaskState.from_item(t) for t in item.get("tasks", [])),
         started_at=item.get("started_at"),
         finished_at=item.get("finished_at"),
-    )
-
-
-def workflow_from_item(item: dict[str, Any]) -> Workflow:
-    return Workflow(
-        workflow_id=item["workflow_id"],
-        status=item["status"],
-        definition_name=item["definition_name"],
-        definition=_load_json(item["definition"]),
-        input=_load_json(item.get("input")),
-        request_hash=item.get("request_hash", ""),
-        tasks={tid: TaskSummary.from_item(s) for tid, s in item.get("tasks", {}).items()},
-        version=int(item["version"]),
-        created_at=item["created_at"],
-        started_at=item.get("started_at"),
-        finished_at=item.get("finished_at"),
+        updated_at=int(item.get("updated_at", 0)),
         expires_at=item.get("expires_at"),
+        settled=bool(item.get("settled", True)),
     )
 
 
-def task_to_item(task: Task) -> dict[str, Any]:
-    due = task.status in (model.TaskStatus.READY, model.TaskStatus.RUNNING) and task.due_at is not None
+def summary_from_state(state: WorkflowState) -> WorkflowSummary:
+    return WorkflowSummary(
+        workflow_id=state.workflow_id,
+        status=state.status,
+        definition_name=state.definition_name,
+        task_statuses=tuple(t.status for t in state.tasks),
+        version=state.version,
+        created_at=state.created_at,
+        started_at=state.started_at,
+        finished_at=state.finished_at,
+    )
+
+
+def result_to_item(workflow_id: str, result: AttemptResult, expires_at: int) -> dict[str, Any]:
     return {
-        "pk": f"WF#{task.workflow_id}",
-        "sk": f"{TASK_SK_PREFIX}{task.task_id}",
-        "workflow_id": task.workflow_id,
-        "task_id": task.task_id,
-        "status": task.status,
-        "function": task.function,
-        "depends_on": list(task.depends_on),
-        "attempt": task.attempt,
-        "max_attempts": task.max_attempts,
-        "backoff": task.backoff,
-        "timeout_seconds": task.timeout_seconds,
-        "input": dump_json(task.input),
-        "output": None if task.output is None else dump_json(task.output),
-        "output_ref": task.output_ref,
-        "error": task.error,
-        "attempts": [a.to_item() for a in task.attempts],
-        "not_before": task.not_before,
-        "lease_expires_at": task.lease_expires_at,
-        # by_due is sparse: only READY and RUNNING tasks carry its keys.
-        "due_pk": DUE_PK if due else None,
-        "due_at": task.due_at if due else None,
-        "version": task.version,
-        "started_at": task.started_at,
-        "finished_at": task.finished_at,
+        "pk": partition(workflow_id),
+        "sk": result_sk(result.task_id, result.attempt),
+        "task_id": result.task_id,
+        "attempt": result.attempt,
+        "status": result.status,
+        "output": None if result.output is None or result.output_ref else dump_json(result.output),
+        "output_ref": result.output_ref,
+        "error": result.error,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "expires_at": expires_at,
     }
 
 
-def task_from_item(item: dict[str, Any]) -> Task:
-    return Task(
-        workflow_id=item["workflow_id"],
+def result_from_item(item: dict[str, Any]) -> AttemptResult:
+    return AttemptResult(
         task_id=item["task_id"],
+        attempt=int(item["attempt"]),
         status=item["status"],
-        function=item["function"],
-        depends_on=list(item.get("depends_on", [])),
-        attempt=int(item.get("attempt", 0)),
-        max_attempts=int(item["max_attempts"]),
-        backoff=float(item.get("backoff", 0)),
-        timeout_seconds=int(item["timeout_seconds"]),
-        input=_load_json(item.get("input")),
-        version=int(item["version"]),
+        started_at=item.get("started_at"),
+        finished_at=item["finished_at"],
         output=_load_json(item.get("output")),
         output_ref=item.get("output_ref"),
         error=item.get("error"),
-        attempts=[Attempt.from_item(a) for a in item.get("attempts", [])],
-        not_before=item.get("not_before"),
-        lease_expires_at=item.get("lease_expires_at"),
-        due_at=item.get("due_at"),
-        started_at=item.get("started_at"),
-        finished_at=item.get("finished_at"),
     )
 
 
-# --- expressions built from named parts ---------------------------------------------------------
+@dataclass
+class Definition:
+    """The immutable definition item."""
+
+    workflow_id: str
+    definition_name: str
+    definition: dict[str, Any]
+    input: Any
+    request_hash: str
+    created_at: str
+
+    def to_item(self, expires_at: int) -> dict[str, Any]:
+        return {
+            "pk": partition(self.workflow_id),
+            "sk": DEFINITION_SK,
+            "definition_name": self.definition_name,
+            "definition": dump_json(self.definition),
+            "input": dump_json(self.input),
+            "request_hash": self.request_hash,
+            "created_at": self.created_at,
+            "expires_at": expires_at,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> Definition:
+        return cls(
+            workflow_id=str(item["pk"]).removeprefix("WF#"),
+            definition_name=item["definition_name"],
+            definition=_load_json(item["definition"]),
+            input=_load_json(item.get("input")),
+            request_hash=item.get("request_hash", ""),
+            created_at=item["created_at"],
+        )
+
+
+@dataclass
+class Snapshot:
+    """A whole workflow: state, definition and every result item (one consistent Query)."""
+
+    state: WorkflowState | None
+    definition: Definition | None
+    results: dict[tuple[str, int], AttemptResult] = field(default_factory=dict)
+
+
+# --- conditions --------------------------------------------------------------------------------
 
 
 @dataclass
 class Expr:
-    """Placeholders and clauses for one item's UpdateExpression and ConditionExpression."""
+    """Placeholders and clauses for one UpdateExpression and ConditionExpression."""
 
     names: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
@@ -217,32 +261,45 @@ class Expr:
     removes: list[str] = field(default_factory=list)
     conditions: list[tuple[str, str]] = field(default_factory=list)  # (why, clause)
 
-    def name(self, *path: str) -> str:
-        parts = []
-        for segment in path:
-            placeholder = f"#n{len(self.names)}"
-            for existing, value in self.names.items():
-                if value == segment:
-                    placeholder = existing
-                    break
-            self.names[placeholder] = segment
-            parts.append(placeholder)
-        return ".".join(parts)
+    def name(self, segment: str) -> str:
+        for placeholder, value in self.names.items():
+            if value == segment:
+                return placeholder
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = segment
+        return placeholder
+
+    def task(self, index: int, attribute: str | None = None) -> str:
+        path = f"{self.name('tasks')}[{index}]"
+        return f"{path}.{self.name(attribute)}" if attribute else path
 
     def value(self, value: Any) -> str:
         placeholder = f":v{len(self.values)}"
         self.values[placeholder] = serialize(value)
         return placeholder
 
-    def set(self, path: tuple[str, ...], value: Any) -> None:
+    def set(self, path: str, value: Any) -> None:
         if value is None:
-            self.removes.append(self.name(*path))
+            self.removes.append(path)
         else:
-            self.sets.append(f"{self.name(*path)} = {self.value(value)}")
+            self.sets.append(f"{path} = {self.value(value)}")
 
     def require(self, why: str, clause: str) -> None:
-        """Add a condition clause; `why` names the race or mistake it rules out (kept for errors)."""
         self.conditions.append((why, clause))
+
+    def clause(self, requirement: Require) -> str:
+        if requirement.kind == "task":
+            path = self.task(requirement.index, requirement.field)
+        elif requirement.kind == "status":
+            path = self.name("status")
+        elif requirement.kind == "version":
+            path = self.name("version")
+        else:
+            raise ValueError(f"unknown condition {requirement.kind}")
+        values = [self.value(v) for v in requirement.values]
+        if requirement.op == "in" or (requirement.kind == "status" and len(values) > 1):
+            return f"{path} IN ({', '.join(values)})"
+        return f"{path} {requirement.op} {values[0]}"
 
     def update_expression(self) -> str:
         text = ""
@@ -259,336 +316,299 @@ class Expr:
         return "; ".join(why for why, _ in self.conditions)
 
 
-# --- changes --------------------------------------------------------------------------------------
+def iso_ms(epoch: float) -> str:
+    from datetime import UTC, datetime
 
-
-@dataclass
-class TaskChange:
-    """Move one task from the status and version its writer read, by one named transition.
-
-    `sets` holds other attributes in item form (None removes one). The task's due time (READY and
-    RUNNING only) keys the sparse by_due index; `not_before` travels into the workflow's summary.
-    """
-
-    workflow_id: str
-    task_id: str
-    transition: str
-    from_status: str
-    from_version: int
-    attempt: int
-    sets: dict[str, Any] = field(default_factory=dict)
-    due_at: float | None = None
-    not_before: float | None = None
-
-    def __post_init__(self) -> None:
-        rule = model.transition(Entity.TASK, self.transition)
-        if self.from_status not in rule.from_states:
-            raise ValueError(f"task {self.transition} from {self.from_status} is not in the transition table")
-        self.to_status = rule.to_state
-
-    @property
-    def summary(self) -> TaskSummary:
-        return TaskSummary(self.to_status, self.attempt, self.from_version + 1, self.not_before)
-
-
-@dataclass
-class TaskTouch:
-    """Change attributes of a task that are not its state (no transition, no new version), on the
-    condition that it is still at the version read."""
-
-    workflow_id: str
-    task_id: str
-    version: int
-    sets: dict[str, Any]
-
-
-@dataclass
-class WorkflowChange:
-    """Changes to the workflow item that travel with the task changes in one transaction.
-
-    `expected_version` conditions on the whole workflow (used when a decision reads every task);
-    `expected_status` only on its status. `read_tasks` are tasks whose summaries a decision was
-    derived from without changing them (e.g. a dependency's SUCCEEDED): they must still be there.
-    """
-
-    workflow_id: str
-    transition: str | None = None
-    from_status: str | None = None
-    expected_version: int | None = None
-    expected_status: frozenset[str] | None = None
-    sets: dict[str, Any] = field(default_factory=dict)
-    read_tasks: dict[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.transition is not None:
-            rule = model.transition(Entity.WORKFLOW, self.transition)
-            if self.from_status not in rule.from_states:
-                raise ValueError(f"{self.transition} from {self.from_status} is not in the table")
-            self.sets["status"] = rule.to_state
-            self.sets["wf_status"] = rule.to_state
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class Store:
-    def __init__(
-        self,
-        client: Any,
-        table_name: str,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-    ) -> None:
+    def __init__(self, client: Any, table_name: str, *, ttl_days: int = 30) -> None:
         self.client = client
         self.table = table_name
-        self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.ttl_days = ttl_days
+
+    def finished_expiry(self, now: float) -> int:
+        return int(now + self.ttl_days * 86400)
+
+    def running_expiry(self, now: float) -> int:
+        """Items written while a workflow runs (definition, results) cannot get their TTL when it
+        finishes without being rewritten: they expire RUN_LIMIT_DAYS later than a finished state would."""
+        return int(now + (self.ttl_days + RUN_LIMIT_DAYS) * 86400)
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def load(self, workflow_id: str) -> tuple[Workflow, dict[str, Task]] | None:
-        """The workflow and all its tasks: one strongly consistent Query of the partition."""
-        items: list[dict[str, Any]] = []
+    def read(self, workflow_id: str) -> Snapshot:
+        """State, definition and results: one strongly consistent Query of the partition."""
+        snapshot = Snapshot(None, None)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": f"WF#{workflow_id}"}},
+            "ExpressionAttributeValues": {":pk": {"S": partition(workflow_id)}},
             "ConsistentRead": True,
         }
         while True:
             page = self.client.query(**kwargs)
-            items.extend(deserialize_item(i) for i in page.get("Items", []))
+            for raw in page.get("Items", []):
+                item = deserialize_item(raw)
+                sk = item["sk"]
+                if sk == STATE_SK:
+                    snapshot.state = state_from_item(item)
+                elif sk == DEFINITION_SK:
+                    snapshot.definition = Definition.from_item(item)
+                elif sk.startswith(RESULT_SK_PREFIX):
+                    result = result_from_item(item)
+                    snapshot.results[(result.task_id, result.attempt)] = result
             if "LastEvaluatedKey" not in page:
-                break
+                return snapshot
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        wf_items = [i for i in items if is_workflow_item(i)]
-        if not wf_items:
-            return None
-        tasks = {i["task_id"]: task_from_item(i) for i in items if not is_workflow_item(i)}
-        return workflow_from_item(wf_items[0]), tasks
 
-    def get_workflow(self, workflow_id: str) -> Workflow | None:
-        page = self.client.get_item(TableName=self.table, Key=workflow_key(workflow_id), ConsistentRead=True)
-        return workflow_from_item(deserialize_item(page["Item"])) if "Item" in page else None
+    def get_state(self, workflow_id: str) -> WorkflowState | None:
+        page = self.client.get_item(TableName=self.table, Key=key(workflow_id, STATE_SK), ConsistentRead=True)
+        return state_from_item(deserialize_item(page["Item"])) if "Item" in page else None
 
-    def load_for_claim(
-        self, workflow_id: str, task_id: str, dependencies: Sequence[str]
-    ) -> tuple[Workflow | None, Task | None, dict[str, Task]]:
-        """The workflow, one task and its dependencies, read as one atomic snapshot (one request)."""
-        keys = [workflow_key(workflow_id), task_key(workflow_id, task_id)]
-        keys += [task_key(workflow_id, d) for d in dependencies]
-        response = self.client.transact_get_items(
-            TransactItems=[{"Get": {"TableName": self.table, "Key": k}} for k in keys]
-        )
-        items = [deserialize_item(r["Item"]) if "Item" in r else None for r in response["Responses"]]
-        wf = workflow_from_item(items[0]) if items[0] else None
-        task = task_from_item(items[1]) if items[1] else None
-        deps = {i["task_id"]: task_from_item(i) for i in items[2:] if i}
-        return wf, task, deps
+    def get_definition(self, workflow_id: str) -> Definition | None:
+        """Immutable: an eventually consistent read, then a consistent one if it is not there yet."""
+        for consistent in (False, True):
+            page = self.client.get_item(
+                TableName=self.table, Key=key(workflow_id, DEFINITION_SK), ConsistentRead=consistent
+            )
+            if "Item" in page:
+                return Definition.from_item(deserialize_item(page["Item"]))
+        return None
 
-    def get_task(self, workflow_id: str, task_id: str) -> Task | None:
-        page = self.client.get_item(
-            TableName=self.table, Key=task_key(workflow_id, task_id), ConsistentRead=True
-        )
-        return task_from_item(deserialize_item(page["Item"])) if "Item" in page else None
+    def get_results(
+        self, workflow_id: str, attempts: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], AttemptResult]:
+        """Result items by (task id, attempt), read consistently (BatchGetItem, unprocessed keys retried)."""
+        found: dict[tuple[str, int], AttemptResult] = {}
+        keys = [key(workflow_id, result_sk(t, a)) for t, a in dict.fromkeys(attempts)]
+        while keys:
+            batch, keys = keys[:100], keys[100:]
+            request: dict[str, Any] = {self.table: {"Keys": batch, "ConsistentRead": True}}
+            while request:
+                page = self.client.batch_get_item(RequestItems=request)
+                for raw in page.get("Responses", {}).get(self.table, []):
+                    result = result_from_item(deserialize_item(raw))
+                    found[(result.task_id, result.attempt)] = result
+                request = page.get("UnprocessedKeys") or {}
+        return found
 
-    def list_workflows(
-        self, status: str | None, limit: int, start_key: dict[str, Any] | None
-    ) -> tuple[list[WorkflowSummary], dict[str, Any] | None]:
-        """Newest first, from by_created (or by_status when filtering); the key to continue from."""
-        if status is None:
-            index, condition, values = BY_CREATED, "list_pk = :k", {":k": {"S": LIST_PK}}
-        else:
-            index, condition, values = BY_STATUS, "wf_status = :k", {":k": {"S": status}}
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if start_key:
-            kwargs["ExclusiveStartKey"] = start_key
-        page = self.client.query(**kwargs)
-        workflows = [summary_from_item(deserialize_item(i)) for i in page.get("Items", [])]
-        return workflows, page.get("LastEvaluatedKey")
+    def get_states(self, workflow_ids: Sequence[str]) -> list[WorkflowState]:
+        """Many state items, eventually consistent (list pages and the sweep; writes check anyway)."""
+        states: dict[str, WorkflowState] = {}
+        ids = list(dict.fromkeys(workflow_ids))
+        while ids:
+            batch, ids = ids[:100], ids[100:]
+            request: dict[str, Any] = {self.table: {"Keys": [key(w, STATE_SK) for w in batch]}}
+            while request:
+                page = self.client.batch_get_item(RequestItems=request)
+                for raw in page.get("Responses", {}).get(self.table, []):
+                    state = state_from_item(deserialize_item(raw))
+                    states[state.workflow_id] = state
+                request = page.get("UnprocessedKeys") or {}
+        return [states[w] for w in workflow_ids if w in states]
 
-    def due_tasks(self, now: float, limit: int = 500) -> Iterator[Task]:
-        """READY and RUNNING tasks whose due time passed, oldest first (the sparse by_due index).
+    def list_page(
+        self, status: str | None, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[WorkflowSummary], tuple[str, str] | None]:
+        """Newest first across every shard of by_created (or by_status): one Query per shard in parallel,
+        merged. `after` is the (created_at, workflow_id) of the last row of the previous page."""
+        index, attribute = (BY_CREATED, "list_pk") if status is None else (BY_STATUS, "status_pk")
+        prefix = "LIST" if status is None else status
 
-        The index holds keys only (it is written on every READY and RUNNING transition, so it stays
-        small); each task is then read whole and current, which also drops one that moved on since."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": BY_DUE,
-            "KeyConditionExpression": "due_pk = :due AND due_at <= :now",
-            "ExpressionAttributeValues": {":due": {"S": DUE_PK}, ":now": serialize(now)},
-            "Limit": min(limit, 100),
-        }
-        seen = 0
-        while seen < limit:
-            page = self.client.query(**kwargs)
-            for item in page.get("Items", []):
-                seen += 1
-                current = self.client.get_item(
-                    TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True
-                ).get("Item")
-                if current:
-                    yield task_from_item(deserialize_item(current))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        def query(n: int) -> list[tuple[str, str]]:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": index,
+                "KeyConditionExpression": f"{attribute} = :k" + (" AND created_at <= :c" if after else ""),
+                "ExpressionAttributeValues": {":k": {"S": f"{prefix}#{n:02d}"}}
+                | ({":c": {"S": after[0]}} if after else {}),
+                "ScanIndexForward": False,
+            }
+            rows: list[tuple[str, str]] = []
+            while len(rows) <= limit:  # one more than a page: tells whether there is a next one
+                kwargs["Limit"] = limit + 5
+                page = self.client.query(**kwargs)
+                for raw in page.get("Items", []):
+                    row = (raw["created_at"]["S"], raw["pk"]["S"].removeprefix("WF#"))
+                    if after is None or row < after:  # ties on created_at: order by id
+                        rows.append(row)
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return rows[: limit + 1]
+
+        with ThreadPoolExecutor(SHARDS) as pool:
+            per_shard = list(pool.map(query, range(SHARDS)))
+        merged = list(heapq.merge(*per_shard, reverse=True))
+        page_rows = merged[:limit]
+        more = len(merged) > limit
+        states = {s.workflow_id: s for s in self.get_states([w for _, w in page_rows])}
+        summaries = [summary_from_state(states[w]) for _, w in page_rows if w in states]
+        return summaries, (page_rows[-1] if more and page_rows else None)
+
+    def unfinished(self, statuses: Sequence[str], created_before: str) -> Iterator[str]:
+        """Ids of PENDING and RUNNING workflows created before a time (the sweep), every shard in parallel."""
+
+        def query(prefix_shard: tuple[str, int]) -> list[str]:
+            prefix, n = prefix_shard
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": BY_STATUS,
+                "KeyConditionExpression": "status_pk = :k AND created_at <= :c",
+                "ExpressionAttributeValues": {":k": {"S": f"{prefix}#{n:02d}"}, ":c": {"S": created_before}},
+            }
+            ids = []
+            while True:
+                page = self.client.query(**kwargs)
+                ids += [raw["pk"]["S"].removeprefix("WF#") for raw in page.get("Items", [])]
+                if "LastEvaluatedKey" not in page:
+                    return ids
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        work = [(s, n) for s in statuses for n in range(SHARDS)]
+        with ThreadPoolExecutor(16) as pool:
+            for ids in pool.map(query, work):
+                yield from ids
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def create(self, workflow: Workflow, tasks: Sequence[Task]) -> None:
-        """Write the workflow and its tasks together, or nothing when the id is taken."""
-        items = [workflow_to_item(workflow)] + [task_to_item(t) for t in tasks]
-        transact = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": serialize_item(item),
-                    # Two creates with one workflow id (a client retrying, two clients racing):
-                    # only the first writes; the other learns what is there.
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-            for item in items
-        ]
-        reasons = ["the workflow id is new"] * len(transact)
-        self._transact(transact, reasons, what=f"create {workflow.workflow_id}", lost=ItemAlreadyExists)
+    def create(self, definition: Definition, change: Change, now: float) -> WorkflowState:
+        """The definition item, then the state item; each only if absent (two creates with one id: the
+        first writes, the other learns what is there: ItemAlreadyExists carrying the definition).
+        The state as written."""
+        self._put_new(definition.to_item(self.running_expiry(now)), f"create {definition.workflow_id}")
+        state = self._stamped(change.after(), change, now)
+        self._put_new(state_to_item(state), f"create {definition.workflow_id}")
+        return state
 
-    def apply(
-        self, change: WorkflowChange, tasks: Sequence[TaskChange] = (), touches: Sequence[TaskTouch] = ()
-    ) -> None:
-        """Write task changes and the workflow item (summaries, version + 1) in one transaction."""
-        updates = [self._task_update(tc) for tc in tasks] + [self._task_touch(t) for t in touches]
-        updates.append(self._workflow_update(change, tasks))
-        what = f"workflow {change.workflow_id}"
-        if len(updates) == 1:
-            self._update(updates[0], what=what)
-        else:
-            self._transact(
-                [{"Update": params} for params, _ in updates], [why for _, why in updates], what=what
-            )
-
-    def _task_update(self, tc: TaskChange) -> tuple[dict[str, Any], str]:
-        e = Expr()
-        e.require(
-            "the task is still at the version its writer read: a concurrent claim, result or cancel, "
-            "or a stale decision (a duplicated, replayed or reordered stream record) loses here",
-            f"{e.name('version')} = {e.value(tc.from_version)}",
+    def create_state(self, change: Change, now: float) -> None:
+        self._put_new(
+            state_to_item(self._stamped(change.after(), change, now)), f"create {change.workflow_id}"
         )
-        due = tc.to_status in (model.TaskStatus.READY, model.TaskStatus.RUNNING)
-        if due and tc.due_at is None:
-            raise ValueError(f"{tc.transition} makes task {tc.task_id} {tc.to_status}: it needs a due time")
-        sets: dict[str, Any] = {
-            **tc.sets,
-            "status": tc.to_status,
-            "attempt": tc.attempt,
-            "version": tc.from_version + 1,
-            "not_before": tc.not_before,
-            "due_pk": DUE_PK if due else None,
-            "due_at": tc.due_at if due else None,
-        }
-        for attribute, value in sets.items():
-            e.set((attribute,), value)
-        return self._update_params(task_key(tc.workflow_id, tc.task_id), e)
 
-    def _task_touch(self, touch: TaskTouch) -> tuple[dict[str, Any], str]:
-        e = Expr()
-        e.require(
-            "the task is still at the version read (touching it must not hide a concurrent change)",
-            f"{e.name('version')} = {e.value(touch.version)}",
+    def _stamped(self, state: WorkflowState, change: Change, now: float) -> WorkflowState:
+        from dataclasses import replace
+
+        return replace(
+            state,
+            updated_at=int(now * 1000),
+            started_at=iso_ms(now) if change.sets.get("started_at_now") else state.started_at,
         )
-        for attribute, value in touch.sets.items():
-            e.set((attribute,), value)
-        return self._update_params(task_key(touch.workflow_id, touch.task_id), e)
 
-    def _workflow_update(
-        self, change: WorkflowChange, tasks: Sequence[TaskChange]
-    ) -> tuple[dict[str, Any], str]:
-        e = Expr()
-        e.require("the workflow exists (a late write must not create a partial item)", "attribute_exists(pk)")
-        if change.expected_version is not None:
-            e.require(
-                "nothing changed in the workflow since the image the decision was derived from",
-                f"{e.name('version')} = {e.value(change.expected_version)}",
-            )
-        if change.expected_status is not None:
-            clause = " OR ".join(f"{e.name('status')} = {e.value(s)}" for s in sorted(change.expected_status))
-            e.require(
-                "the workflow is still in a state that allows this (e.g. not cancelled meanwhile)", clause
-            )
-        for tc in tasks:
-            e.require(
-                f"the summary of task {tc.task_id} is at the version read (it moves with the task item)",
-                f"{e.name('tasks', tc.task_id, 'version')} = {e.value(tc.from_version)}",
-            )
-            e.set(("tasks", tc.task_id), tc.summary.to_item())
-        for task_id, version in change.read_tasks.items():
-            e.require(
-                f"task {task_id}, which the decision relied on, has not changed",
-                f"{e.name('tasks', task_id, 'version')} = {e.value(version)}",
-            )
-        for attribute, value in change.sets.items():
-            e.set((attribute,), value)
-        e.sets.append(f"{e.name('version')} = {e.name('version')} + {e.value(1)}")
-        return self._update_params(workflow_key(change.workflow_id), e)
-
-    def _update_params(self, key: dict[str, Any], e: Expr) -> tuple[dict[str, Any], str]:
-        params: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": key,
-            "UpdateExpression": e.update_expression(),
-            "ConditionExpression": e.condition_expression(),
-            "ExpressionAttributeNames": e.names,
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if e.values:
-            params["ExpressionAttributeValues"] = e.values
-        return params, e.reasons()
-
-    def _update(self, update: tuple[dict[str, Any], str], *, what: str) -> None:
-        params, reasons = update
+    def _put_new(self, item: dict[str, Any], what: str) -> None:
         try:
-            self.client.update_item(**params)
+            self.client.put_item(
+                TableName=self.table,
+                Item=serialize_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             current = cast("Mapping[str, Any] | None", exc.response.get("Item"))
-            raise VersionConflict(
-                f"{what}: condition failed ({reasons})", deserialize_item(current) if current else None
+            raise ItemAlreadyExists(
+                f"{what}: the item exists", deserialize_item(current) if current else None
             ) from exc
 
-    def _transact(
-        self,
-        transact: list[dict[str, Any]],
-        reasons: Sequence[str],
-        *,
-        what: str,
-        lost: type[VersionConflict] = VersionConflict,
-    ) -> None:
-        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
-            try:
-                self.client.transact_write_items(TransactItems=transact)
-                return
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                codes = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-                if "ConditionalCheckFailed" in codes:
-                    index = codes.index("ConditionalCheckFailed")
-                    item = exc.response["CancellationReasons"][index].get("Item")
-                    raise lost(
-                        f"{what}: condition failed on item {index} ({reasons[index] or 'absent'})",
-                        deserialize_item(item) if item else None,
-                    ) from exc
-                if "TransactionConflict" not in codes or attempt == MAX_TRANSACTION_ATTEMPTS:
-                    if "TransactionConflict" in codes:
-                        raise ContentionExhausted(f"{what}: {attempt} transaction conflicts") from exc
-                    raise
-                # Another transaction held one of these items: back off a little, with full jitter,
-                # so that racing writers do not collide again in lockstep.
-                self._sleep(self._rng.uniform(0, 0.02 * 2**attempt))
+    def put_result(self, workflow_id: str, result: AttemptResult, now: float) -> AttemptResult | None:
+        """Write an attempt's result once. None when written; the result already there otherwise (the
+        attempt was ended by someone else first: a cancel, the sweep, a duplicate worker)."""
+        try:
+            self._put_new(result_to_item(workflow_id, result, self.running_expiry(now)), "result")
+        except ItemAlreadyExists as exc:
+            if exc.current is None:
+                found = self.get_results(workflow_id, [(result.task_id, result.attempt)])
+                return found[(result.task_id, result.attempt)]
+            return result_from_item(exc.current)
+        return None
+
+    def apply(self, change: Change, now: float) -> WorkflowState:
+        """One conditional UpdateItem of the state item; the state after it. StateConflict when a
+        condition fails (carrying the current state)."""
+        e = Expr()
+        e.require("the workflow exists (a late write must not create a partial item)", "attribute_exists(pk)")
+        for requirement in change.requires:
+            e.require(requirement.why, e.clause(requirement))
+        for i, task in sorted(change.tasks.items()):
+            e.set(e.task(i), task.to_item())
+        before = change.before
+        if change.status is not None and change.status != before.status:
+            e.set(e.name("status"), change.status)
+            e.set(e.name("status_pk"), status_pk(change.status, change.workflow_id))
+        sets = dict(change.sets)
+        if sets.pop("started_at_now", False):
+            sets["started_at"] = iso_ms(now)
+        if sets.pop("finished_at_now", False):
+            sets["finished_at"] = iso_ms(now)
+            sets["expires_at"] = self.finished_expiry(now)
+        for attribute, value in sets.items():
+            e.set(e.name(attribute), value)
+        if change.settled != before.settled:
+            e.set(e.name("settled"), change.settled)
+        e.set(e.name("updated_at"), int(now * 1000))
+        e.sets.append(f"{e.name('version')} = {e.name('version')} + {e.value(1)}")
+        params: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": key(change.workflow_id, STATE_SK),
+            "UpdateExpression": e.update_expression(),
+            "ConditionExpression": e.condition_expression(),
+            "ExpressionAttributeNames": e.names,
+            "ExpressionAttributeValues": e.values,
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            response = self.client.update_item(**params)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = cast("Mapping[str, Any] | None", exc.response.get("Item"))
+            state = state_from_item(deserialize_item(current)) if current else None
+            raise StateConflict(
+                f"workflow {change.workflow_id}: condition failed ({e.reasons()})", state
+            ) from exc
+        return state_from_item(deserialize_item(response["Attributes"]))
+
+    def refresh_expiry(self, workflow_id: str, sks: Sequence[str], now: float) -> None:
+        """A retried workflow runs again: its definition and the results it reuses must outlive it."""
+        for sk in sks:
+            self.client.update_item(
+                TableName=self.table,
+                Key=key(workflow_id, sk),
+                UpdateExpression="SET expires_at = :e",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":e": {"N": str(self.running_expiry(now))}},
+            )
+
+
+# A workflow cannot run longer than this between two API calls: at most 20 levels of at most 10
+# attempts, each at most 900 s plus a 900 s backoff (about 4.3 days).
+RUN_LIMIT_DAYS = 5
+
+
+def retry_conflicts(
+    attempt: Callable[[WorkflowState], Change | None],
+    apply: Callable[[Change], WorkflowState],
+    state: WorkflowState,
+    attempts: int = 10,
+) -> tuple[Change | None, WorkflowState | None]:
+    """Compute a change from `state` and write it; when the write loses, compute again from the state
+    DynamoDB returned with the failure. (None, state) when the change is no longer possible."""
+    from engine.errors import ContentionExhausted
+
+    for _ in range(attempts):
+        change = attempt(state)
+        if change is None or change.empty:
+            return None, state
+        try:
+            return change, apply(change)
+        except StateConflict as conflict:
+            if conflict.state is None:
+                return None, None
+            state = conflict.state
+    raise ContentionExhausted(
+        f"workflow {state.workflow_id}: {attempts} writes in a row lost their condition"
+    )

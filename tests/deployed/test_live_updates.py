@@ -14,7 +14,8 @@ def test_a_subscriber_gets_only_its_workflow_and_a_default_client_gets_all(
         Listener(deployment.websocket_url_as()) as everything,
         Listener(deployment.websocket_url_as()) as one,
     ):
-        mine, other = api.create(), api.create()
+        slow = {"input": {"simulate": {"A": {"sleep_ms": 5000}}}}  # still running when cancelled below
+        mine, other = api.create(slow), api.create(slow)
         one.send({"action": "subscribe", "workflow_id": mine["workflow_id"]})
         acknowledged = {"type": "subscribed", "workflow_id": mine["workflow_id"]}
         eventually(lambda: _replied(one, acknowledged), timeout=20, what="the subscription is acknowledged")

@@ -10,7 +10,9 @@ from support import Listener, tasks_by_id
 from tests.cloud import Api, Deployment, eventually
 
 # B1-B3 sleep so that running in parallel is visible as overlapping times, whatever the machine.
-PARALLEL = {"simulate": {"B1": {"sleep_ms": 1500}, "B2": {"sleep_ms": 1500}, "B3": {"sleep_ms": 1500}}}
+# Long enough that the B tasks overlap even when two of them wait for a worker's cold start (the
+# third runs at once in the worker that ran A).
+PARALLEL = {"simulate": {"B1": {"sleep_ms": 4000}, "B2": {"sleep_ms": 4000}, "B3": {"sleep_ms": 4000}}}
 
 
 def at(text: str) -> datetime:
@@ -39,7 +41,8 @@ class TestReferenceWorkflow:
     ) -> None:
         with Listener(deployment.websocket_url_as()) as listener:
             created = api.create({"input": PARALLEL})
-            assert created["status"] == "PENDING"
+            # PENDING; or already RUNNING when the create's own write starts it (writer dispatch)
+            assert created["status"] in ("PENDING", "RUNNING")
             workflow = api.wait(created["workflow_id"])
             assert workflow["status"] == "SUCCESS", workflow
             tasks = tasks_by_id(workflow)
@@ -64,8 +67,9 @@ class TestReferenceWorkflow:
 
     @staticmethod
     def _every_transition(updates: list[Any]) -> None:
-        """Each update is one transition, so every task is seen in every status it passed through,
-        and the workflow goes PENDING, RUNNING, SUCCESS."""
+        """Each update is one committed write, which may carry several transitions (a result and the
+        dependents it made READY, or claimed for the same worker): every task is seen RUNNING and then
+        SUCCEEDED, in the order of the transition table, and the workflow ends SUCCESS."""
         seen: dict[str, list[str]] = {}
         for update in updates:
             data = update.message["data"]
@@ -74,15 +78,14 @@ class TestReferenceWorkflow:
                 history = seen.setdefault(item["taskId"], [])
                 if not history or history[-1] != item["status"]:
                     history.append(item["status"])
-        assert seen == {
-            task: ["PENDING", "READY", "RUNNING", "SUCCEEDED"] for task in ("A", "B1", "B2", "B3", "C")
-        }
+        order = ["PENDING", "READY", "RUNNING", "SUCCEEDED"]
+        assert set(seen) == {"A", "B1", "B2", "B3", "C"}
+        for task, history in seen.items():
+            assert history == sorted(history, key=order.index), (task, history)
+            assert history[-2:] == ["RUNNING", "SUCCEEDED"], (task, history)
         workflow_statuses = [u.message["data"]["status"] for u in updates]
-        assert [s for i, s in enumerate(workflow_statuses) if i == 0 or s != workflow_statuses[i - 1]] == [
-            "PENDING",
-            "RUNNING",
-            "SUCCESS",
-        ]
+        changes = [s for i, s in enumerate(workflow_statuses) if i == 0 or s != workflow_statuses[i - 1]]
+        assert changes in (["PENDING", "RUNNING", "SUCCESS"], ["RUNNING", "SUCCESS"])
 
     def test_a_workflow_started_twice_with_the_same_id_is_created_once(self, api: Api) -> None:
         created = api.create()

@@ -64,21 +64,12 @@ class TestWorkflowsTable:
 
     def test_indexes(self, table: dict[str, Any]) -> None:
         indexes = {i["name"]: (i["hash_key"], i.get("range_key")) for i in table["global_secondary_index"]}
-        assert indexes == {
-            "by_created": ("list_pk", "created_at"),
-            "by_status": ("wf_status", "created_at"),
-            "by_due": ("due_pk", "due_at"),
-        }
+        assert indexes == {"by_created": ("list_pk", "created_at"), "by_status": ("status_pk", "created_at")}
+        # keys only: a state item's index rows are rewritten only when its keys change (created, a
+        # status change), never for a task transition
+        assert {i["projection_type"] for i in table["global_secondary_index"]} == {"KEYS_ONLY"}
         declared = {a["name"]: a["type"] for a in table["attribute"]}
-        assert declared == {
-            "pk": "S",
-            "sk": "S",
-            "list_pk": "S",
-            "wf_status": "S",
-            "created_at": "S",
-            "due_pk": "S",
-            "due_at": "N",
-        }
+        assert declared == {"pk": "S", "sk": "S", "list_pk": "S", "status_pk": "S", "created_at": "S"}
 
     def test_stream_ttl_recovery_and_encryption(self, table: dict[str, Any]) -> None:
         assert table["stream_enabled"] is True and table["stream_view_type"] == "NEW_AND_OLD_IMAGES"
@@ -278,10 +269,3 @@ class TestUnitTestTablesMatchTheStack:
         for table, request in (("workflows", workflows_table("x")), ("connections", connections_table("x"))):
             _, body = named(stacks["dev"], "aws_dynamodb_table", f"data/{table}")
             assert self.canonical_request(request) == self.canonical_stack(body), table
-
-    def test_engine_reads_what_the_list_indexes_project(self) -> None:
-        from engine.model import LISTED_ATTRIBUTES as ENGINE_LISTED
-
-        from modules.data import LISTED_ATTRIBUTES
-
-        assert ENGINE_LISTED == LISTED_ATTRIBUTES

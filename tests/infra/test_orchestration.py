@@ -140,6 +140,13 @@ class TestFunctions:
         assert max(b["timeout"] for b in tasks) <= MAX_SYNC_TASK_TIMEOUT < IDLE_TIMEOUT_SECONDS
         assert bodies["worker"]["timeout"] == MAX_SYNC_TASK_TIMEOUT + 60
 
+    def test_the_worker_outlasts_the_longest_task_attempt(self, env_stack: Stack) -> None:
+        from engine.flow import LEASE_MARGIN_SECONDS
+
+        _, worker = function(env_stack, "worker")
+        mapping = json.loads(worker["environment"]["variables"]["TASK_FUNCTIONS"])
+        assert worker["timeout"] > max(v["timeout_seconds"] for v in mapping.values()) + LEASE_MARGIN_SECONDS
+
 
 class TestEnvironment:
     @pytest.mark.parametrize("function_id", ENGINE_HANDLERS)
@@ -172,6 +179,13 @@ class TestEnvironment:
             "task-c": "node",
         }
         assert {v["function_name"] for v in mapping.values()} <= names
+        # each with its function's configured timeout: no attempt may ask for longer
+        timeouts = {
+            b["function_name"]: b["timeout"] for b in resources(env_stack, "aws_lambda_function").values()
+        }
+        assert {v["timeout_seconds"] for v in mapping.values()} == {
+            timeouts[v["function_name"]] for v in mapping.values()
+        }
 
     def test_orchestrator_posts_to_this_websocket_api(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "orchestrator")
@@ -341,7 +355,7 @@ class TestRoles:
                 for r in statement["Resource"]
             )
 
-    def test_only_the_worker_invokes_tasks_and_only_orchestrator_and_reaper_invoke_the_worker(
+    def test_only_the_worker_invokes_tasks_and_only_the_dispatchers_invoke_the_worker(
         self, env_stack: Stack
     ) -> None:
         invoked = {}
@@ -353,14 +367,15 @@ class TestRoles:
                 for r in s["Resource"]
             ]
             invoked[f.id] = sorted(t.rsplit(":", 1)[1] for t in targets)
+        env = self._env(env_stack)
+        worker = f"orchestra-{env}-worker"
+        # the worker runs tasks, and dispatches what its results made READY (writer dispatch)
         assert invoked["worker"] == sorted(
-            f"orchestra-{self._env(env_stack)}-{t}"
-            for t in ("task-a", "task-b1", "task-b2", "task-b3", "task-c")
+            [worker, *(f"orchestra-{env}-{t}" for t in ("task-a", "task-b1", "task-b2", "task-b3", "task-c"))]
         )
-        assert invoked["orchestrator"] == invoked["reaper"] == [f"orchestra-{self._env(env_stack)}-worker"]
-        assert all(
-            not invoked[f] for f in ("api", "websocket", "task-a", "task-b1", "task-b2", "task-b3", "task-c")
-        )
+        # the API dispatches a new workflow's roots; the orchestrator and the sweep repair lost dispatches
+        assert invoked["api"] == invoked["orchestrator"] == invoked["reaper"] == [worker]
+        assert all(not invoked[f] for f in ("websocket", "task-a", "task-b1", "task-b2", "task-b3", "task-c"))
 
     @staticmethod
     def _env(stack: Stack) -> str:

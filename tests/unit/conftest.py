@@ -76,9 +76,19 @@ def tables(dynamodb_local: DynamoDBLocal) -> tuple[str, str]:
     return workflows, connections
 
 
+@pytest.fixture(params=["writer", "stream"])
+def dispatch_mode(request: pytest.FixtureRequest) -> str:
+    """Both dispatch modes pass the same tests (orchestration.dispatch in the settings)."""
+    return str(request.param)
+
+
 @pytest.fixture
 def cloud(
-    dynamodb_local: DynamoDBLocal, tables: tuple[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch
+    dynamodb_local: DynamoDBLocal,
+    tables: tuple[str, str],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    dispatch_mode: str,
 ) -> Iterator[Cloud]:
     workflows, connections = tables
     env = {
@@ -93,6 +103,8 @@ def cloud(
         "CORS_ALLOW_ORIGINS": f"{CORS_ORIGIN},http://localhost:5173",
         "WORKFLOW_TTL_DAYS": "7",
         "CONNECTION_TTL_SECONDS": "7200",
+        "DISPATCH_MODE": dispatch_mode,
+        "SWEEP_HORIZON_SECONDS": "60",
         "AUTH_MODE": "cognito",
         "AUTH_CLIENT_IDS": "dashboard-client cli-client machine-client",
     }
@@ -100,7 +112,7 @@ def cloud(
         monkeypatch.setenv(name, value)
     runtime.reset()
     api.build_app.cache_clear()
-    yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock)
+    yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock, dispatch_mode)
     runtime.reset()
     api.build_app.cache_clear()
 
@@ -108,3 +120,18 @@ def cloud(
 def pytest_configure(config: pytest.Config) -> None:
     # Powertools warns when an invocation emits no metric (a duplicate dispatch, say): normal here.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+    config.addinivalue_line(
+        "markers", "any_dispatch: the dispatch mode plays no part (bad input, CORS): run in one mode only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        mode = callspec.params.get("dispatch_mode") if callspec else None
+        if item.get_closest_marker("any_dispatch") and mode == "stream":
+            config.hook.pytest_deselected(items=[item])
+            continue
+        keep.append(item)
+    items[:] = keep

@@ -35,11 +35,11 @@ QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/000000000000/orchestra-test-tas
 MANAGEMENT_ENDPOINT = "https://abc123.execute-api.us-east-1.amazonaws.com/prod"
 ARTIFACTS_KEY_ARN = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TASK_FUNCTIONS = {
-    "task-a": {"function_name": "orchestra-test-task-a", "type": "node"},
-    "task-b1": {"function_name": "orchestra-test-task-b1", "type": "node"},
-    "task-b2": {"function_name": "orchestra-test-task-b2", "type": "python"},
-    "task-b3": {"function_name": "orchestra-test-task-b3", "type": "container"},
-    "task-c": {"function_name": "orchestra-test-task-c", "type": "node"},
+    "task-a": {"function_name": "orchestra-test-task-a", "type": "node", "timeout_seconds": 60},
+    "task-b1": {"function_name": "orchestra-test-task-b1", "type": "node", "timeout_seconds": 60},
+    "task-b2": {"function_name": "orchestra-test-task-b2", "type": "python", "timeout_seconds": 60},
+    "task-b3": {"function_name": "orchestra-test-task-b3", "type": "container", "timeout_seconds": 60},
+    "task-c": {"function_name": "orchestra-test-task-c", "type": "node", "timeout_seconds": 60},
 }
 # What API Gateway's Cognito authorizer passes on (requestContext.authorizer.claims): all strings.
 OPERATOR_CLAIMS = {
@@ -78,9 +78,10 @@ class FakeContext:
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:000000000000:function:orchestra-test"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 900_000  # the worker's timeout; a fresh invocation
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms
 
 
 class TaskFailed(Exception):
@@ -150,12 +151,15 @@ class FakeLambda:
     """The Lambda Invoke API as the handlers use it: async invokes of the worker are queued for the
     driver; synchronous invokes of task functions run the function now."""
 
-    def __init__(self, cloud: Cloud) -> None:
+    def __init__(self, cloud: Cloud, read_timeout: int | None = None) -> None:
         self.cloud = cloud
+        self.read_timeout = read_timeout
 
     def invoke(
         self, FunctionName: str, InvocationType: str = "RequestResponse", Payload: bytes = b"{}"
     ) -> Any:
+        if InvocationType != "Event":
+            self.cloud.read_timeouts.append(self.read_timeout)
         event = json.loads(Payload)
         with self.cloud.lock:
             self.cloud.invocations[FunctionName] += 1
@@ -213,8 +217,14 @@ class Cloud:
     """One test's world: fresh tables, the handlers wired to fakes, and the stream to pump."""
 
     def __init__(
-        self, ddb_kwargs: dict[str, Any], workflows: str, connections: str, clock: Callable[[], float]
+        self,
+        ddb_kwargs: dict[str, Any],
+        workflows: str,
+        connections: str,
+        clock: Callable[[], float],
+        dispatch_mode: str = "writer",
     ) -> None:
+        self.dispatch_mode = dispatch_mode
         self.lock = threading.Lock()
         self.workflows, self.connections = workflows, connections
         self.dynamodb = boto3.client("dynamodb", **ddb_kwargs)
@@ -227,6 +237,7 @@ class Cloud:
             fn["function_name"]: simulated for fn in TASK_FUNCTIONS.values()
         }
         self.task_runs: list[tuple[str, int]] = []
+        self.read_timeouts: list[int | None] = []
         self.task_events: list[dict[str, Any]] = []
         self.worker_queue: deque[dict[str, Any]] = deque()
         self.sqs_queue: deque[str] = deque()
@@ -247,6 +258,7 @@ class Cloud:
                 sqs=FakeSQS(self),
                 s3=_NoS3(),
                 management_api=self._management_api,
+                task_lambda=lambda read_timeout: FakeLambda(self, read_timeout),
             ),
             clock=clock,
         )
@@ -263,7 +275,12 @@ class Cloud:
         current = runtime.clients()
         runtime.configure(
             clients=runtime.Clients(
-                current.dynamodb, current.lambda_, current.sqs, client, current.management_api
+                current.dynamodb,
+                current.lambda_,
+                current.sqs,
+                client,
+                current.management_api,
+                current.task_lambda,
             )
         )
 
@@ -272,6 +289,9 @@ class Cloud:
         if model.name.startswith("Transact"):
             entries = [next(iter(e.values())) for e in params["TransactItems"]]
             tables = {e["TableName"] for e in entries}
+        elif model.name.startswith("Batch"):
+            entries = [{"TableName": t} for t in params["RequestItems"]]
+            tables = set(params["RequestItems"])
         else:
             entries, tables = [params], {params.get("TableName")}
         with self.lock:
@@ -396,7 +416,7 @@ class Cloud:
                 if not page["Records"]:
                     break
                 records.extend(self._lambda_record(r) for r in page["Records"])
-        # The event-source mapping's filter: {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
+        # The event-source mapping's filter: {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}} (state items)
         return [r for r in records if r["dynamodb"]["Keys"]["sk"]["S"] == "#WF"]
 
     def _lambda_record(self, r: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.model import LISTED_ATTRIBUTES
-
 
 def _gsi(
     name: str, hash_key: str, range_key: str | None = None, include: tuple[str, ...] | None = None
@@ -31,15 +29,12 @@ def workflows_table(name: str) -> dict[str, Any]:
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": "list_pk", "AttributeType": "S"},
-            {"AttributeName": "wf_status", "AttributeType": "S"},
+            {"AttributeName": "status_pk", "AttributeType": "S"},
             {"AttributeName": "created_at", "AttributeType": "S"},
-            {"AttributeName": "due_pk", "AttributeType": "S"},
-            {"AttributeName": "due_at", "AttributeType": "N"},
         ],
         "GlobalSecondaryIndexes": [
-            _gsi("by_created", "list_pk", "created_at", include=LISTED_ATTRIBUTES),
-            _gsi("by_status", "wf_status", "created_at", include=LISTED_ATTRIBUTES),
-            _gsi("by_due", "due_pk", "due_at"),
+            _gsi("by_created", "list_pk", "created_at"),
+            _gsi("by_status", "status_pk", "created_at"),
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }

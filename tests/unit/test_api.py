@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -41,10 +40,11 @@ class TestCreateWorkflow:
     def test_the_original_designs_body_creates_the_reference_workflow(self, cloud: Cloud) -> None:
         status, body, _ = cloud.api("POST", "/workflows", {"workflowId": "my-workflow-123"})
         assert status == 201
+        # With writer dispatch the create starts the workflow in the same write.
         assert (body["workflow_id"], body["definition_name"], body["status"]) == (
             "my-workflow-123",
             "orchestra",
-            "PENDING",
+            "RUNNING" if cloud.dispatch_mode == "writer" else "PENDING",
         )
         assert [(t["task_id"], t["type"]) for t in body["tasks"]] == [
             ("A", "node"),
@@ -55,7 +55,7 @@ class TestCreateWorkflow:
         ]
         Schemas(cloud).check("WorkflowView", body)
 
-    @pytest.mark.parametrize("raw_body", ["", "{}"])
+    @pytest.mark.parametrize("raw_body", ["", "{}", "null"])
     def test_an_id_is_generated_when_absent(self, cloud: Cloud, raw_body: str) -> None:
         status, body, _ = cloud.api("POST", "/workflows", raw_body=raw_body)
         assert status == 201
@@ -107,6 +107,7 @@ class TestCreateWorkflow:
         assert started[0]["service"] == "orchestra"
 
 
+@pytest.mark.any_dispatch
 class TestInvalidDefinitions:
     @pytest.mark.parametrize(
         ("definition", "reason", "field"),
@@ -184,12 +185,29 @@ class TestInvalidDefinitions:
         assert cloud.api("POST", "/workflows", raw_body=deepest)[0] == 201
 
 
+@pytest.mark.any_dispatch
 class TestBadInput:
     @pytest.mark.parametrize(
         ("request_kwargs", "status", "error", "field"),
         [
             ({"raw_body": '{"workflowId": '}, 400, "invalid_json", None),
             ({"raw_body": "[1, 2]"}, 400, "validation_error", "body"),
+            ({"raw_body": "[null, null]"}, 400, "validation_error", "body"),
+            ({"raw_body": '"text"'}, 400, "validation_error", "body"),
+            ({"raw_body": '{"input": {"x": NaN}}'}, 400, "validation_error", "input.x"),
+            ({"raw_body": '{"input": {"x": [1, Infinity]}}'}, 400, "validation_error", "input.x[1]"),
+            ({"raw_body": '{"input": {"big": 1e400}}'}, 400, "validation_error", "input.big"),
+            ({"raw_body": '{"input": {"huge": ' + "9" * 5000 + "}}"}, 400, "validation_error", "input.huge"),
+            (
+                {
+                    "body": {
+                        "definition": {"tasks": [{"id": "a", "function": "task-a", "timeout_seconds": 61}]}
+                    }
+                },
+                400,
+                "invalid_definition",
+                "definition.tasks[0].timeout_seconds",
+            ),
             ({"body": {"workflowId": 123}}, 400, "validation_error", "workflowId"),
             ({"body": {"input": ["not", "an", "object"]}}, 400, "validation_error", "input"),
             ({"body": {"workflowId": "has space"}}, 400, "validation_error", "workflowId"),
@@ -222,6 +240,13 @@ class TestBadInput:
         ids=[
             "malformed-json",
             "not-an-object",
+            "array-of-nulls",
+            "a-string",
+            "nan",
+            "infinity",
+            "overflow",
+            "too-many-digits",
+            "timeout-above-the-functions",
             "wrong-type-id",
             "wrong-type-input",
             "bad-id-pattern",
@@ -286,7 +311,7 @@ class TestBadInput:
             ({"limit": "101"}, "query.limit"),
             ({"status": "DONE"}, "query.status"),
             ({"cursor": "not-a-cursor"}, "query.cursor"),
-            ({"cursor": base64.urlsafe_b64encode(b"[" * 750 + b"]" * 750).decode()}, "query.cursor"),
+            ({"cursor": "2026-01-01T00:00:00.000Z"}, "query.cursor"),
         ],
     )
     def test_list_rejects_bad_query_parameters(self, cloud: Cloud, query: dict[str, str], field: str) -> None:
@@ -321,47 +346,56 @@ class TestListWorkflows:
         cloud.api("POST", "/workflows", {"workflowId": "done"})
         cloud.run()
         cloud.api("POST", "/workflows", {"workflowId": "waiting"})
-        pending = cloud.api("GET", "/workflows", query={"status": "PENDING"})[1]["items"]
+        unfinished = "RUNNING" if cloud.dispatch_mode == "writer" else "PENDING"
+        pending = cloud.api("GET", "/workflows", query={"status": unfinished})[1]["items"]
         success = cloud.api("GET", "/workflows", query={"status": "SUCCESS"})[1]["items"]
         assert [w["workflow_id"] for w in pending] == ["waiting"]
         assert [w["workflow_id"] for w in success] == ["done"]
         assert success[0]["task_counts"] == {"SUCCEEDED": 5}
 
-    def test_a_cursor_from_another_filter_is_rejected(self, cloud: Cloud) -> None:
-        for i in range(2):
+    def test_a_cursor_is_a_position_any_filter_can_go_on_from(self, cloud: Cloud, clock: Any) -> None:
+        for i in range(3):
             cloud.api("POST", "/workflows", {"workflowId": f"c{i}"})
+            clock.advance(1)
         cursor = cloud.api("GET", "/workflows", query={"limit": "1"})[1]["next_cursor"]
-        assert cursor
-        status, body, _ = cloud.api("GET", "/workflows", query={"cursor": cursor, "status": "PENDING"})
-        assert (status, body["error"]) == (400, "validation_error")
+        assert cursor and cursor.endswith("~c2")
+        status = "RUNNING" if cloud.dispatch_mode == "writer" else "PENDING"
+        body = cloud.api("GET", "/workflows", query={"cursor": cursor, "status": status})[1]
+        assert [w["workflow_id"] for w in body["items"]] == ["c1", "c0"]
 
 
 class TestCancel:
     def test_cancel_mid_flight_stops_the_workflow_and_its_unfinished_tasks(self, cloud: Cloud) -> None:
-        cloud.api("POST", "/workflows", {"workflowId": "stop"})
-        # Run until A succeeded and the B tasks are READY and dispatched, but no worker ran them.
-        cloud.orchestrate(cloud.read_stream())
-        cloud.orchestrate(cloud.read_stream())
-        cloud.run_pending_workers()
-        cloud.orchestrate(cloud.read_stream())
-        cloud.orchestrate(cloud.read_stream())
-        assert sorted(e["task_id"] for e in cloud.worker_queue) == ["B1", "B2", "B3"]
+        cancelled: list[dict[str, Any]] = []
 
-        status, body, _ = cloud.api("POST", "/workflows/stop/cancel")
-        assert status == 200
+        def cancel_while_b1_runs(event: dict[str, Any]) -> Any:
+            # A succeeded; B1 runs, B2 and B3 are READY and dispatched, not run yet.
+            status, body, _ = cloud.api("POST", "/workflows/stop/cancel")
+            assert status == 200
+            cancelled.append(body)
+            return {"late": True}
+
+        cloud.tasks["orchestra-test-task-b1"] = cancel_while_b1_runs
+        cloud.api("POST", "/workflows", {"workflowId": "stop"})
+        cloud.run()  # the dispatched workers arrive after the cancel: nothing more runs
+
+        (body,) = cancelled
         Schemas(cloud).check("WorkflowView", body)
         assert body["status"] == "CANCELLED"
         assert body["finished_at"] is not None
-        assert {t["task_id"]: t["status"] for t in body["tasks"]} == {
+        expected = {
             "A": "SUCCEEDED",
             "B1": "CANCELLED",
             "B2": "CANCELLED",
             "B3": "CANCELLED",
             "C": "CANCELLED",
         }
-        cloud.run()  # the dispatched workers arrive late: nothing runs
-        assert [tid for tid, _ in cloud.task_runs] == ["A"]
-        assert cloud.api("GET", "/workflows/stop")[1]["status"] == "CANCELLED"
+        assert {t["task_id"]: t["status"] for t in body["tasks"]} == expected
+        assert [tid for tid, _ in cloud.task_runs] == ["A", "B1"]
+        final = cloud.api("GET", "/workflows/stop")[1]
+        assert final["status"] == "CANCELLED"
+        b1 = next(t for t in final["tasks"] if t["task_id"] == "B1")
+        assert (b1["output"], [a["status"] for a in b1["attempts"]]) == (None, ["CANCELLED"])
 
     def test_cancelling_a_finished_workflow_is_a_conflict(self, cloud: Cloud) -> None:
         cloud.api("POST", "/workflows", {"workflowId": "over"})
@@ -383,8 +417,9 @@ class TestRetry:
         assert body["status"] == "RUNNING"
         assert body["finished_at"] is None
         tasks = {t["task_id"]: t for t in body["tasks"]}
+        # With writer dispatch the retry's write also makes B1 READY (its dependency succeeded).
         assert (tasks["B1"]["status"], tasks["C"]["status"], tasks["A"]["status"]) == (
-            "PENDING",
+            "READY" if cloud.dispatch_mode == "writer" else "PENDING",
             "PENDING",
             "SUCCEEDED",
         )
@@ -423,7 +458,7 @@ class TestExpiry:
         )["Items"]
         return {i["sk"]["S"]: int(i["expires_at"]["N"]) if "expires_at" in i else None for i in items}
 
-    def test_a_finished_workflow_and_all_its_task_items_get_a_ttl_and_a_retry_clears_it(
+    def test_a_finished_workflow_expires_and_a_retry_keeps_what_it_reads(
         self, cloud: Cloud, clock: Any
     ) -> None:
         cloud.api(
@@ -431,10 +466,28 @@ class TestExpiry:
         )
         cloud.run()
         expires = self._expires(cloud, "ttl")
-        assert len(expires) == 6
-        assert all(v is not None and abs(v - (clock() + 7 * 86400)) < 60 for v in expires.values())
+        days = 86400
+        # The state item: its TTL days after the workflow finished. The definition and result items,
+        # written while it ran and never rewritten: the TTL plus the longest a workflow can run (5 days).
+        assert abs(expires["#WF"] - (clock() + 7 * days)) < 60
+        assert set(expires) == {
+            "#WF",
+            "#DEF",
+            "RES#A#0001",
+            "RES#B1#0001",
+            "RES#B2#0001",
+            "RES#B2#0002",
+            "RES#B2#0003",
+            "RES#B3#0001",
+        }
+        assert all(abs(v - (clock() + 12 * days)) < 60 for k, v in expires.items() if k != "#WF")
+        clock.advance(3 * days)
         assert cloud.api("POST", "/workflows/ttl/retry")[0] == 200
-        assert set(self._expires(cloud, "ttl").values()) == {None}
+        after = self._expires(cloud, "ttl")
+        assert after["#WF"] is None
+        # what the rerun reads again (the definition, the succeeded tasks' results) lives on
+        assert all(abs(after[k] - (clock() + 12 * days)) < 60 for k in ("#DEF", "RES#A#0001", "RES#B1#0001"))
+        assert after["RES#B2#0001"] == expires["RES#B2#0001"]
 
     def test_an_unexpected_error_is_a_json_500(self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
         from engine.service import Engine
@@ -488,13 +541,23 @@ class TestReadEndpoints:
             "/definitions",
         }
         post = document["paths"]["/workflows"]["post"]
-        assert {"200", "201", "400", "409", "413", "415"} <= set(post["responses"])
+        assert {"200", "201", "400", "409", "413", "415", "429", "500"} <= set(post["responses"])
+        assert all(
+            {"429", "500"} <= set(op["responses"])
+            for path in document["paths"].values()
+            for op in path.values()
+        )
+        task = document["components"]["schemas"]["TaskDefinition"]["properties"]
+        assert task["function"]["enum"] == ["task-a", "task-b1", "task-b2", "task-b3", "task-c"]
+        request = document["components"]["schemas"]["CreateWorkflowRequest"]["properties"]
+        assert request["definition"]["anyOf"][0] == {"type": "string", "enum": ["orchestra"]}
         assert "422" not in json.dumps(document["paths"])
         assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith(
             "/ErrorBody"
         )
 
 
+@pytest.mark.any_dispatch
 class TestCors:
     def test_an_allowed_origin_is_echoed(self, cloud: Cloud) -> None:
         _, _, headers = cloud.api("GET", "/workflows", headers={"Origin": CORS_ORIGIN})
@@ -525,6 +588,7 @@ class TestCors:
         ids=["413", "415", "400"],
     )
     def test_error_answers_carry_cors_headers_too(self, cloud: Cloud, kwargs: dict[str, Any]) -> None:
+        kwargs = dict(kwargs)  # the parameter is shared by both dispatch modes' runs
         headers = {**kwargs.pop("headers", {}), "Origin": CORS_ORIGIN}
         status, _, got = cloud.api("POST", "/workflows", headers=headers, **kwargs)
         assert status >= 400

@@ -8,7 +8,7 @@ import pytest
 from engine.config import REQUIRED, load_settings
 from engine.errors import ConfigError
 
-TASKS = json.dumps({"task-a": {"function_name": "p-task-a", "type": "node"}})
+TASKS = json.dumps({"task-a": {"function_name": "p-task-a", "type": "node", "timeout_seconds": 60}})
 ENV = {
     "TABLE_NAME": "workflows",
     "CONNECTIONS_TABLE": "connections",
@@ -21,6 +21,8 @@ ENV = {
     "CORS_ALLOW_ORIGINS": "https://d.example.com, http://localhost:5173",
     "WORKFLOW_TTL_DAYS": "30",
     "CONNECTION_TTL_SECONDS": "7200",
+    "DISPATCH_MODE": "writer",
+    "SWEEP_HORIZON_SECONDS": "60",
     "AUTH_MODE": "cognito",
     "USER_POOL_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
     "AUTHORIZER_SCOPES": "orchestra/read orchestra/operate",
@@ -73,6 +75,12 @@ class TestLoadSettings:
                 '{"task-a": {"function_name": "x", "type": "ruby"}}',
                 r"TASK_FUNCTIONS\['task-a'\].type",
             ),
+            (
+                "TASK_FUNCTIONS",
+                '{"task-a": {"function_name": "x", "type": "node"}}',
+                r"TASK_FUNCTIONS\['task-a'\].timeout_seconds",
+            ),
+            ("DISPATCH_MODE", "eventually", "DISPATCH_MODE must be one of writer, stream"),
             ("TASK_FUNCTIONS", "[]", "TASK_FUNCTIONS must be a non-empty JSON object"),
             ("WORKFLOW_TTL_DAYS", "soon", "WORKFLOW_TTL_DAYS must be a positive integer"),
             ("CONNECTION_TTL_SECONDS", "0", "CONNECTION_TTL_SECONDS must be a positive integer"),

@@ -22,6 +22,16 @@ def inline(*tasks: dict[str, Any]) -> dict[str, Any]:
     return {"tasks": list(tasks)}
 
 
+def reap(cloud: Cloud) -> dict[str, int]:
+    """The sweep's figures that these tests are about."""
+    summary = cloud.reap()
+    return {k: summary[k] for k in ("expired", "retried", "redispatched")}
+
+
+# The sweep reconciles workflows that have not moved within its horizon (SWEEP_HORIZON_SECONDS=60).
+HORIZON = 60
+
+
 class TestRetriesWithBackoff:
     def test_a_failed_attempt_is_retried_after_its_backoff_through_the_retry_queue(
         self, cloud: Cloud
@@ -109,10 +119,12 @@ class TestWorkerThatDies:
             cloud.run()
         assert tasks_of(cloud, "crash")["B2"]["status"] == "RUNNING"
 
-        # Before the lease runs out the reaper leaves the task alone.
-        assert cloud.reap() == {"expired": 0, "retried": 0, "redispatched": 0}
-        clock.advance(30 + 30 + 1)  # the task's timeout plus the lease margin
-        assert cloud.reap() == {"expired": 1, "retried": 1, "redispatched": 0}
+        # Before the lease runs out the sweep leaves the task alone.
+        clock.advance(HORIZON + 1)
+        # (the dispatches that were queued when the worker died are past their deadline: dispatched again)
+        assert {k: v for k, v in reap(cloud).items() if k != "redispatched"} == {"expired": 0, "retried": 0}
+        clock.advance(60 + 30 - HORIZON)  # the task's timeout (its function's, 60 s) plus the lease margin
+        assert {k: v for k, v in reap(cloud).items() if k != "redispatched"} == {"expired": 1, "retried": 1}
         b2 = tasks_of(cloud, "crash")["B2"]
         assert (b2["status"], b2["attempt"]) == ("READY", 2)
         assert b2["attempts"][0]["error"]["type"] == "LeaseExpired"
@@ -131,8 +143,8 @@ class TestWorkerThatDies:
         cloud.api("POST", "/workflows", {"workflowId": "last", "definition": definition})
         with pytest.raises(WorkerDied):
             cloud.run()
-        clock.advance(5 + 30 + 1)
-        assert cloud.reap()["expired"] == 1
+        clock.advance(max(5 + 30, HORIZON) + 1)
+        assert reap(cloud)["expired"] == 1
         cloud.run()
         wf = cloud.api("GET", "/workflows/last")[1]
         assert (wf["status"], wf["tasks"][0]["status"]) == ("FAILED", "FAILED")
@@ -143,7 +155,7 @@ class TestWorkerThatDies:
         def slow_then_reaped(event: dict[str, Any]) -> Any:
             if event["attempt"] == 1:
                 clock.advance(120)  # the attempt outlives its lease ...
-                results.append(cloud.reap())  # ... and the reaper moves on meanwhile
+                results.append(reap(cloud))  # ... and the sweep moves on meanwhile
             return {"task": event["task_id"], "attempt": event["attempt"]}
 
         cloud.tasks["orchestra-test-task-a"] = slow_then_reaped
@@ -163,10 +175,28 @@ class TestLostDispatch:
         cloud.orchestrate(cloud.read_stream())
         cloud.orchestrate(cloud.read_stream())
         cloud.worker_queue.clear()  # the async invoke never arrived
-        assert cloud.reap()["redispatched"] == 0
-        clock.advance(121)
-        assert cloud.reap()["redispatched"] == 1
+        assert reap(cloud)["redispatched"] == 0
+        clock.advance(HORIZON + 1)
+        assert reap(cloud)["redispatched"] == 1
         assert list(cloud.worker_queue) == [{"workflow_id": "lost", "task_id": "A", "attempt": 1}]
-        clock.advance(-121)
+        clock.advance(-(HORIZON + 1))
         cloud.run()
         assert cloud.api("GET", "/workflows/lost")[1]["status"] == "SUCCESS"
+
+
+class TestStreamRepairsALostDispatch:
+    def test_a_ready_task_past_its_dispatch_deadline_is_dispatched_by_the_next_image(
+        self, cloud: Cloud, clock: Clock
+    ) -> None:
+        definition = inline({"id": "a", "function": "task-a"}, {"id": "b", "function": "task-b1"})
+        cloud.api("POST", "/workflows", {"workflowId": "repair", "definition": definition})
+        cloud.orchestrate(cloud.read_stream())
+        cloud.orchestrate(cloud.read_stream())
+        lost = [e for e in cloud.worker_queue if e["task_id"] == "b"]
+        assert lost
+        cloud.worker_queue.clear()  # b's dispatch never arrived; a's too
+        clock.advance(31)  # past the dispatch deadline (30 s)
+        cloud.replay_everything()  # any image of the workflow: here, a replay
+        assert sorted(e["task_id"] for e in cloud.task_events) == ["a", "b"]
+        cloud.run()
+        assert cloud.api("GET", "/workflows/repair")[1]["status"] == "SUCCESS"

@@ -15,6 +15,7 @@ def connection(cloud: Cloud, connection_id: str) -> dict[str, Any] | None:
     return item.get("Item")
 
 
+@pytest.mark.any_dispatch
 class TestConnections:
     def test_connect_stores_the_connection_subscribed_to_everything_with_a_ttl(
         self, cloud: Cloud, clock: Clock

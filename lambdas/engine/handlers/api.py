@@ -25,7 +25,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import auth, runtime, views
-from engine.definitions import BUILT_IN
+from engine.definitions import BUILT_IN, TASK_ID_PATTERN, resolve
+from engine.dispatch import Dispatcher
 from engine.errors import (
     ContentionExhausted,
     InvalidCursor,
@@ -35,18 +36,21 @@ from engine.errors import (
     WorkflowIdConflict,
     WorkflowNotFound,
 )
+from engine.flow import Dispatch
 from engine.model import WorkflowStatus
 from engine.observability import logger, metrics
 from engine.schemas import (
     CreateWorkflowRequest,
     DefinitionList,
     ErrorBody,
+    NotAnObject,
+    NotJsonNumber,
     TooDeep,
     WorkflowList,
     WorkflowView,
-    load_json_bounded,
+    load_request_body,
 )
-from engine.service import Engine
+from engine.service import CURSOR_PATTERN, Engine
 from engine.store import Store
 
 MAX_BODY_BYTES = 256 * 1024
@@ -78,10 +82,16 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         409: "Conflict with the workflow's current state or an earlier request",
         413: "Body larger than 256 KiB",
         415: "Body is not JSON",
+        429: "Throttled by the stage's rate limit (API Gateway): try again later",
+        500: "Internal error (never for bad input)",
     }
     return {
         c: {"description": described[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
     }
+
+
+def _ok(model: type[Any]) -> dict[int, OpenAPIResponse]:
+    return {200: {"description": "OK", "content": {"application/json": {"model": model}}}}
 
 
 # Pydantic names the member of a union in an error's location (definition.InlineDefinition.tasks);
@@ -102,7 +112,25 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 def _engine() -> Engine:
     settings = runtime.settings("api")
-    return Engine(Store(runtime.clients().dynamodb, settings.table_name), settings, runtime.clock)
+    store = Store(runtime.clients().dynamodb, settings.table_name, ttl_days=settings.workflow_ttl_days)
+    return Engine(store, settings, runtime.clock)
+
+
+def _dispatch(dispatches: list[Dispatch]) -> None:
+    """Writer dispatch: the API dispatches what its own write made READY (a create's roots, a retry's
+    first tasks). A failure here is repaired by the stream or the sweep: the write is committed."""
+    if not dispatches:
+        return
+    settings = runtime.settings("api")
+    clients = runtime.clients()
+    dispatcher = Dispatcher(
+        clients.lambda_, clients.sqs, settings.worker_function_name, settings.retry_queue_url, runtime.clock
+    )
+    for dispatch in dispatches:
+        try:
+            dispatcher.dispatch(dispatch)
+        except Exception:
+            logger.exception("dispatch failed", extra={"task_id": dispatch.task_id})
 
 
 @cache
@@ -111,14 +139,21 @@ def build_app() -> APIGatewayRestResolver:
     origins = list(settings.cors_allow_origins)
     cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:], max_age=600) if origins else None
     # Bodies are parsed with a depth bound: deeply nested JSON would make json.loads raise RecursionError.
-    app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_json_bounded)
+    app = APIGatewayRestResolver(cors=cors, enable_validation=True, json_body_deserializer=load_request_body)
 
-    @app.get("/workflows", summary="List workflows, newest first", responses=_errors(400))
+    @app.get(
+        "/workflows", summary="List workflows, newest first", responses={**_ok(WorkflowList), **_errors(400)}
+    )
     def list_workflows(
         status: Annotated[WorkflowStatus | None, Query(description="Only workflows in this status")] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[
-            str | None, Query(max_length=2048, description="next_cursor of the previous page")
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="next_cursor of the previous page: the position (created_at~workflow_id) "
+                "after which the list goes on",
+            ),
         ] = None,
     ) -> WorkflowList:
         try:
@@ -152,44 +187,63 @@ def build_app() -> APIGatewayRestResolver:
         if request.workflow_id:
             logger.set_correlation_id(request.workflow_id)
         created = _engine().create(request.workflow_id, request.definition, request.input)
-        logger.set_correlation_id(created.workflow.workflow_id)
+        assert created.snapshot.state is not None
+        logger.set_correlation_id(created.snapshot.state.workflow_id)
+        _dispatch(created.dispatches)
         if created.created:
             metrics.add_metric(name="WorkflowsStarted", unit=MetricUnit.Count, value=1)
-            logger.info("workflow created", extra={"definition": created.workflow.definition_name})
-        body = views.workflow_view(created.workflow, created.tasks, settings.task_functions)
+            logger.info("workflow created", extra={"definition": created.snapshot.state.definition_name})
+        body = views.workflow_view(created.snapshot, settings.task_functions)
         return Response(
             status_code=int(HTTPStatus.CREATED if created.created else HTTPStatus.OK),
             content_type=content_types.APPLICATION_JSON,
             body=WorkflowView.model_validate(body).model_dump(mode="json"),
         )
 
-    @app.get("/workflows/<workflow_id>", summary="A workflow with its tasks", responses=_errors(404))
+    @app.get(
+        "/workflows/<workflow_id>",
+        summary="A workflow with its tasks",
+        responses={**_ok(WorkflowView), **_errors(404)},
+    )
     def get_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().get(workflow_id)
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        snapshot = _engine().get(workflow_id)
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
-    @app.post("/workflows/<workflow_id>/cancel", summary="Cancel a workflow", responses=_errors(404, 409))
+    @app.post(
+        "/workflows/<workflow_id>/cancel",
+        summary="Cancel a workflow",
+        responses={**_ok(WorkflowView), **_errors(404, 409)},
+    )
     def cancel_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().cancel(workflow_id)
+        snapshot = _engine().cancel(workflow_id)
         logger.info("workflow cancelled")
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
     @app.post(
         "/workflows/<workflow_id>/retry",
         summary="Rerun the failed, cancelled and skipped tasks of a FAILED or CANCELLED workflow",
-        responses=_errors(404, 409),
+        responses={**_ok(WorkflowView), **_errors(404, 409)},
     )
     def retry_workflow(workflow_id: str) -> WorkflowView:
         logger.set_correlation_id(workflow_id)
-        wf, tasks = _engine().retry(workflow_id)
+        snapshot, dispatches = _engine().retry(workflow_id)
+        _dispatch(dispatches)
         logger.info("workflow retried")
-        return WorkflowView.model_validate(views.workflow_view(wf, tasks, settings.task_functions))
+        return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
     @app.get("/definitions", summary="The named workflow definitions")
     def list_definitions() -> DefinitionList:
-        return DefinitionList.model_validate({"items": [d.model_dump() for d in BUILT_IN.values()]})
+        timeouts = {k: f.timeout_seconds for k, f in settings.task_functions.items()}
+        items = []
+        for named in BUILT_IN.values():
+            try:
+                tasks = resolve(named.name, timeouts)[1]
+            except InvalidDefinition:
+                continue  # a definition whose functions this deployment does not have
+            items.append({**named.model_dump(), "tasks": [t.model_dump() for t in tasks]})
+        return DefinitionList.model_validate({"items": items})
 
     @app.get("/openapi.json", summary="This document", include_in_schema=False)
     def openapi() -> Response[Any]:
@@ -200,6 +254,8 @@ def build_app() -> APIGatewayRestResolver:
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(RequestUnsupportedContentType)(unsupported_media_type)
     app.exception_handler(TooDeep)(too_deep)
+    app.exception_handler(NotJsonNumber)(not_json_number)
+    app.exception_handler(NotAnObject)(not_an_object)
     app.exception_handler(InvalidDefinition)(invalid_definition)
     app.exception_handler(WorkflowNotFound)(workflow_not_found)
     app.exception_handler([WorkflowIdConflict, TransitionRejected, VersionConflict, ContentionExhausted])(
@@ -220,14 +276,53 @@ def openapi_document(app: APIGatewayRestResolver) -> dict[str, Any]:
         for operation in path.values():
             responses = operation.get("responses", {})
             responses.pop("422", None)
-            if ("requestBody" in operation or operation.get("parameters")) and "400" not in responses:
-                responses["400"] = _errors(400)[400] | {
-                    "content": {"application/json": {"schema": _ERROR_REF}}
-                }
+            codes = [429, 500]  # any route: API Gateway's throttling, and our own fault
+            if "requestBody" in operation or operation.get("parameters"):
+                codes.append(400)
+            for code in codes:
+                if str(code) not in responses:
+                    responses[str(code)] = _errors(code)[code] | {
+                        "content": {"application/json": {"schema": _ERROR_REF}}
+                    }
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
+    _exact_definitions(schemas)
     return document
+
+
+def _exact_definitions(schemas: dict[str, Any]) -> None:
+    """What this deployment accepts, as exactly as JSON Schema can say it: the definition names it
+    knows, the task functions it has, their timeouts. (What JSON Schema cannot say, that depends_on
+    names tasks of the same definition without a cycle, is a 400 invalid_definition.)"""
+    functions = runtime.settings("api").task_functions
+    task = schemas["TaskDefinition"]["properties"]
+    task["function"] = {
+        "type": "string",
+        "enum": sorted(functions),
+        "title": "Function",
+        "description": "One of this deployment's task functions.",
+    }
+    shortest = min((f.timeout_seconds for f in functions.values()), default=900)
+    timeouts = ", ".join(f"{k}: {f.timeout_seconds} s" for k, f in sorted(functions.items()))
+    task["timeout_seconds"] = {
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": shortest}, {"type": "null"}],
+        "title": "Timeout Seconds",
+        "description": "The attempt's deadline: at most its function's own timeout "
+        f"({timeouts}); absent, that timeout.",
+    }
+    task["depends_on"] |= {
+        "items": {"type": "string", "pattern": TASK_ID_PATTERN},
+        "uniqueItems": True,
+        "description": "Ids of other tasks of this definition (no cycles; at most 20 tasks deep).",
+    }
+    request = schemas["CreateWorkflowRequest"]["properties"]
+    request["definition"]["anyOf"][0] = {"type": "string", "enum": sorted(BUILT_IN)}
+    request["definition"]["description"] = (
+        "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
+    )
+    request["workflow_id"] = {**request["workflowId"], "description": "The same as workflowId (snake case)."}
+    schemas["CreateWorkflowRequest"]["not"] = {"required": ["workflowId", "workflow_id"]}  # one or the other
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -289,6 +384,15 @@ def invalid_request(exc: RequestValidationError) -> Response[Any]:
 def too_deep(exc: TooDeep) -> Response[Any]:
     detail = {"field": exc.field, "message": str(exc)}
     return error_response(400, "validation_error", f"invalid request: {exc.field}: {exc}", [detail])
+
+
+def not_json_number(exc: NotJsonNumber) -> Response[Any]:
+    detail = {"field": exc.field, "message": str(exc)}
+    return error_response(400, "validation_error", f"invalid request: {exc.field}: {exc}", [detail])
+
+
+def not_an_object(exc: NotAnObject) -> Response[Any]:
+    return error_response(400, "validation_error", str(exc), [{"field": "body", "message": str(exc)}])
 
 
 def unsupported_media_type(exc: RequestUnsupportedContentType) -> Response[Any]:

@@ -1,7 +1,10 @@
-"""Reaper (EventBridge schedule, every minute): expired leases and READY tasks nobody claimed.
+"""Reaper (EventBridge schedule, every minute): the sweep that leaves nothing stranded.
 
-RUNNING tasks whose lease expired become a failed attempt (retried after backoff, or FAILED); READY
-tasks whose dispatch was lost are dispatched again. Both go through the sparse `by_due` index.
+Every unfinished workflow that has not moved within the horizon (SWEEP_HORIZON_SECONDS) is reconciled
+with the engine's own decisions: RUNNING tasks whose lease expired become a failed attempt (or the
+result their worker left), READY tasks past their dispatch deadline are dispatched again, and a
+decision nobody took (a stream batch given up on) is taken. The status index's PENDING and RUNNING
+shards are read in parallel.
 """
 
 from __future__ import annotations
@@ -23,17 +26,22 @@ from engine.store import Store
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings("reaper")
     clients = runtime.clients()
-    engine = Engine(Store(clients.dynamodb, settings.table_name), settings, runtime.clock)
+    store = Store(clients.dynamodb, settings.table_name, ttl_days=settings.workflow_ttl_days)
+    engine = Engine(store, settings, runtime.clock)
     dispatcher = Dispatcher(
         clients.lambda_, clients.sqs, settings.worker_function_name, settings.retry_queue_url, runtime.clock
     )
-    recorded, lost = engine.reap()
-    retried = len([r for r in recorded if r.retried])
-    if retried:
-        metrics.add_metric(name="TaskRetries", unit=MetricUnit.Count, value=retried)
-    for dispatch in lost:
+    swept = engine.sweep(settings.sweep_horizon_seconds)
+    if swept.retried:
+        metrics.add_metric(name="TaskRetries", unit=MetricUnit.Count, value=swept.retried)
+    for dispatch in swept.dispatches:
         dispatcher.dispatch(dispatch)
-    # The rescheduled tasks are dispatched by the orchestrator when their image arrives.
-    summary = {"expired": len(recorded), "retried": retried, "redispatched": len(lost)}
-    logger.info("reaped", extra=summary)
+    summary = {
+        "examined": swept.examined,
+        "expired": swept.expired,
+        "retried": swept.retried,
+        "redispatched": swept.redispatched,
+        "reconciled": swept.reconciled,
+    }
+    logger.info("swept", extra=summary)
     return summary

@@ -29,6 +29,8 @@ def _subscribe(connections: Connections, connection_id: str, body: str | None) -
         return _error(400, "validation_error", f"message is {too_deep}")
     except json.JSONDecodeError:
         return _error(400, "invalid_json", "message is not valid JSON")
+    except ValueError as exc:  # a number JSON cannot carry (NaN, Infinity)
+        return _error(400, "validation_error", f"message: {exc}")
     if not isinstance(message, dict):
         return _error(400, "validation_error", "message must be a JSON object")
     topic = message.get("workflow_id", ALL_WORKFLOWS)

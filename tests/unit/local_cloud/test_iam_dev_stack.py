@@ -56,8 +56,10 @@ def crippled(aio: Loop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lo
     (root / "build" / "images.json").symlink_to(ROOT / "build" / "images.json")
     (root / "build" / "localcloud" / "code").symlink_to(ROOT / "build" / "localcloud" / "code")
     (ROOT / "build" / "localcloud" / "code").mkdir(parents=True, exist_ok=True)
+    # Stream dispatch: there the orchestrator takes the decisions, so its writes are the ones refused.
     cloud = LocalCloud(
-        Options(root=root, stack=STACK, outputs=root / "outputs.json"), progress=lambda m: None
+        Options(root=root, stack=STACK, outputs=root / "outputs.json", dispatch="stream"),
+        progress=lambda m: None,
     )
     aio.run(cloud.start(), timeout=180)
     try:
