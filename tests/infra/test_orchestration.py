@@ -95,7 +95,9 @@ class TestFunctions:
         assert repository["image_scanning_configuration"] == {"scan_on_push": True}
         assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
         rules = json.loads(only(bootstrap, "aws_ecr_lifecycle_policy")["policy"])["rules"]
-        assert rules[0]["selection"]["countType"] == "imageCountMoreThan"
+        # Tagged images are what environments pin (by tag or digest): only untagged ones expire.
+        assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged"]
+        assert rules[0]["selection"]["countType"] == "sinceImagePushed"
         (pull,) = json.loads(only(bootstrap, "aws_ecr_repository_policy")["policy"])["Statement"]
         assert pull["Principal"] == {"Service": "lambda.amazonaws.com"}
         assert pull["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -158,6 +160,8 @@ class TestEnvironment:
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
         # Read when present, and always set where identities are checked (absent means "cognito").
         optional = {"AUTH_MODE"} if function_id in ("api", "websocket", "authorizer") else set()
+        # The api function refuses every token without it (no app client of the stack's).
+        optional |= {"AUTH_CLIENT_IDS"} if function_id == "api" else set()
         assert variables - powertools - optional == set(REQUIRED[function_id])
 
     def test_the_worker_names_the_project_key_for_large_outputs(self, env_stack: Stack) -> None:
