@@ -208,22 +208,34 @@ def _witnesses(candidates: Sequence[int], tasks: Sequence[TaskState]) -> list[in
     return sorted(candidates, key=lambda i: (_CHANGES_LATER.get(tasks[i].status, 3), -i))
 
 
-# Alternatives in one "any" clause: enough that a fan-in's siblings finishing together do not fail
-# each other's writes, few enough that a 50-task workflow's condition stays far under DynamoDB's 4 KB
-# and 300-operator limits per expression ("Constraints in Amazon DynamoDB", Expression parameters).
-MAX_WITNESSES = 8
+# Witness alternatives in one write's condition, shared by its witness clauses (at least one each):
+# enough that a fan-in's siblings finishing together do not fail each other's writes, few enough that
+# the densest 50-task DAG's condition stays under DynamoDB's 300 operators and 4 KB per expression
+# ("Constraints in Amazon DynamoDB", Expression parameters): 16 alternatives, or one per clause.
+WITNESS_BUDGET = 16
 
 
-def _some(
-    why: str, candidates: Sequence[int], tasks: Sequence[TaskState], op: str, values: tuple[Any, ...]
-) -> Require:
-    """A clause that holds while at least one of the candidates still has `s <op> values`: a decision
-    resting on "one of them has not finished yet" then loses only when none is left, not whenever the
-    one task it named finishes first (siblings finishing together no longer fail each other's writes)."""
-    clauses = tuple(
-        Require(why, "task", w, "s", op, values) for w in _witnesses(candidates, tasks)[:MAX_WITNESSES]
-    )
-    return clauses[0] if len(clauses) == 1 else Require(why, "any", values=clauses)
+@dataclass(frozen=True)
+class _Witnessed:
+    """A decision that rests on one of `candidates` still having `s <op> values`."""
+
+    why: str
+    candidates: tuple[int, ...]
+    op: str
+    values: tuple[Any, ...]
+
+
+def _require_witnesses(change: Change, needed: Sequence[_Witnessed], tasks: Sequence[TaskState]) -> None:
+    """Each decision holds while one of its candidates still satisfies it: an OR of them, so it loses
+    only when none is left, not whenever the one task it named finishes first. Within the budget, the
+    likeliest witnesses are named first."""
+    if not needed:
+        return
+    per = max(1, WITNESS_BUDGET // len(needed))
+    for w in needed:
+        chosen = _witnesses(w.candidates, tasks)[:per]
+        clauses = tuple(Require(w.why, "task", i, "s", w.op, w.values) for i in chosen)
+        change.require([clauses[0] if len(clauses) == 1 else Require(w.why, "any", values=clauses)])
 
 
 def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None) -> None:
@@ -234,6 +246,7 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
         return
     tasks = [change.task(i) for i in range(len(dag.ids))]
     moved = set(range(len(tasks))) if changed is None else set(changed)
+    waits: dict[int, _Witnessed] = {}  # a PENDING dependent that still waits, as last seen
     progress = True
     while progress:
         progress = False
@@ -273,20 +286,23 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                     continue  # one was moved by this change: its own condition guards it
                 names = ", ".join(dag.ids[w] for w in waiting)
                 why = f"one of {names} has not succeeded meanwhile (the fan-in into {dag.ids[i]})"
-                change.require([_some(why, waiting, tasks, "<>", (TaskStatus.SUCCEEDED,))])
+                waits[i] = _Witnessed(why, tuple(waiting), "<>", (TaskStatus.SUCCEEDED,))
+    needed = [w for i, w in waits.items() if tasks[i].status == TaskStatus.PENDING]  # still waits
     unfinished = [i for i, t in enumerate(tasks) if t.status not in TASK_TERMINAL]
     if not unfinished:
         name = "succeed" if all(t.status == TaskStatus.SUCCEEDED for t in tasks) else "fail"
         change.move_workflow(name)
         change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
         change.sets.update(finished_at_now=True)
-    elif any(tasks[i].status in TASK_TERMINAL for i in moved):
+    elif any(tasks[i].status in TASK_TERMINAL for i in moved) and not any(
+        w in change.tasks for w in unfinished
+    ):
         # Not finished: a task that is still unfinished says so. If it finishes meanwhile, it may be
-        # the last but one: the later write loses and finishes the workflow.
-        if any(w in change.tasks for w in unfinished):
-            return  # one was moved by this change: its own condition guards it
+        # the last but one: the later write loses and finishes the workflow. (One that this change
+        # moved is guarded by its own condition: nothing more to name.)
         why = "a task is still unfinished (the workflow's end)"
-        change.require([_some(why, unfinished, tasks, "in", tuple(sorted(TASK_UNFINISHED)))])
+        needed.append(_Witnessed(why, tuple(unfinished), "in", tuple(sorted(TASK_UNFINISHED))))
+    _require_witnesses(change, needed, tasks)
 
 
 def create(workflow_id: str, dag: Dag, created_at: str, now: float, *, start: bool) -> Change:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine import flow
 from engine.flow import Dag
 from engine.model import TaskState, WorkflowState
+from engine.store import Expr
 
 DAG = Dag.from_definition(
     {
@@ -159,6 +160,33 @@ class TestResults:
         assert not all(holds(r, both) for r in third.requires)
         again = flow.finish_attempt(both, dag, 3, 1, "SUCCEEDED", NOW, decisions=True)
         assert again is not None and again.after().tasks[4].status == "READY"
+
+    def test_the_densest_dag_keeps_its_condition_within_dynamodbs_expression_limits(self) -> None:
+        """25 roots, 25 joins that each need every root: a root's result names a witness per join."""
+        roots = [f"R{n}" for n in range(25)]
+        tasks: list[dict[str, object]] = [{"id": r, "function": "f", "timeout_seconds": 30} for r in roots]
+        tasks += [
+            {"id": f"J{n}", "function": "f", "depends_on": roots, "timeout_seconds": 30} for n in range(25)
+        ]
+        dag = Dag.from_definition({"tasks": tasks})
+        read = WorkflowState(
+            "wf",
+            "RUNNING",
+            5,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            tuple([TaskState("RUNNING", 1)] * 25 + [TaskState("PENDING", 0)] * 25),
+        )
+        change = flow.finish_attempt(read, dag, 0, 1, "SUCCEEDED", NOW, decisions=True)
+        assert change is not None
+        expr = Expr()
+        expression = " AND ".join(f"({expr.clause(r)})" for r in change.requires)
+        comparisons = expression.count(" = ") + expression.count(" <> ") + expression.count(" IN (")
+        logical = expression.count(" AND ") + expression.count(" OR ")
+        # "Constraints in Amazon DynamoDB": at most 300 operators and 4 KB per expression.
+        assert comparisons + logical < 300
+        assert len(expression.encode()) < 4096
+        assert comparisons >= 25 + 3  # every join still names a witness, the end one too
 
     def test_a_failure_with_attempts_left_is_ready_again_after_its_backoff(self) -> None:
         change = flow.finish_attempt(state(A="RUNNING"), DAG, 0, 1, "FAILED", NOW, decisions=True)
