@@ -174,6 +174,7 @@ class OrchestraStack(TerraformStack):
                 workflow_ttl_days=settings.workflow_ttl_days,
                 dispatch_mode=settings.orchestration.dispatch,
                 sweep_horizon_seconds=settings.orchestration.sweep_horizon_seconds,
+                worker_parallel_tasks=settings.orchestration.worker_parallel_tasks,
                 subnet_ids=network.private_subnet_ids,
                 security_group_ids=network.lambda_security_group_ids,
                 in_vpc=True,

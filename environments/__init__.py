@@ -135,6 +135,9 @@ class Orchestration(_Model):
     dispatch: Literal["writer", "stream"] = "writer"
     # An unfinished workflow whose state has not moved this long is reconciled by the reaper.
     sweep_horizon_seconds: Annotated[int, Field(ge=60, le=3600)] = 120
+    # With writer dispatch, how many of the tasks its results make READY one worker keeps and runs at
+    # once (claimed in its result write; the rest are dispatched). 1: a chain only, as one at a time.
+    worker_parallel_tasks: Annotated[int, Field(ge=1, le=16)] = 8
 
 
 class Api(_Model):

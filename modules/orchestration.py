@@ -197,6 +197,7 @@ class OrchestrationInputs:
     in_vpc: bool
     dispatch_mode: str = "writer"
     sweep_horizon_seconds: int = 120
+    worker_parallel_tasks: int = 8
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -280,6 +281,7 @@ class Orchestration(Construct):
                 # Large outputs name this key (the bucket policy refuses any other, and aws/s3).
                 "ARTIFACTS_KMS_KEY_ARN": data.kms_key_arn,
                 "TASK_FUNCTIONS": task_functions,
+                "WORKER_PARALLEL_TASKS": str(inputs.worker_parallel_tasks),
             },
             "reaper": {
                 **common,

@@ -17,6 +17,8 @@ from engine.errors import ConfigError
 
 TASK_TYPES = ("node", "python", "container")
 DISPATCH_MODES = ("writer", "stream")
+# One worker runs at most this many kept tasks at once (settings orchestration.worker_parallel_tasks).
+MAX_WORKER_PARALLEL_TASKS = 16
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Settings:
     connection_ttl_seconds: int = 7200
     dispatch_mode: str = "writer"
     sweep_horizon_seconds: int = 120
+    # How many kept tasks one worker runs at once (settings orchestration.worker_parallel_tasks).
+    worker_parallel_tasks: int = 8
     # "cognito": callers are signed in and their claims decide (engine.auth); "none": anyone may do
     # anything (auth.mode = "none"). Absent means "cognito": a missing variable must not open the API.
     auth_mode: str = "cognito"
@@ -64,6 +68,13 @@ def _positive_int(name: str, raw: str) -> int:
         raise ConfigError(f"{name} must be a positive integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _parallel_tasks(name: str, raw: str) -> int:
+    value = _positive_int(name, raw)
+    if value > MAX_WORKER_PARALLEL_TASKS:
+        raise ConfigError(f"{name} must be at most {MAX_WORKER_PARALLEL_TASKS}, got {raw!r}")
     return value
 
 
@@ -143,6 +154,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "CONNECTION_TTL_SECONDS": ("connection_ttl_seconds", _positive_int),
     "DISPATCH_MODE": ("dispatch_mode", _dispatch_mode),
     "SWEEP_HORIZON_SECONDS": ("sweep_horizon_seconds", _positive_int),
+    "WORKER_PARALLEL_TASKS": ("worker_parallel_tasks", _parallel_tasks),
     "AUTH_MODE": ("auth_mode", _auth_mode),
     "USER_POOL_ISSUER": ("user_pool_issuer", _url),
     "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
@@ -180,6 +192,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "RETRY_QUEUE_URL",
         "WORKFLOW_TTL_DAYS",
         "DISPATCH_MODE",
+        "WORKER_PARALLEL_TASKS",
     ),
     "reaper": (
         "TABLE_NAME",

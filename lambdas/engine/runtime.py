@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from engine.config import Settings, load_settings
+from engine.config import MAX_WORKER_PARALLEL_TASKS, Settings, load_settings
 
 
 @dataclass
@@ -34,12 +34,24 @@ class Clients:
         return self.task_lambda(read_timeout) if self.task_lambda else self.lambda_
 
 
-@cache
+_task_clients: dict[int, Any] = {}
+_task_clients_lock = threading.Lock()
+
+
 def _task_lambda(read_timeout: int) -> Any:
     # The attempt's deadline bounds the wait, and the SDK never retries: a retried invoke would run the
     # attempt twice. (Stays under the 350 s idle timeout of NAT gateways: task timeouts are at most 300 s.)
-    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"total_max_attempts": 1})
-    return boto3.client("lambda", config=config)
+    # The worker's task threads ask for clients at once: creating one is not thread-safe, using it is.
+    with _task_clients_lock:
+        if read_timeout not in _task_clients:
+            config = Config(
+                connect_timeout=5,
+                read_timeout=read_timeout,
+                retries={"total_max_attempts": 1},
+                max_pool_connections=MAX_WORKER_PARALLEL_TASKS,  # one connection per task thread
+            )
+            _task_clients[read_timeout] = boto3.client("lambda", config=config)
+        return _task_clients[read_timeout]
 
 
 def default_clients() -> Clients:

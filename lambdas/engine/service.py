@@ -404,11 +404,13 @@ class Engine:
         *,
         can_keep: Callable[[int], bool] = lambda timeout: False,
         known: dict[str, tuple[Any, str | None]] | None = None,
+        room: int = 1,
     ) -> Recorded:
         """Record a claimed attempt's result exactly once: the result item first (attribute_not_exists),
         then the state. A result refused because the attempt was ended meanwhile (cancelled, its lease
         taken over) is discarded. With writer dispatch the same write takes the decisions that follow,
-        and keeps (claims) a dependent made READY for this worker when `can_keep(timeout)` says so."""
+        and keeps (claims) up to `room` of the tasks it made READY for this worker, each only when
+        `can_keep(its timeout)` says so."""
         assert attempt.state is not None
         cached = self.definition(attempt.state)
         assert cached is not None
@@ -445,7 +447,9 @@ class Engine:
         state = hint or self.store.get_state(attempt.workflow_id)
         if state is None:
             return Recorded(status=None, attempt=attempt.attempt)
-        return self._apply_result(state, dag, definition, attempt.index, result, now, can_keep, known or {})
+        return self._apply_result(
+            state, dag, definition, attempt.index, result, now, can_keep, known or {}, room
+        )
 
     def _apply_result(
         self,
@@ -457,6 +461,7 @@ class Engine:
         now: float,
         can_keep: Callable[[int], bool],
         known: dict[str, tuple[Any, str | None]],
+        room: int = 1,
     ) -> Recorded:
         moment = [now]  # each try decides at its own time: a claim after a lost race is not back-dated
 
@@ -465,14 +470,23 @@ class Engine:
             change = flow.finish_attempt(
                 current, dag, i, result.attempt, result.status, at, decisions=self.writer_dispatch
             )
-            # Keep one task this result made READY (the next of a chain, the first of a fan-out): it
-            # needs no dispatch and no claim write of its own. The others are dispatched before the
-            # kept one runs, so a fan-out's tasks still start together.
+            # Keep up to `room` of the tasks this result made READY (the next of a chain, a fan-out's
+            # first ones): they need no dispatch and no claim write of their own, and the worker runs
+            # them at once. The others are dispatched before the kept ones run, so a fan-out's tasks
+            # still start together. A retry after its backoff is never kept (it waits in the queue).
             if change is not None and self.writer_dispatch:
+                kept = 0
                 for j in sorted(change.ready):
-                    if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
-                        flow.claim_inline(change, dag, j, at)
+                    if kept >= room:
                         break
+                    if (
+                        change.task(j).status == TaskStatus.READY
+                        and j != i
+                        and j not in change.not_before
+                        and can_keep(dag.timeouts[j])
+                    ):
+                        flow.claim_inline(change, dag, j, at)
+                        kept += 1
             return change
 
         change, after = retry_conflicts(compute, lambda c: self.store.apply(c, moment[0]), state)

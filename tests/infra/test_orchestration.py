@@ -169,6 +169,12 @@ class TestEnvironment:
         key, _ = named(env_stack, "aws_kms_key", "data/key")
         assert body["environment"]["variables"]["ARTIFACTS_KMS_KEY_ARN"] == ref("aws_kms_key", key, "arn")
 
+    def test_the_worker_runs_as_many_kept_tasks_at_once_as_the_settings_say(self, env_stack: Stack) -> None:
+        _, body = function(env_stack, "worker")
+        assert (
+            body["environment"]["variables"]["WORKER_PARALLEL_TASKS"] == "8"
+        )  # orchestration.worker_parallel_tasks
+
     def test_task_functions_map_names_and_types(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "worker")
         mapping = json.loads(body["environment"]["variables"]["TASK_FUNCTIONS"])

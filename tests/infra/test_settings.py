@@ -90,6 +90,18 @@ class TestRejectedSettings:
                 "pattern",
             ),
             ('account_id = "123456789012"', "account_id = 123456789012", "account_id", "valid string"),
+            (
+                "worker_parallel_tasks = 8",
+                "worker_parallel_tasks = 17",
+                "orchestration.worker_parallel_tasks",
+                "less than or equal to 16",
+            ),
+            (
+                "worker_parallel_tasks = 8",
+                "worker_parallel_tasks = 0",
+                "orchestration.worker_parallel_tasks",
+                "greater than or equal to 1",
+            ),
         ],
     )
     def test_bad_value_names_file_line_and_key(

@@ -104,6 +104,7 @@ def cloud(
         "WORKFLOW_TTL_DAYS": "7",
         "CONNECTION_TTL_SECONDS": "7200",
         "DISPATCH_MODE": dispatch_mode,
+        "WORKER_PARALLEL_TASKS": "8",
         "SWEEP_HORIZON_SECONDS": "60",
         "AUTH_MODE": "cognito",
         "AUTH_CLIENT_IDS": "dashboard-client cli-client machine-client",

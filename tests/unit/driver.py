@@ -84,6 +84,12 @@ class FakeContext:
         return self.remaining_ms
 
 
+def worker_parallel_tasks(monkeypatch: Any, n: int) -> None:
+    """The worker's WORKER_PARALLEL_TASKS (settings orchestration.worker_parallel_tasks) for one test."""
+    monkeypatch.setenv("WORKER_PARALLEL_TASKS", str(n))
+    runtime.settings.cache_clear()
+
+
 class TaskFailed(Exception):
     """Raised by a fake task function: becomes Lambda's FunctionError payload."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -389,15 +390,24 @@ class TestListWorkflows:
 class TestCancel:
     def test_cancel_mid_flight_stops_the_workflow_and_its_unfinished_tasks(self, cloud: Cloud) -> None:
         cancelled: list[dict[str, Any]] = []
+        cancel_done = threading.Event()
 
         def cancel_while_b1_runs(event: dict[str, Any]) -> Any:
-            # A succeeded; B1 runs, B2 and B3 are READY and dispatched, not run yet.
+            # A succeeded; B1 runs. Stream dispatch: B2 and B3 are READY and dispatched, not run yet.
+            # Writer dispatch: A's worker kept them too, and they run beside B1 until the cancel.
             status, body, _ = cloud.api("POST", "/workflows/stop/cancel")
             assert status == 200
             cancelled.append(body)
+            cancel_done.set()
+            return {"late": True}
+
+        def late(event: dict[str, Any]) -> Any:
+            assert cancel_done.wait(20)
             return {"late": True}
 
         cloud.tasks["orchestra-test-task-b1"] = cancel_while_b1_runs
+        cloud.tasks["orchestra-test-task-b2"] = late
+        cloud.tasks["orchestra-test-task-b3"] = late
         cloud.api("POST", "/workflows", {"workflowId": "stop"})
         cloud.run()  # the dispatched workers arrive after the cancel: nothing more runs
 
@@ -413,11 +423,14 @@ class TestCancel:
             "C": "CANCELLED",
         }
         assert {t["task_id"]: t["status"] for t in body["tasks"]} == expected
-        assert [tid for tid, _ in cloud.task_runs] == ["A", "B1"]
+        # Nothing starts after the cancel; what ran meanwhile had its late result discarded.
+        started = ["A", "B1", "B2", "B3"] if cloud.dispatch_mode == "writer" else ["A", "B1"]
+        assert sorted(tid for tid, _ in cloud.task_runs) == started
         final = cloud.api("GET", "/workflows/stop")[1]
         assert final["status"] == "CANCELLED"
-        b1 = next(t for t in final["tasks"] if t["task_id"] == "B1")
-        assert (b1["output"], [a["status"] for a in b1["attempts"]]) == (None, ["CANCELLED"])
+        for tid in started[1:]:
+            task = next(t for t in final["tasks"] if t["task_id"] == tid)
+            assert (task["output"], [a["status"] for a in task["attempts"]]) == (None, ["CANCELLED"])
 
     def test_cancelling_a_finished_workflow_is_a_conflict(self, cloud: Cloud) -> None:
         cloud.api("POST", "/workflows", {"workflowId": "over"})

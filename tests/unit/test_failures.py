@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 from conftest import Clock
-from driver import Cloud
+from driver import Cloud, worker_parallel_tasks
 
 
 class WorkerDied(BaseException):
@@ -103,8 +104,9 @@ class TestTaskThatAlwaysFails:
 
 class TestWorkerThatDies:
     def test_the_reaper_retries_a_task_whose_worker_died_after_claiming(
-        self, cloud: Cloud, clock: Clock
+        self, cloud: Cloud, clock: Clock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        worker_parallel_tasks(monkeypatch, 1)  # B2 runs in a worker of its own (see the next test)
         died = []
 
         def die_once(event: dict[str, Any]) -> Any:
@@ -134,6 +136,55 @@ class TestWorkerThatDies:
         assert (b2["status"], b2["attempt"]) == ("SUCCEEDED", 2)
         assert cloud.api("GET", "/workflows/crash")[1]["status"] == "SUCCESS"
         assert died == [1]
+
+    def test_every_kept_task_of_a_worker_that_died_is_run_again_after_its_lease_once(
+        self, cloud: Cloud, clock: Clock
+    ) -> None:
+        """With writer dispatch A's worker keeps B1, B2 and B3 and runs them at once; when it dies
+        (in B2) all three attempts end by their leases and each runs once more, with one result each.
+        With stream dispatch each B has its own worker and only B2's attempt is lost."""
+        died = threading.Event()
+
+        def die_once(event: dict[str, Any]) -> Any:
+            if not died.is_set():
+                died.set()
+                raise WorkerDied
+            return {"task": event["task_id"]}
+
+        def outlived(event: dict[str, Any]) -> Any:
+            # Kept beside B2: still running when the process ends (its result is never written).
+            if cloud.dispatch_mode == "writer" and event["attempt"] == 1:
+                assert died.wait(20)
+                threading.Event().wait(1.0)
+            return {"task": event["task_id"]}
+
+        cloud.tasks["orchestra-test-task-b1"] = outlived
+        cloud.tasks["orchestra-test-task-b2"] = die_once
+        cloud.tasks["orchestra-test-task-b3"] = outlived
+        cloud.api("POST", "/workflows", {"workflowId": "crash-kept"})
+        with pytest.raises(WorkerDied):
+            cloud.run()
+        lost = ["B1", "B2", "B3"] if cloud.dispatch_mode == "writer" else ["B2"]
+        tasks = tasks_of(cloud, "crash-kept")
+        assert [t for t in ("B1", "B2", "B3") if tasks[t]["status"] == "RUNNING"] == lost
+
+        clock.advance(60 + 30 + 1)  # past the leases (the tasks' timeout, 60 s, plus the lease margin)
+        assert {k: v for k, v in reap(cloud).items() if k != "redispatched"} == {
+            "expired": len(lost),
+            "retried": len(lost),
+        }
+        cloud.run()
+        tasks = tasks_of(cloud, "crash-kept")
+        assert cloud.api("GET", "/workflows/crash-kept")[1]["status"] == "SUCCESS"
+        for tid in ("B1", "B2", "B3"):
+            statuses = [(a["status"], (a["error"] or {}).get("type")) for a in tasks[tid]["attempts"]]
+            if tid in lost:
+                assert statuses == [("FAILED", "LeaseExpired"), ("SUCCEEDED", None)], tid
+                assert [n for t, n in cloud.task_runs if t == tid] == [1, 2], tid
+            else:
+                assert statuses == [("SUCCEEDED", None)], tid
+                assert [n for t, n in cloud.task_runs if t == tid] == [1], tid
+        assert [t for t, _ in cloud.task_runs].count("C") == 1
 
     def test_an_expired_lease_on_the_last_attempt_fails_the_task(self, cloud: Cloud, clock: Clock) -> None:
         definition = inline(

@@ -86,10 +86,10 @@ class TestReferenceWorkflow:
         assert ops["PutItem"] == 2 + 5
         invocations = cost["invocations"]
         if cloud.dispatch_mode == "writer":
-            # claims of A, B2, B3 (B1 is kept by the worker that ran A, C by the worker whose result made
-            # it READY), five results; the orchestrator takes no decision (the writers did)
-            assert ops["UpdateItem"] == 3 + 5
-            assert invocations["worker"] == 3
+            # the claim of A (A's worker keeps B1, B2 and B3 and runs them at once, then C), five
+            # results; the orchestrator takes no decision (the writers did)
+            assert ops["UpdateItem"] == 1 + 5
+            assert invocations["worker"] == 1
         else:
             # five claims, five results, and the orchestrator's start, B READY, C READY and the end
             assert ops["UpdateItem"] == 5 + 5 + 4

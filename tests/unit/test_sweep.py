@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from conftest import Clock
-from driver import Cloud
+from driver import Cloud, FakeContext
 from engine import runtime
+from engine.handlers import worker
 from engine.service import Engine
 from engine.store import Store
 
@@ -63,7 +64,8 @@ class TestADecisionNobodyTook:
         # A left SUCCEEDED with B1..B3 still PENDING and nothing running: a write that said settled
         # while its decision was not taken (a dead-lettered batch, a bug). Only the sweep can see it.
         cloud.api("POST", "/workflows", {"workflowId": "undecided"})
-        cloud.run_worker(cloud.worker_queue.popleft())  # A
+        # A, by a worker with too little time left to keep any of the Bs (they are dispatched)
+        worker.handler(cloud.worker_queue.popleft(), FakeContext(remaining_ms=1_000))
         assert status_of(cloud, "undecided", "A") == "SUCCEEDED"
         cloud.worker_queue.clear()
         cloud.sqs_queue.clear()

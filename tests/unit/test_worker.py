@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from driver import ARTIFACTS_KEY_ARN, Cloud, simulated
+from driver import ARTIFACTS_KEY_ARN, WORKER_FUNCTION, Cloud, FakeContext, simulated, worker_parallel_tasks
 from engine import runtime
 from engine.handlers import worker
 from engine.model import AttemptResult, TaskState, TaskStatus
@@ -50,6 +50,92 @@ class TestClaimIsExclusive:
         assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
         task = cloud.api("GET", "/workflows/race")[1]["tasks"][0]
         assert (task["status"], task["attempt"], len(task["attempts"])) == ("SUCCEEDED", 1, 1)
+
+
+def fan_out(*timeouts: int) -> dict[str, Any]:
+    """A root, then one task per timeout depending on it."""
+    leaves = [
+        {"id": f"L{n}", "function": "task-b1", "depends_on": ["root"], "timeout_seconds": t}
+        for n, t in enumerate(timeouts)
+    ]
+    return {"tasks": [{"id": "root", "function": "task-a"}, *leaves]}
+
+
+class TestAWorkerKeepsWhatItsResultsMakeReady:
+    """With writer dispatch a worker keeps up to WORKER_PARALLEL_TASKS of the tasks its results make
+    READY, claimed in its result write, and runs them at once; stream dispatch never keeps any."""
+
+    def test_a_three_way_fan_out_runs_at_once_in_one_worker_without_a_claim_of_its_own(
+        self, cloud: Cloud
+    ) -> None:
+        together = threading.Barrier(3, timeout=20)
+
+        def meet(event: dict[str, Any]) -> Any:
+            if cloud.dispatch_mode == "writer":
+                together.wait()  # B1, B2 and B3 are all running: only threads of one worker get here
+            return simulated(event)
+
+        for b in ("b1", "b2", "b3"):
+            cloud.tasks[f"orchestra-test-task-{b}"] = meet
+        assert cloud.api("POST", "/workflows", {"workflowId": "fan"})[0] == 201
+        cloud.run()
+        assert cloud.api("GET", "/workflows/fan")[1]["status"] == "SUCCESS"
+        claims = (
+            cloud.cost()["workflows_table"]["by_operation"]["UpdateItem"] - 5
+        )  # one result write per attempt
+        if cloud.dispatch_mode == "writer":
+            # A's claim only: B1-B3 were claimed in A's result write, C in the last B's.
+            assert (claims, cloud.invocations["worker"], cloud.invocations[WORKER_FUNCTION]) == (1, 1, 1)
+        else:
+            assert (cloud.invocations["worker"], cloud.invocations[WORKER_FUNCTION]) == (5, 5)
+        assert sorted(cloud.task_runs) == [("A", 1), ("B1", 1), ("B2", 1), ("B3", 1), ("C", 1)]
+
+    def test_with_one_task_at_a_time_a_worker_keeps_only_one_as_before(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        worker_parallel_tasks(monkeypatch, 1)
+        assert cloud.api("POST", "/workflows", {"workflowId": "one"})[0] == 201
+        cloud.run()
+        assert cloud.api("GET", "/workflows/one")[1]["status"] == "SUCCESS"
+        claims = cloud.cost()["workflows_table"]["by_operation"]["UpdateItem"] - 5
+        if cloud.dispatch_mode == "writer":
+            # A's worker keeps B1 and dispatches B2, B3 (each claimed by its own worker); C is kept.
+            assert (claims, cloud.invocations["worker"]) == (3, 3)
+        else:
+            assert cloud.invocations["worker"] == 5
+
+    def test_tasks_beyond_the_limit_are_dispatched(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        worker_parallel_tasks(monkeypatch, 2)
+        body = {"workflowId": "wide", "definition": fan_out(*[10] * 5)}
+        assert cloud.api("POST", "/workflows", body)[0] == 201
+        cloud.run()
+        assert cloud.api("GET", "/workflows/wide")[1]["status"] == "SUCCESS"
+        if cloud.dispatch_mode == "writer":
+            # root's worker keeps L0 and L1; L2, L3, L4 are dispatched to three more workers
+            assert cloud.invocations["worker"] == 4
+        else:
+            assert cloud.invocations["worker"] == 6
+        assert sorted(cloud.task_runs) == [("L0", 1), ("L1", 1), ("L2", 1), ("L3", 1), ("L4", 1), ("root", 1)]
+
+    def test_a_task_is_kept_only_if_the_workers_remaining_time_covers_its_lease(self, cloud: Cloud) -> None:
+        # Remaining 60 s: a 10 s task's lease (10 + 30) and the 10 s spare fit, a 25 s task's do not.
+        body = {"workflowId": "short-time", "definition": fan_out(10, 25, 10)}
+        assert cloud.api("POST", "/workflows", body)[0] == 201
+        cloud.orchestrate(cloud.read_stream())
+        cloud.orchestrate(cloud.read_stream())
+        event = cloud.worker_queue.popleft()
+        context = FakeContext(function_name="orchestra-test-worker", remaining_ms=60_000)
+        assert worker.handler(event, context)["result"] == "SUCCEEDED"
+        ran = sorted(cloud.task_runs)
+        dispatched = sorted(e["task_id"] for e in cloud.worker_queue)
+        if cloud.dispatch_mode == "writer":
+            assert (ran, dispatched) == ([("L0", 1), ("L2", 1), ("root", 1)], ["L1"])
+        else:
+            assert ran == [("root", 1)]
+        cloud.run()
+        assert cloud.api("GET", "/workflows/short-time")[1]["status"] == "SUCCESS"
 
 
 class TestClaimReads:

@@ -3,15 +3,18 @@
 Triggered by an async invoke (`{"workflow_id", "task_id", "attempt"}`) or by SQS messages from the
 retry queue carrying the same body. A duplicate dispatch loses the claim and does nothing.
 
-With writer dispatch the worker also dispatches what its result made READY, and keeps one of those
-tasks for itself (claimed in the same write) when its remaining time covers that task's deadline:
-a chain runs in one invocation, without a hop per level.
+With writer dispatch the worker also dispatches what its result made READY, and keeps up to
+`WORKER_PARALLEL_TASKS` of those tasks for itself (claimed in the same write), each only when its
+remaining time covers that task's whole lease: a chain runs in one invocation without a hop per
+level, and a fan-out's tasks run in it at once (threads), each result recorded as it arrives.
+A crash ends every attempt it held by its lease, as one attempt's worker crash always did.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -67,8 +70,8 @@ def _record(engine: Engine, attempt: Attempt, outcome: Outcome, **kwargs: Any) -
 
 
 def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> str:
-    """Claim, invoke, record (and, with writer dispatch, go on with a kept dependent). Returns what
-    happened to the first attempt (for logs and tests)."""
+    """Claim, invoke, record (and, with writer dispatch, go on with the dependents kept, up to
+    `worker_parallel_tasks` at once). Returns what happened to the first attempt (for logs and tests)."""
     settings = runtime.settings("worker")
     clients = runtime.clients()
     engine = _engine()
@@ -95,35 +98,70 @@ def run_attempt(request: WorkerEvent, context: LambdaContext | None = None) -> s
             return False
         return bool(context.get_remaining_time_in_millis() > (timeout + LEASE_MARGIN_SECONDS + 10) * 1000)
 
+    parallel = settings.worker_parallel_tasks if settings.dispatch_mode == "writer" else 1
     first: str | None = None
     known: dict[str, tuple[Any, str | None]] = {}
-    pending: list[Attempt] = [attempt]
-    while pending:
-        current = pending.pop(0)
-        outcome = runner.run(current)
-        recorded = _record(engine, current, outcome, can_keep=can_keep, known=known)
-        if recorded.status is not None and outcome.ok:
-            known[current.task_id] = (outcome.output, outcome.output_ref)
-        metrics.add_metric(name="TaskDuration", unit=MetricUnit.Milliseconds, value=outcome.duration_ms)
-        if recorded.retried:
-            metrics.add_metric(name="TaskRetries", unit=MetricUnit.Count, value=1)
-        if recorded.finished:
-            name = "WorkflowsSucceeded" if recorded.finished == "SUCCESS" else "WorkflowsFailed"
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
-        for dispatch in recorded.dispatches:
-            dispatcher.dispatch(dispatch)
-        status = "discarded" if recorded.status is None else str(recorded.status)
-        first = first or status
-        extra = {"task_id": current.task_id, "attempt": current.attempt, "status": status}
-        if recorded.status is None:
-            logger.warning("result discarded: the attempt was cancelled or its lease taken over", extra=extra)
-        else:
-            logger.info(
-                "recorded",
-                extra={**extra, "error": outcome.error, "kept": [a.task_id for a in recorded.claimed]},
-            )
-        pending += recorded.claimed
+    failure: Exception | None = None
+    # The task invocations run in threads (boto3 clients are thread-safe); claims and results are
+    # written from this thread only, one conditional write each, as each result arrives.
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="task") as pool:
+        running: dict[Future[Outcome], Attempt] = {pool.submit(runner.run, attempt): attempt}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                error = future.exception()
+                if error is not None and not isinstance(error, Exception):
+                    raise error  # the process is ending: what runs ends by its leases, as in any crash
+            for future in done:
+                current = running.pop(future)
+                try:
+                    outcome = future.result()
+                    room = parallel - len(running)
+                    recorded = _record(engine, current, outcome, can_keep=can_keep, known=known, room=room)
+                except Exception as exc:
+                    # This attempt ends by its lease (the sweep re-runs it); its siblings go on.
+                    logger.exception(
+                        "attempt not recorded", extra={"task_id": current.task_id, "attempt": current.attempt}
+                    )
+                    failure = failure or exc
+                    continue
+                status = _report(current, outcome, recorded, dispatcher, known)
+                first = first or status
+                for kept in recorded.claimed:
+                    running[pool.submit(runner.run, kept)] = kept
+    if failure is not None:
+        raise failure  # the invocation fails as it did before (an async invoke's retry finds no claim)
     return first or "not_claimed"
+
+
+def _report(
+    current: Attempt,
+    outcome: Outcome,
+    recorded: Recorded,
+    dispatcher: Dispatcher,
+    known: dict[str, tuple[Any, str | None]],
+) -> str:
+    """Dispatch what the result made READY and was not kept; metrics and the log line."""
+    if recorded.status is not None and outcome.ok:
+        known[current.task_id] = (outcome.output, outcome.output_ref)
+    metrics.add_metric(name="TaskDuration", unit=MetricUnit.Milliseconds, value=outcome.duration_ms)
+    if recorded.retried:
+        metrics.add_metric(name="TaskRetries", unit=MetricUnit.Count, value=1)
+    if recorded.finished:
+        name = "WorkflowsSucceeded" if recorded.finished == "SUCCESS" else "WorkflowsFailed"
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+    for dispatch in recorded.dispatches:
+        dispatcher.dispatch(dispatch)
+    status = "discarded" if recorded.status is None else str(recorded.status)
+    extra = {"task_id": current.task_id, "attempt": current.attempt, "status": status}
+    if recorded.status is None:
+        logger.warning("result discarded: the attempt was cancelled or its lease taken over", extra=extra)
+    else:
+        logger.info(
+            "recorded",
+            extra={**extra, "error": outcome.error, "kept": [a.task_id for a in recorded.claimed]},
+        )
+    return status
 
 
 def _sqs_record(record: SQSRecord) -> None:
