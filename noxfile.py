@@ -60,9 +60,10 @@ NOT_HASHED = (
 # --- environments ------------------------------------------------------------------------------
 
 
-def sync(session: nox.Session, *groups: str) -> None:
-    """Install exactly the locked dependency groups into the session's virtualenv."""
-    flags = [f"--group={group}" for group in groups]
+def sync(session: nox.Session, *groups: str, with_cli: bool = False) -> None:
+    """Install exactly the locked dependency groups into the session's virtualenv; with_cli, the
+    project too (the `orchestra` command line, package orchestra/, and its dependencies)."""
+    flags = [f"--group={group}" for group in groups] if with_cli else [f"--only-group={g}" for g in groups]
     session.run_install(
         "uv",
         "sync",
@@ -176,7 +177,8 @@ def lambda_zips(session: nox.Session) -> None:
     step(
         session,
         "lambda-zips",
-        [ROOT / "lambdas", ROOT / "scripts" / "package.py", ROOT / "uv.lock"],
+        # What to build is declared in lambdas/tasks/*/task.toml, read by workflows/tasks.py.
+        [ROOT / "lambdas", ROOT / "scripts" / "package.py", ROOT / "uv.lock", ROOT / "workflows", ROOT / "environments"],
         [BUILD / "lambda", BUILD / "images.json"],
         lambda: session.run("python", "scripts/package.py", external=True),
     )
@@ -239,8 +241,10 @@ def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
         f"synth-{label}-{'all' if every else '+'.join(stacks)}",
         [
             ROOT / name
-            for name in ("main.py", "cdktf.json", "modules", "environments", "uv.lock", "build/lambda")
+            # workflows/ and lambdas/: the definition files, the task manifests, the engine's validator.
+            for name in ("main.py", "cdktf.json", "modules", "environments", "workflows", "lambdas", "uv.lock")
         ]
+        + [BUILD / "lambda"]
         + [BUILD / "images.json", ROOT / "dashboard" / "dist"],
         outputs,
         lambda: session.run(

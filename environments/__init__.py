@@ -42,6 +42,21 @@ KeyArn = Annotated[
     ),
 ]
 ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+# A Lambda function ARN as Invoke takes it, with an optional version or alias ("Invoke", AWS Lambda
+# API Reference: FunctionName); the IAM policy names it exactly so ("Resource-based policy and
+# qualified ARNs": an unqualified ARN does not grant invoking a version or alias).
+LambdaArn = Annotated[
+    str,
+    Field(
+        pattern=r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}"
+        r"(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+    ),
+]
+# A task function id: the key definitions name it by, and (for packaged tasks) the suffix of its
+# Lambda function name `<name_prefix>-<id>`.
+TaskId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
+
+
 # The key id bootstrap.toml carries until the bootstrap stack has created the state key.
 PLACEHOLDER_KEY_ID = "00000000-0000-4000-8000-000000000000"  # shaped as KMS key ids are
 
@@ -72,6 +87,10 @@ class SettingsError(ValueError):
 class _Model(BaseModel):
     # strict: "true" is not a bool and "14" is not an int; forbid: a typo is not silently ignored.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# For other settings-like files read with load_toml (task manifests: workflows/tasks.py).
+Model = _Model
 
 
 class CreateNetwork(_Model):
@@ -124,7 +143,31 @@ class Functions(_Model):
     reserved_concurrency: ReservedConcurrency = ReservedConcurrency()
     # Pin a container-image task to a digest (`docker buildx imagetools inspect`), instead of the
     # content tag the build computes (build/images.json).
-    image_digests: dict[Literal["task-b3"], ImageDigest] = {}
+    # (Keys are container-image task ids: workflows/catalog.py checks them.)
+    image_digests: dict[TaskId, ImageDigest] = {}
+
+
+class ExternalTask(_Model):
+    """An existing Lambda function, by ARN, that definitions may run as a task function
+    (workflows/tasks.py; the packaged ones are folders under lambdas/tasks/)."""
+
+    arn: LambdaArn
+    # Its configured Lambda timeout, which Orchestra cannot read at synthesis: the engine bounds every
+    # attempt by it, and the worker waits at most that long (see Settings.problems).
+    timeout_seconds: Annotated[int, Field(ge=1, le=900)]
+    description: Annotated[str, Field(max_length=256)] = ""
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+    @property
+    def account_id(self) -> str:
+        return self.arn.split(":")[4]
+
+    @property
+    def function_name(self) -> str:
+        return self.arn.split(":")[6]
 
 
 class Orchestration(_Model):
@@ -225,6 +268,8 @@ class Settings(_Model):
     orchestration: Orchestration = Orchestration()
     auth: Annotated[CreateAuth | ExistingAuth | NoAuth, Field(discriminator="mode")]
     waf: Waf | None = None  # absent: on in prod, off elsewhere
+    # Existing Lambda functions definitions may use as tasks, by id (workflows/tasks.py).
+    external_tasks: dict[TaskId, ExternalTask] = {}
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Rules that span several keys, as (key, message) pairs."""
@@ -257,6 +302,7 @@ class Settings(_Model):
                     "(docs/architecture.md, Task timeouts)",
                 )
             )
+        found += self._external_task_problems()
         reserved = self.functions.reserved_concurrency.total()
         allowed = self.account.lambda_concurrency_quota - facts.MIN_UNRESERVED_CONCURRENCY
         if reserved > allowed:
@@ -273,6 +319,35 @@ class Settings(_Model):
             "name_prefix", self.name_prefix, naming.derived(self.name_prefix, self.account_id, self.region)
         )
         found += self._auth_problems()
+        return found
+
+    def _external_task_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        found: list[tuple[tuple[str, ...], str]] = []
+        for task_id, task in self.external_tasks.items():
+            key = ("external_tasks", task_id)
+            if task_id in naming.ENGINE_FUNCTION_IDS:
+                found.append((key, f"{task_id!r} is the id of one of the engine's own functions"))
+            # The worker's Lambda client is regional: "Functions from '<region>' are not reachable in
+            # this region ('<region>')" (Invoke: ResourceNotFoundException).
+            if task.region != self.region:
+                found.append(
+                    (
+                        (*key, "arn"),
+                        f"the function is in {task.region}, the environment in {self.region}: Lambda "
+                        f"answers \"Functions from '{task.region}' are not reachable in this region "
+                        f"('{self.region}')\"; deploy a copy in {self.region}",
+                    )
+                )
+            if task.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
+                found.append(
+                    (
+                        (*key, "timeout_seconds"),
+                        f"{task.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker waits "
+                        "for a task synchronously through NAT or an interface endpoint, which drop a "
+                        f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task "
+                        "timeouts); lower the function's timeout and declare it here",
+                    )
+                )
         return found
 
     def _auth_problems(self) -> list[tuple[tuple[str, ...], str]]:
@@ -469,6 +544,16 @@ def check_account_reservations(environments: Sequence[Settings], directory: Path
                 )
             ],
         )
+
+
+def load_toml(path: Path, model: type[M]) -> M:
+    """Load one TOML file into `model`; errors name the file, line and key (SettingsError)."""
+    return _load(path, model)
+
+
+def raise_problems(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:
+    """Raise SettingsError naming the file, and each problem's line and key, if there are any."""
+    _raise(path, problems)
 
 
 def _raise(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:
