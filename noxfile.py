@@ -279,8 +279,8 @@ def dashboard(session: nox.Session) -> None:
 
 @nox.session(requires=["synth"])  # one local-cloud test runs the synthesized dev stack
 def unit(session: nox.Session) -> None:
-    """Engine and local-cloud unit tests against DynamoDB Local, and the Node tasks' tests."""
-    sync(session, "lambda", "localcloud", "test")
+    """Engine, local-cloud and command-line unit tests (DynamoDB Local), and the Node tasks' tests."""
+    sync(session, "lambda", "localcloud", "test", with_cli=True)  # the CLI's own, and the YAML loader
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
     # On the Node.js major of the tasks' Lambda runtime (nodejs24.x), pinned in localcloud/package.json.
