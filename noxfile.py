@@ -399,9 +399,9 @@ def offline_synth(session: nox.Session, command: str, outdir: Path, **env: str) 
         session.error(f"npx {command} synth tried the network:\n{network_log.read_text()}")
 
 
-@nox.session(python=False, requires=["synth"])
-def cli(session: nox.Session) -> None:
-    """The CLIs as users run them, offline: `npx cdktf synth` writes the same files as `synth`, and
+@nox.session(name="cdk-cli", python=False, requires=["synth"])
+def cdk_cli(session: nox.Session) -> None:
+    """The CDK CLIs as users run them, offline: `npx cdktf synth` writes the same files as `synth`, and
     `npx cdktn synth` with ORCHESTRA_CDK_TOOLKIT=cdktn the same Terraform (provider version aside)."""
     npm_ci(session, "")
     compare = ("python3", "scripts/compare_stacks.py")
@@ -411,10 +411,17 @@ def cli(session: nox.Session) -> None:
     session.run(*compare, "--toolkits", str(SYNTH_OUT), str(BUILD / "cli" / "cdktn.out"), external=True)
 
 
-def localcloud_env(session: nox.Session, *groups: str) -> None:
+@nox.session
+def cli(session: nox.Session) -> None:
+    """The `orchestra` command line: `./noxw -s cli -- start report --wait` (the local cloud's by default)."""
+    sync(session, with_cli=True)
+    session.run("orchestra", *session.posargs)
+
+
+def localcloud_env(session: nox.Session, *groups: str, with_cli: bool = False) -> None:
     """What running the local cloud needs. The `lambda` group too: python3.12 zips carry compiled
     packages built for Lambda (pydantic_core), run here with this environment's build of them."""
-    sync(session, "lambda", "localcloud", *groups)
+    sync(session, "lambda", "localcloud", *groups, with_cli=with_cli)
     npm_ci(session, "localcloud")
 
 
@@ -443,8 +450,9 @@ def local(session: nox.Session) -> None:
 
 @nox.session(requires=["synth"])
 def deployed(session: nox.Session) -> None:
-    """tests/deployed on the local cloud (started by the tests), or on any deployment: -- --outputs FILE."""
-    localcloud_env(session, "test")
+    """tests/deployed on the local cloud (started by the tests), or on any deployment: -- --outputs FILE.
+    They drive the `orchestra` command line too."""
+    localcloud_env(session, "test", with_cli=True)
     session.run(*PYTEST, "tests/deployed", *session.posargs)
 
 
@@ -519,7 +527,7 @@ def redrive(session: nox.Session) -> None:
         "security",
         "preflight",
         "toolkits",
-        "cli",
+        "cdk-cli",
         "unit",
         "deployed",
         "e2e",

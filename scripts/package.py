@@ -92,8 +92,8 @@ def lambda_dependencies() -> Path:
             "uv",
             "export",
             "--frozen",
-            "--no-default-groups",
-            "--group",
+            # Only the group: not the project's own dependencies (the command line's).
+            "--only-group",
             "lambda",
             "--no-emit-project",
             "--no-header",

@@ -105,6 +105,16 @@ def build(
 ) -> Catalog:
     """The catalog of one environment; SettingsError or DefinitionError (file, line, reason)."""
     tasks = load_tasks(TASKS_DIR) if tasks is None else tasks
+    functions = task_functions(settings, tasks, environments_dir)
+    definitions = load_all({k: f.timeout_seconds for k, f in functions.items()}, definitions_dir)
+    return Catalog(settings.name, functions, definitions)
+
+
+def task_functions(
+    settings: Settings, tasks: tuple[PackagedTask, ...] | None = None, environments_dir: Path | None = None
+) -> dict[str, CatalogFunction]:
+    """Every task function of one environment by id: the packaged ones, then the existing ones."""
+    tasks = load_tasks(TASKS_DIR) if tasks is None else tasks
     prefix = settings.name_prefix
     functions: dict[str, CatalogFunction] = {}
     for task in tasks:
@@ -154,8 +164,7 @@ def build(
                 for task_id in unknown
             ],
         )
-    definitions = load_all({k: f.timeout_seconds for k, f in functions.items()}, definitions_dir)
-    return Catalog(settings.name, dict(sorted(functions.items())), definitions)
+    return dict(sorted(functions.items()))
 
 
 def _check_names(settings: Settings, task: PackagedTask) -> None:

@@ -28,7 +28,17 @@ def test_packaging_twice_gives_identical_zips() -> None:
         (ROOT / str(entry["file"])).unlink()
     after = package()
     assert after == before
-    assert set(after) == {"engine", "task-a", "task-b1", "task-b2", "task-c"}
+    # The engine, and every zip task function lambdas/tasks/*/task.toml declares (B3 is an image).
+    assert set(after) == {
+        "engine",
+        "task-a",
+        "task-b1",
+        "task-b2",
+        "task-c",
+        "report-split",
+        "report-summarize",
+        "report-aggregate",
+    }
 
 
 def test_zips_have_fixed_timestamps_modes_and_sorted_entries() -> None:
@@ -56,6 +66,9 @@ def test_task_zips_hold_the_task_and_its_shared_code() -> None:
             assert sorted(archive.namelist()) == ["index.js", "simulate.js"]
     with zipfile.ZipFile(ROOT / "build" / "lambda" / "task-b2.zip") as archive:
         assert sorted(archive.namelist()) == ["handler.py", "simulate.py"]
+    # The manifest (task.toml) is read at synthesis, never shipped.
+    with zipfile.ZipFile(ROOT / "build" / "lambda" / "report-aggregate.zip") as archive:
+        assert archive.namelist() == ["index.js"]
 
 
 def test_images_manifest_names_the_b3_build_context() -> None:

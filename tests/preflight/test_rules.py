@@ -17,6 +17,7 @@ from fixtures import (
     rest_stage,
     s3_backend,
     stack,
+    worker,
 )
 
 from preflight import RULES, Rule, check
@@ -145,3 +146,9 @@ def test_rest_formats_may_use_every_documented_rest_variable() -> None:
     variables = ("identity.vpceId", "waf.status", "identity.clientCert.subjectDN", "awsEndpointRequestId2")
     log_format = '{"id":"$context.requestId",' + ",".join(f'"{v}":"$context.{v}"' for v in variables) + "}"
     assert check([rest_stage(log_format)], TODAY, [BY_ID["APIGW-REST-LOG-VARIABLES"]]) == []
+
+
+def test_an_existing_task_functions_declared_timeout_counts_too() -> None:
+    rule = BY_ID["LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"]
+    (violation,) = check([worker(60, external_timeout=400)], TODAY, [rule])
+    assert "function:geocode (timeout 400 s)" in violation.line()
