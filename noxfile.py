@@ -178,7 +178,13 @@ def lambda_zips(session: nox.Session) -> None:
         session,
         "lambda-zips",
         # What to build is declared in lambdas/tasks/*/task.toml, read by workflows/tasks.py.
-        [ROOT / "lambdas", ROOT / "scripts" / "package.py", ROOT / "uv.lock", ROOT / "workflows", ROOT / "environments"],
+        [
+            ROOT / "lambdas",
+            ROOT / "scripts" / "package.py",
+            ROOT / "uv.lock",
+            ROOT / "workflows",
+            ROOT / "environments",
+        ],
         [BUILD / "lambda", BUILD / "images.json"],
         lambda: session.run("python", "scripts/package.py", external=True),
     )
@@ -242,7 +248,15 @@ def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
         [
             ROOT / name
             # workflows/ and lambdas/: the definition files, the task manifests, the engine's validator.
-            for name in ("main.py", "cdktf.json", "modules", "environments", "workflows", "lambdas", "uv.lock")
+            for name in (
+                "main.py",
+                "cdktf.json",
+                "modules",
+                "environments",
+                "workflows",
+                "lambdas",
+                "uv.lock",
+            )
         ]
         + [BUILD / "lambda"]
         + [BUILD / "images.json", ROOT / "dashboard" / "dist"],
@@ -290,13 +304,16 @@ def unit(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the infrastructure code, the engine, the local cloud and the scripts."""
-    sync(session, "infra", "lambda", "localcloud", "test", "typecheck")  # test: the soak's WebSocket client
+    """mypy --strict on the infrastructure code, the engine, the local cloud, the CLI and the scripts."""
+    # test: the soak's WebSocket client; with_cli: the command line's own dependencies
+    sync(session, "infra", "lambda", "localcloud", "test", "typecheck", with_cli=True)
     session.run(
         "mypy",
         "main.py",
         "modules",
         "environments",
+        "workflows",
+        "orchestra",
         "scripts",
         "lambdas/engine",
         "localcloud",

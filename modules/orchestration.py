@@ -297,7 +297,9 @@ class Orchestration(Construct):
                 ),
                 # Exactly the catalog's functions: those the stack creates and the existing ones by
                 # ARN (qualified as declared: an unqualified ARN grants no version or alias).
-                allow("RunTasks", ["lambda:InvokeFunction"], sorted(f.arn for f in catalog.functions.values())),
+                allow(
+                    "RunTasks", ["lambda:InvokeFunction"], sorted(f.arn for f in catalog.functions.values())
+                ),
                 allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
                 allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
                 allow("LargeOutputs", ["s3:GetObject", "s3:PutObject"], [f"{data.artifacts.arn}/outputs/*"]),

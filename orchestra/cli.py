@@ -33,7 +33,14 @@ PAGE = 100  # the API's largest page
 class Session:
     """The deployment and the caller, resolved the first time a command needs them."""
 
-    def __init__(self, outputs: Path | None, stack: str | None, api_url: str | None, ws_url: str | None, user: str | None) -> None:
+    def __init__(
+        self,
+        outputs: Path | None,
+        stack: str | None,
+        api_url: str | None,
+        ws_url: str | None,
+        user: str | None,
+    ) -> None:
         self.args = (outputs, stack, api_url, ws_url)
         self.user = user
         self._target: Target | None = None
@@ -136,12 +143,23 @@ def _follow(session: Session, follower: Follower, as_json: bool) -> int:
 
 @cli.command()
 @click.argument("definition")
-@click.option("--id", "workflow_id", help="The workflow's id (default: wf-<random>); starting twice is idempotent.")
-@click.option("--input", "input_text", metavar="JSON|@FILE", help="The workflow's input: a JSON object, or @file.json.")
+@click.option(
+    "--id", "workflow_id", help="The workflow's id (default: wf-<random>); starting twice is idempotent."
+)
+@click.option(
+    "--input", "input_text", metavar="JSON|@FILE", help="The workflow's input: a JSON object, or @file.json."
+)
 @click.option("--wait", is_flag=True, help="Follow it live, one line per task transition, until it ends.")
 @json_option
 @click.pass_obj
-def start(session: Session, definition: str, workflow_id: str | None, input_text: str | None, wait: bool, as_json: bool) -> int:
+def start(
+    session: Session,
+    definition: str,
+    workflow_id: str | None,
+    input_text: str | None,
+    wait: bool,
+    as_json: bool,
+) -> int:
     """Start a workflow of a named DEFINITION (orchestra definitions lists them)."""
     body = {"definition": definition, "input": _input(input_text)}
     follower = None
@@ -176,8 +194,16 @@ def start(session: Session, definition: str, workflow_id: str | None, input_text
 
 
 @cli.command(name="list")
-@click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only workflows in this status.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many, newest first.")
+@click.option(
+    "--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only workflows in this status."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="At most this many, newest first.",
+)
 @json_option
 @click.pass_obj
 def list_workflows(session: Session, status: str | None, limit: int, as_json: bool) -> int:
@@ -186,7 +212,11 @@ def list_workflows(session: Session, status: str | None, limit: int, as_json: bo
     cursor = None
     while len(items) < limit:
         page = session.api.call(
-            "GET", "/workflows", status=status.upper() if status else None, limit=min(PAGE, limit - len(items)), cursor=cursor
+            "GET",
+            "/workflows",
+            status=status.upper() if status else None,
+            limit=min(PAGE, limit - len(items)),
+            cursor=cursor,
         )
         items += page["items"]
         cursor = page.get("next_cursor")
@@ -270,7 +300,12 @@ def definitions(session: Session, as_json: bool) -> int:
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--environment", "environments", multiple=True, help="Check against this environment's task functions (default: every one).")
+@click.option(
+    "--environment",
+    "environments",
+    multiple=True,
+    help="Check against this environment's task functions (default: every one).",
+)
 @json_option
 def validate(file: Path, environments: Sequence[str], as_json: bool) -> int:
     """Check a definition file offline, with the validator synthesis uses."""
@@ -279,11 +314,17 @@ def validate(file: Path, environments: Sequence[str], as_json: bool) -> int:
     results = validate_file(file, environments)
     if as_json:
         output.print_json(
-            [{"environment": r.environment, "name": r.name, "version": r.version, "tasks": r.tasks} for r in results]
+            [
+                {"environment": r.environment, "name": r.name, "version": r.version, "tasks": r.tasks}
+                for r in results
+            ]
         )
     else:
         for r in results:
-            output.console().print(f"{r.source}: valid for {r.environment}: {r.name} version {r.version}, {r.tasks} tasks", markup=False)
+            output.console().print(
+                f"{r.source}: valid for {r.environment}: {r.name} version {r.version}, {r.tasks} tasks",
+                markup=False,
+            )
     return 0
 
 
@@ -294,7 +335,9 @@ def _one_line(text: str) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: exit codes and one-line errors (never a traceback)."""
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="orchestra", standalone_mode=False)
+        code = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="orchestra", standalone_mode=False
+        )
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else "orchestra --help")
         code = USAGE
@@ -312,7 +355,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("error: interrupted", err=True)
         code = 130
     except Exception as exc:  # a bug of ours: still one line, and say so
-        click.echo(f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))} (a bug: please report it)", err=True)
+        click.echo(
+            f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))} (a bug: please report it)",
+            err=True,
+        )
         code = REMOTE if isinstance(exc, OSError) else 70
     sys.exit(code if isinstance(code, int) else 0)
 

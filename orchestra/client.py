@@ -50,12 +50,12 @@ class Target:
     @property
     def sign_in(self) -> bool:
         """Whether the deployment has sign-in (a user pool), as far as its outputs say."""
-        return bool(self.outputs.get("user_pool_id")) or self.local is not None and "oauth2_domain" in self.local
+        return bool(self.outputs.get("user_pool_id")) or (
+            self.local is not None and "oauth2_domain" in self.local
+        )
 
 
-def target(
-    outputs: Path | None, stack: str | None, api_url: str | None, websocket_url: str | None
-) -> Target:
+def target(outputs: Path | None, stack: str | None, api_url: str | None, websocket_url: str | None) -> Target:
     if api_url:
         return Target(api_url.rstrip("/"), websocket_url, {}, None, api_url)
     path = outputs or DEFAULT_OUTPUTS
@@ -70,7 +70,11 @@ def target(
         document = json.loads(path.read_text())
     except ValueError as exc:
         raise CliError(f"{path}: not an outputs file (not JSON: {exc})") from None
-    if not isinstance(document, dict) or not document or not all(isinstance(v, dict) for v in document.values()):
+    if (
+        not isinstance(document, dict)
+        or not document
+        or not all(isinstance(v, dict) for v in document.values())
+    ):
         raise CliError(f"{path}: not an outputs file ({{stack: {{output: value}}}})")
     if stack is not None and stack not in document:
         raise CliError(f"{path} has no stack {stack!r} (it has {', '.join(document)})")
@@ -182,7 +186,9 @@ class Credentials:
         result = body.get("AuthenticationResult")
         if not isinstance(result, dict):
             challenge = body.get("ChallengeName", "a challenge")
-            raise CliError(f"{user} could not sign in: Cognito asks for {challenge}, which the CLI cannot answer")
+            raise CliError(
+                f"{user} could not sign in: Cognito asks for {challenge}, which the CLI cannot answer"
+            )
         return str(result["AccessToken"])
 
 
@@ -190,7 +196,9 @@ class Credentials:
 
 
 class Api:
-    def __init__(self, target: Target, token: str | None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, target: Target, token: str | None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.target = target
         self.token = token
         self.session = requests.Session()

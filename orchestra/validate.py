@@ -57,7 +57,8 @@ def validate_file(file: Path, chosen: Sequence[str]) -> list[Result]:
     unknown = [n for n in names if n not in environments.ENVIRONMENT_NAMES]
     if unknown:
         raise CliError(
-            f"--environment {unknown[0]}: not an environment (they are: {', '.join(environments.ENVIRONMENT_NAMES)})",
+            f"--environment {unknown[0]}: not an environment "
+            f"(they are: {', '.join(environments.ENVIRONMENT_NAMES)})",
             USAGE,
         )
     results = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -61,7 +61,7 @@ class Tracker:
         self,
         version: int,
         status: str,
-        tasks: list[tuple[str, str, int | None]],
+        tasks: Sequence[tuple[str, str, int | None]],
         at: float,
     ) -> list[Transition]:
         """tasks: (task id, status, attempt or None when the image does not say)."""
@@ -117,7 +117,9 @@ class Follower:
         from_start: bool = True,
     ) -> None:
         if not websocket_url:
-            raise CliError("following a workflow needs the WebSocket URL (websocket_url output or --websocket-url)")
+            raise CliError(
+                "following a workflow needs the WebSocket URL (websocket_url output or --websocket-url)"
+            )
         self.api, self.workflow_id, self.clock = api, workflow_id, clock
         self.url = f"{websocket_url}?{urlencode({'token': token})}" if token else websocket_url
         self.tracker = Tracker(from_start=from_start)
@@ -133,7 +135,11 @@ class Follower:
             if status in (401, 403):
                 raise CliError(
                     f"the WebSocket API refused the access token ({status}): "
-                    + ("it is missing, malformed or expired" if status == 401 else "it may not read workflows"),
+                    + (
+                        "it is missing, malformed or expired"
+                        if status == 401
+                        else "it may not read workflows"
+                    ),
                     REMOTE,
                 ) from None
             raise CliError(f"the WebSocket API answered {status}", REMOTE) from None

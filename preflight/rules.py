@@ -917,7 +917,8 @@ def _catalog_functions(stack: Stack, function: Resource) -> list[dict[str, Any]]
     ("aws_lambda_function",),
     "NAT gateways and interface endpoints drop a connection idle for 350 s; a function in a VPC that "
     "waits synchronously for another (the worker for the task functions of its catalog, created by "
-    f"the stack or existing ones by ARN) needs that function's timeout at most {facts.MAX_SYNC_TASK_TIMEOUT} s.",
+    "the stack or existing ones by ARN) needs that function's timeout at most "
+    f"{facts.MAX_SYNC_TASK_TIMEOUT} s.",
     "Troubleshoot NAT gateways (Amazon VPC User Guide), idle connection timeout",
     "connection dropped after 350 s idle",
     refused=False,
@@ -937,7 +938,8 @@ def _sync_wait(ctx: Context) -> Iterator[Finding]:
                     target.address if target else function.address,
                     f"{function.config.get('function_name')} waits for {name} (timeout "
                     f"{timeout} s) on a connection NAT drops after 350 s idle",
-                    f"task timeouts <= {facts.MAX_SYNC_TASK_TIMEOUT} s (functions.timeout_seconds, task.toml, "
+                    f"task timeouts <= {facts.MAX_SYNC_TASK_TIMEOUT} s (functions.timeout_seconds, "
+                    "task.toml, "
                     "external_tasks)",
                 )
 

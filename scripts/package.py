@@ -188,7 +188,9 @@ def main() -> int:
         return 2
     manifest = {name: build_artifact(name, artifact) for name, artifact in artifacts(tasks).items()}
     (LAMBDA_BUILD / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    built = {name: {**image, "tag": image_tag(ROOT / image["context"])} for name, image in images(tasks).items()}
+    built = {
+        name: {**image, "tag": image_tag(ROOT / image["context"])} for name, image in images(tasks).items()
+    }
     (BUILD / "images.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
     for entry in manifest.values():
         print(f"{entry['file']:<32} {int(str(entry['bytes'])):>10,} bytes  sha256 {entry['sha256']}")

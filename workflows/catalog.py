@@ -63,9 +63,7 @@ class Catalog:
                 f.id: {"function_name": f.function_name, "type": f.type, "timeout_seconds": f.timeout_seconds}
                 for f in self.functions.values()
             },
-            "definitions": [
-                d.named().model_dump(mode="json") for _, d in sorted(self.definitions.items())
-            ],
+            "definitions": [d.named().model_dump(mode="json") for _, d in sorted(self.definitions.items())],
         }
 
     def content(self) -> bytes:
@@ -131,13 +129,14 @@ def task_functions(
         )
     for task_id, external in sorted(settings.external_tasks.items()):
         if task_id in functions:
+            packaged = functions[task_id].packaged
             raise_problems(
                 _environment_file(settings, environments_dir),
                 [
                     (
                         ("external_tasks", task_id),
                         f"{task_id!r} is already a packaged task function "
-                        f"({functions[task_id].packaged and functions[task_id].packaged.manifest})",
+                        f"({packaged.manifest if packaged else 'declared twice'})",
                     )
                 ],
             )

@@ -26,9 +26,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-import workflows  # noqa: F401  (puts the engine on the path)
 from engine.definitions import (
     DEFINITION_NAME_PATTERN,
     INLINE,
@@ -38,6 +35,7 @@ from engine.definitions import (
     resolve_tasks,
 )
 from engine.errors import InvalidDefinition
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 ROOT = WORKFLOWS_DIR.parent
@@ -120,7 +118,9 @@ def load_all(functions: Mapping[str, int], directory: Path = WORKFLOWS_DIR) -> d
             problems.append(str(exc))
             continue
         if loaded.name in found:
-            problems.append(f"{loaded.source}:1: the definition {loaded.name!r} is also {found[loaded.name].source}")
+            problems.append(
+                f"{loaded.source}:1: the definition {loaded.name!r} is also {found[loaded.name].source}"
+            )
         found[loaded.name] = loaded
     if problems:
         raise DefinitionError("\n".join(problems))

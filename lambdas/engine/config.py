@@ -10,9 +10,8 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from engine import catalog
 from engine.catalog import Catalog, TaskFunction

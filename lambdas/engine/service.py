@@ -169,7 +169,13 @@ class Engine:
         created_at = iso(now)
         assert created_at is not None
         stored = Definition(
-            wf_id, name, dag_json, workflow_input, request_hash, created_at, definition_version=resolved.version
+            wf_id,
+            name,
+            dag_json,
+            workflow_input,
+            request_hash,
+            created_at,
+            definition_version=resolved.version,
         )
         dag = Dag.from_definition(dag_json)
         change = flow.create(wf_id, dag, created_at, now, start=self.writer_dispatch)

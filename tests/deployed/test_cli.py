@@ -87,15 +87,21 @@ def one_line_error(ran: Ran) -> str:
 
 
 class TestTheReportExample:
-    def test_start_wait_prints_every_task_transition_and_the_report_adds_up(self, orchestra: Any, api: Api) -> None:
+    def test_start_wait_prints_every_task_transition_and_the_report_adds_up(
+        self, orchestra: Any, api: Api
+    ) -> None:
         ran = orchestra("start", "report", "--wait")
         assert ran.code == 0, ran
         lines = ran.out.splitlines()
-        assert re.match(r"started wf-[0-9a-f]{32} \(report version [0-9a-f]{12}, 5 tasks\): RUNNING", lines[0])
+        assert re.match(
+            r"started wf-[0-9a-f]{32} \(report version [0-9a-f]{12}, 5 tasks\): RUNNING", lines[0]
+        )
         seen = transitions(ran.out)
         for task in REPORT_TASKS:
             assert any(t == task and after == "SUCCEEDED" for t, _, after in seen), f"{task}:\n{ran.out}"
-        assert len(seen) == len(lines) - 2, f"every line between the first and the last is a transition:\n{ran.out}"
+        assert len(seen) == len(lines) - 2, (
+            f"every line between the first and the last is a transition:\n{ran.out}"
+        )
         assert re.match(r"wf-[0-9a-f]{32} SUCCESS in [\d.]+ s: 5/5 succeeded$", lines[-1])
 
         workflow = api.get(lines[-1].split()[0])
@@ -112,7 +118,9 @@ class TestTheReportExample:
         self, orchestra: Any, api: Api
     ) -> None:
         workflow_id = f"wf-cli-{uuid.uuid4().hex[:10]}"
-        ran = orchestra("start", "report", "--id", workflow_id, "--input", "@workflows/report.input.json", "--wait")
+        ran = orchestra(
+            "start", "report", "--id", workflow_id, "--input", "@workflows/report.input.json", "--wait"
+        )
         assert ran.code == 0, ran
         tasks = {t["task_id"]: t for t in api.get(workflow_id)["tasks"]}
         assert tasks["split"]["output"]["rejected"] == [
@@ -138,7 +146,9 @@ class TestReadCommands:
         events = [json.loads(line) for line in ran.out.splitlines()]
         assert events[0]["event"] == "started" and events[-1]["event"] == "workflow"
         assert events[-1]["workflow"]["status"] == "SUCCESS"
-        assert {e["task_id"] for e in events if e["event"] == "task" and e["to"] == "SUCCEEDED"} == set(REPORT_TASKS)
+        assert {e["task_id"] for e in events if e["event"] == "task" and e["to"] == "SUCCEEDED"} == set(
+            REPORT_TASKS
+        )
         return workflow_id
 
     def test_list_json_lists_it(self, orchestra: Any, finished: str) -> None:
@@ -153,12 +163,20 @@ class TestReadCommands:
     def test_list_is_a_table(self, orchestra: Any, finished: str) -> None:
         ran = orchestra("list", "--limit", "50")
         assert ran.code == 0 and ran.out.splitlines()[0].split() == [
-            "WORKFLOW", "DEFINITION", "STATUS", "TASKS", "CREATED", "(UTC)", "DURATION"
+            "WORKFLOW",
+            "DEFINITION",
+            "STATUS",
+            "TASKS",
+            "CREATED",
+            "(UTC)",
+            "DURATION",
         ]
         (row,) = [line for line in ran.out.splitlines() if line.startswith(finished)]
         assert row.split()[1:4] == ["report", "SUCCESS", "5/5"]
 
-    def test_show_has_each_task_with_attempts_and_durations(self, orchestra: Any, api: Api, finished: str) -> None:
+    def test_show_has_each_task_with_attempts_and_durations(
+        self, orchestra: Any, api: Api, finished: str
+    ) -> None:
         ran = orchestra("show", finished)
         assert ran.code == 0, ran
         header, columns, *rows = ran.out.splitlines()
@@ -173,13 +191,17 @@ class TestReadCommands:
         shown = orchestra("show", finished, "--json").json()
         assert shown == api.get(finished)
 
-    def test_watch_of_a_finished_workflow_says_where_it_stands_and_exits_0(self, orchestra: Any, finished: str) -> None:
+    def test_watch_of_a_finished_workflow_says_where_it_stands_and_exits_0(
+        self, orchestra: Any, finished: str
+    ) -> None:
         ran = orchestra("watch", finished)
         assert ran.code == 0, ran
         assert sum("SUCCEEDED (when watching began)" in line for line in ran.out.splitlines()) == 5
         assert ran.out.splitlines()[-1].startswith(f"{finished} SUCCESS")
 
-    def test_definitions_lists_the_reference_and_the_example_with_versions(self, orchestra: Any, api: Api) -> None:
+    def test_definitions_lists_the_reference_and_the_example_with_versions(
+        self, orchestra: Any, api: Api
+    ) -> None:
         listed = api.request("GET", "/definitions").json()["items"]
         by_name = {d["name"]: d for d in listed}
         assert {"orchestra", "report"} <= set(by_name)
@@ -207,7 +229,9 @@ class TestChanges:
         cancelled = orchestra("cancel", workflow_id)
         assert (cancelled.code, cancelled.out.strip()) == (0, f"{workflow_id}: CANCELLED"), cancelled
         watched = orchestra("watch", workflow_id)
-        assert watched.code == 1 and watched.out.splitlines()[-1].startswith(f"{workflow_id} CANCELLED"), watched
+        assert watched.code == 1 and watched.out.splitlines()[-1].startswith(f"{workflow_id} CANCELLED"), (
+            watched
+        )
         retried = orchestra("retry", workflow_id, "--json")
         assert retried.code == 0 and retried.json()["status"] in ("PENDING", "RUNNING"), retried
         again = orchestra("watch", workflow_id)
@@ -222,17 +246,25 @@ class TestErrors:
     def test_an_unknown_workflow(self, orchestra: Any) -> None:
         ran = orchestra("show", "wf-does-not-exist")
         assert ran.code == 3
-        assert one_line_error(ran) == "error: GET /workflows/wf-does-not-exist: 404 not_found: workflow 'wf-does-not-exist' does not exist"
+        assert (
+            one_line_error(ran) == "error: GET /workflows/wf-does-not-exist: 404 not_found: "
+            "workflow 'wf-does-not-exist' does not exist"
+        )
 
     def test_an_unknown_definition_lists_the_known_ones(self, orchestra: Any) -> None:
         ran = orchestra("start", "nightly")
-        assert ran.code == 3 and "unknown definition 'nightly' (known: orchestra, report" in one_line_error(ran)
+        assert ran.code == 3 and "unknown definition 'nightly' (known: orchestra, report" in one_line_error(
+            ran
+        )
 
     def test_bad_input_is_named_before_anything_is_sent(self, orchestra: Any) -> None:
         ran = orchestra("start", "report", "--input", "{orders")
         assert ran.code == 2 and one_line_error(ran).startswith("error: --input: not JSON: ")
         ran = orchestra("start", "report", "--input", "@no/such/file.json")
-        assert ran.code == 2 and one_line_error(ran) == "error: --input @no/such/file.json: No such file or directory"
+        assert (
+            ran.code == 2
+            and one_line_error(ran) == "error: --input @no/such/file.json: No such file or directory"
+        )
         ran = orchestra("list", "--limit", "0")
         assert ran.code == 2 and "--limit" in one_line_error(ran)
 
@@ -264,7 +296,9 @@ class TestValidate:
         ran = orchestra("validate", "workflows/report.yaml")
         assert ran.code == 0, ran
         assert [line.split(":")[1].strip() for line in ran.out.splitlines()] == [
-            "valid for dev", "valid for staging", "valid for prod"
+            "valid for dev",
+            "valid for staging",
+            "valid for prod",
         ]
 
     def test_a_bad_file_names_its_line(self, orchestra: Any, tmp_path: Path) -> None:
@@ -273,6 +307,7 @@ class TestValidate:
         ran = orchestra("validate", str(bad), "--environment", "dev")
         assert ran.code == 2
         assert re.fullmatch(
-            r"error: .*nightly.yaml:4: tasks\[0\].function: task 'a' uses unknown function 'report-nope' \(known: .*\)",
+            r"error: .*nightly.yaml:4: tasks\[0\].function: "
+            r"task 'a' uses unknown function 'report-nope' \(known: .*\)",
             one_line_error(ran),
         )

@@ -37,7 +37,9 @@ def catalog(stack: Stack) -> dict[str, Any]:
     _, worker = function(stack, "worker")
     package = SYNTH_DIR / "stacks" / environment_name(stack) / worker["filename"]
     with zipfile.ZipFile(package) as archive:
-        document: dict[str, Any] = json.loads(archive.read(worker["environment"]["variables"]["CATALOG_FILE"]))
+        document: dict[str, Any] = json.loads(
+            archive.read(worker["environment"]["variables"]["CATALOG_FILE"])
+        )
     return document
 
 
@@ -147,7 +149,11 @@ class TestFunctions:
             for b in resources(env_stack, "aws_lambda_function").values()
         }
         prefix = f"orchestra-{environment_name(env_stack)}-"
-        tasks = [b for b in resources(env_stack, "aws_lambda_function").values() if b["function_name"].removeprefix(prefix) in TASK_IDS]
+        tasks = [
+            b
+            for b in resources(env_stack, "aws_lambda_function").values()
+            if b["function_name"].removeprefix(prefix) in TASK_IDS
+        ]
         assert len(tasks) == len(TASK_IDS)
         assert max(b["timeout"] for b in tasks) <= MAX_SYNC_TASK_TIMEOUT < IDLE_TIMEOUT_SECONDS
         assert bodies["worker"]["timeout"] == MAX_SYNC_TASK_TIMEOUT + 60
@@ -290,7 +296,9 @@ class TestCreationOrder:
         for function_id in FUNCTION_IDS:
             _, body = function(env_stack, function_id)
             policy_name, _ = named(env_stack, "aws_iam_role_policy", f"orchestration/{function_id}_policy")
-            group, _ = named(env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group")
+            group, _ = named(
+                env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group"
+            )
             assert body["depends_on"] == [
                 f"aws_cloudwatch_log_group.{group}",
                 f"aws_iam_role_policy.{policy_name}",
@@ -403,7 +411,9 @@ class TestRoles:
     def test_functions_write_only_their_own_log_group(self, env_stack: Stack) -> None:
         for function_id in FUNCTION_IDS:
             (logs,) = [s for s in role_policy(env_stack, function_id) if s["Sid"] == "WriteOwnLogs"]
-            group, _ = named(env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group")
+            group, _ = named(
+                env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group"
+            )
             assert logs["Resource"] == [f"{ref('aws_cloudwatch_log_group', group, 'arn')}:*"]
 
 

@@ -204,7 +204,11 @@ def worker(task_timeout: int, external_timeout: int = 60) -> Stack:
     task function of the stack and an existing one by ARN."""
     catalog = {
         "functions": {
-            "task-a": {"function_name": "orchestra-dev-task-a", "type": "node", "timeout_seconds": task_timeout},
+            "task-a": {
+                "function_name": "orchestra-dev-task-a",
+                "type": "node",
+                "timeout_seconds": task_timeout,
+            },
             "geo": {
                 "function_name": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:geocode",
                 "type": "external",

@@ -65,7 +65,11 @@ class TestLoadSettings:
     @pytest.mark.parametrize(
         ("variable", "value", "message"),
         [
-            ("CATALOG_FILE", "/nonexistent/catalog.json", "the catalog /nonexistent/catalog.json cannot be read"),
+            (
+                "CATALOG_FILE",
+                "/nonexistent/catalog.json",
+                "the catalog /nonexistent/catalog.json cannot be read",
+            ),
             ("DISPATCH_MODE", "eventually", "DISPATCH_MODE must be one of writer, stream"),
             ("WORKFLOW_TTL_DAYS", "soon", "WORKFLOW_TTL_DAYS must be a positive integer"),
             ("CONNECTION_TTL_SECONDS", "0", "CONNECTION_TTL_SECONDS must be a positive integer"),
@@ -108,7 +112,10 @@ class TestCatalog:
                 r"functions\['task-a'\].timeout_seconds",
             ),
             (
-                {"functions": {"task-a": TASK_A}, "definitions": [{"name": "x", "description": "", "tasks": []}]},
+                {
+                    "functions": {"task-a": TASK_A},
+                    "definitions": [{"name": "x", "description": "", "tasks": []}],
+                },
                 r"definitions\[0\].tasks",
             ),
             (
@@ -143,5 +150,8 @@ class TestCatalog:
 
     def test_external_functions_are_named_by_arn(self, tmp_path: Path) -> None:
         arn = "arn:aws:lambda:eu-west-1:210987654321:function:geocode:live"
-        env = _catalog(tmp_path, {"functions": {"geo": {"function_name": arn, "type": "external", "timeout_seconds": 30}}})
+        env = _catalog(
+            tmp_path,
+            {"functions": {"geo": {"function_name": arn, "type": "external", "timeout_seconds": 30}}},
+        )
         assert load_settings("worker", env).task_functions["geo"].function_name == arn

@@ -23,7 +23,9 @@ def task_folder(root: Path, name: str, manifest: str, files: dict[str, str] | No
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "task.toml").write_text(manifest)
-    for file, text in (files if files is not None else {"handler.py": "def handler(event, context):\n    return {}\n"}).items():
+    for file, text in (
+        files if files is not None else {"handler.py": "def handler(event, context):\n    return {}\n"}
+    ).items():
         (folder / file).write_text(text)
     return folder / "task.toml"
 
@@ -45,7 +47,11 @@ class TestTheRepositorysTasks:
             "report-aggregate",
         }
         assert (tasks["task-a"].type, tasks["task-a"].runtime) == ("node", "nodejs24.x")
-        assert (tasks["task-b3"].type, tasks["task-b3"].runtime, tasks["task-b3"].is_image) == ("container", None, True)
+        assert (tasks["task-b3"].type, tasks["task-b3"].runtime, tasks["task-b3"].is_image) == (
+            "container",
+            None,
+            True,
+        )
         assert (tasks["report-summarize"].type, tasks["report-summarize"].timeout_seconds) == ("python", 30)
         assert str(tasks["report-aggregate"].folder) == "lambdas/tasks/report-aggregate"
 
@@ -57,25 +63,57 @@ class TestManifestErrors:
         ("manifest", "files", "expected"),
         [
             (PYTHON_TASK + "memory = 512\n", None, r"task.toml:5: memory: unknown key \(a typo\?\)"),
-            (PYTHON_TASK.replace("python3.12", "python3.9"), None, r"task.toml:3: runtime: Lambda's support for python3.9 ended on 2025-12-15"),
-            (PYTHON_TASK.replace("python3.12", "ruby3.3"), None, r"task.toml:3: runtime: String should match"),
-            (PYTHON_TASK.replace("handler.handler", "handler"), None, r"task.toml:4: handler: 'handler' is not a python3.12 handler"),
-            (PYTHON_TASK.replace("handler.handler", "app.main.run"), None, r"task.toml:4: handler: names app/main.py, which is not in"),
+            (
+                PYTHON_TASK.replace("python3.12", "python3.9"),
+                None,
+                r"task.toml:3: runtime: Lambda's support for python3.9 ended on 2025-12-15",
+            ),
+            (
+                PYTHON_TASK.replace("python3.12", "ruby3.3"),
+                None,
+                r"task.toml:3: runtime: String should match",
+            ),
+            (
+                PYTHON_TASK.replace("handler.handler", "handler"),
+                None,
+                r"task.toml:4: handler: 'handler' is not a python3.12 handler",
+            ),
+            (
+                PYTHON_TASK.replace("handler.handler", "app.main.run"),
+                None,
+                r"task.toml:4: handler: names app/main.py, which is not in",
+            ),
             (
                 PYTHON_TASK.replace("python3.12", "nodejs24.x").replace("handler.handler", "index.handler"),
                 None,
                 r"task.toml:4: handler: names index.js or index.mjs or index.cjs",
             ),
-            (PYTHON_TASK + "timeout_seconds = 301\n", None, r"task.toml:5: timeout_seconds: 301 is above 300 s: the worker waits"),
-            (PYTHON_TASK.replace('"geo"', '"worker"'), None, r"task.toml:1: id: 'worker' is the id of one of the engine's own functions"),
+            (
+                PYTHON_TASK + "timeout_seconds = 301\n",
+                None,
+                r"task.toml:5: timeout_seconds: 301 is above 300 s: the worker waits",
+            ),
+            (
+                PYTHON_TASK.replace('"geo"', '"worker"'),
+                None,
+                r"task.toml:1: id: 'worker' is the id of one of the engine's own functions",
+            ),
             (PYTHON_TASK.replace('"geo"', '"Geo_1"'), None, r"task.toml:1: id: String should match pattern"),
-            (PYTHON_TASK.replace('"Geocodes"', '"' + "x" * 257 + '"'), None, r"task.toml:2: description: String should have at most 256"),
+            (
+                PYTHON_TASK.replace('"Geocodes"', '"' + "x" * 257 + '"'),
+                None,
+                r"task.toml:2: description: String should have at most 256",
+            ),
             (
                 PYTHON_TASK.replace("python3.12", "image"),
                 {"Dockerfile": 'FROM public.ecr.aws/lambda/python:3.12\nCMD ["app.handler"]\n'},
                 r"task.toml:4: handler: must equal the Dockerfile's CMD \(it has 'app.handler'\)",
             ),
-            (PYTHON_TASK.replace("python3.12", "image"), None, r"task.toml:3: runtime: 'image' builds from .*Dockerfile, which does not exist"),
+            (
+                PYTHON_TASK.replace("python3.12", "image"),
+                None,
+                r"task.toml:3: runtime: 'image' builds from .*Dockerfile, which does not exist",
+            ),
         ],
     )
     def test_a_bad_manifest_is_refused_naming_file_line_and_key(
@@ -88,14 +126,20 @@ class TestManifestErrors:
     def test_the_same_id_in_two_folders_is_refused(self, tmp_path: Path) -> None:
         task_folder(tmp_path, "one", PYTHON_TASK)
         task_folder(tmp_path, "two", PYTHON_TASK)
-        with pytest.raises(SettingsError, match=r"two/task.toml:1: id: 'geo' is declared twice: also in .*one/task.toml"):
+        with pytest.raises(
+            SettingsError, match=r"two/task.toml:1: id: 'geo' is declared twice: also in .*one/task.toml"
+        ):
             load_tasks(tmp_path, TODAY)
 
     def test_a_node_handler_file_may_be_an_es_module(self, tmp_path: Path) -> None:
-        manifest = PYTHON_TASK.replace("python3.12", "nodejs24.x").replace("handler.handler", "src/app.handler")
+        manifest = PYTHON_TASK.replace("python3.12", "nodejs24.x").replace(
+            "handler.handler", "src/app.handler"
+        )
         path = task_folder(tmp_path, "geo", manifest, files={})
         (path.parent / "src").mkdir()
-        (path.parent / "src" / "app.mjs").write_text("export const handler = async (event, context) => ({});\n")
+        (path.parent / "src" / "app.mjs").write_text(
+            "export const handler = async (event, context) => ({});\n"
+        )
         assert load_task(path, TODAY).handler == "src/app.handler"
 
 
@@ -124,7 +168,13 @@ class TestDefinitionFiles:
         loaded = load_all({k: f.timeout_seconds for k, f in functions.items()}, WORKFLOWS_DIR)
         assert set(loaded) == {"orchestra", "report"}
         report = loaded["report"]
-        assert [t.id for t in report.resolved.tasks] == ["split", "summarize-1", "summarize-2", "summarize-3", "aggregate"]
+        assert [t.id for t in report.resolved.tasks] == [
+            "split",
+            "summarize-1",
+            "summarize-2",
+            "summarize-3",
+            "aggregate",
+        ]
         assert [t.input for t in report.resolved.tasks[1:4]] == [{"chunk": 0}, {"chunk": 1}, {"chunk": 2}]
         assert {t.timeout_seconds for t in report.resolved.tasks} == {30}, "the report tasks declare 30 s"
         assert report.source == "workflows/report.yaml"
@@ -142,18 +192,47 @@ class TestDefinitionFiles:
     @pytest.mark.parametrize(
         ("text", "expected"),
         [
-            (GOOD.replace("    depends_on: [first]", "    depends_on: [ghost]"), r"flow.yaml:7: tasks\[1\].depends_on\[0\]: task 'second' depends on unknown task 'ghost'"),
-            (GOOD.replace("function: task-b1", "function: task-z"), r"flow.yaml:6: tasks\[1\].function: task 'second' uses unknown function 'task-z' \(known: task-a, task-b1\)"),
-            (GOOD.replace("depends_on: [first]", "depends_on: [first]\n    retries: 3"), r"flow.yaml:8: tasks\[1\].retries: unknown key \(a typo\?\)"),
-            (GOOD.replace("  - id: first", "  - id: 12"), r"flow.yaml:3: tasks\[0\].id: Input should be a valid string \(got 12\)"),
-            (GOOD + "    timeout_seconds: 45\n", r"flow.yaml:9: tasks\[1\].timeout_seconds: task 'second': timeout_seconds 45 is longer than the timeout of its function 'task-b1' \(30 s\)"),
-            (GOOD.replace("  - id: first\n    function: task-a\n", "  - id: first\n    function: task-a\n    depends_on: [second]\n"), r"flow.yaml:\d+: tasks\[0\].depends_on: cycle: first -> second -> first"),
-            (GOOD.replace("description: Two steps.\n", ""), r"flow.yaml:1: description: required key is missing"),
+            (
+                GOOD.replace("    depends_on: [first]", "    depends_on: [ghost]"),
+                r"flow.yaml:7: tasks\[1\].depends_on\[0\]: task 'second' depends on unknown task 'ghost'",
+            ),
+            (
+                GOOD.replace("function: task-b1", "function: task-z"),
+                r"flow.yaml:6: tasks\[1\].function: "
+                r"task 'second' uses unknown function 'task-z' \(known: task-a, task-b1\)",
+            ),
+            (
+                GOOD.replace("depends_on: [first]", "depends_on: [first]\n    retries: 3"),
+                r"flow.yaml:8: tasks\[1\].retries: unknown key \(a typo\?\)",
+            ),
+            (
+                GOOD.replace("  - id: first", "  - id: 12"),
+                r"flow.yaml:3: tasks\[0\].id: Input should be a valid string \(got 12\)",
+            ),
+            (
+                GOOD + "    timeout_seconds: 45\n",
+                r"flow.yaml:9: tasks\[1\].timeout_seconds: task 'second': timeout_seconds 45 is longer "
+                r"than the timeout of its function 'task-b1' \(30 s\)",
+            ),
+            (
+                GOOD.replace(
+                    "  - id: first\n    function: task-a\n",
+                    "  - id: first\n    function: task-a\n    depends_on: [second]\n",
+                ),
+                r"flow.yaml:\d+: tasks\[0\].depends_on: cycle: first -> second -> first",
+            ),
+            (
+                GOOD.replace("description: Two steps.\n", ""),
+                r"flow.yaml:1: description: required key is missing",
+            ),
             (GOOD + "description: again\n", r"flow.yaml:10: description: given twice in one mapping"),
             (GOOD.replace("input: {mode: fast}", "input: {mode: fast"), r"flow.yaml:9: not valid YAML"),
             ("- just\n- a list\n", r"flow.yaml:1: the file must be a mapping"),
             ("", r"flow.yaml:1: the file is empty"),
-            (GOOD.replace("input: {mode: fast}", "input: !!python/object:os.system {}"), r"flow.yaml:8: could not determine a constructor"),
+            (
+                GOOD.replace("input: {mode: fast}", "input: !!python/object:os.system {}"),
+                r"flow.yaml:8: could not determine a constructor",
+            ),
         ],
     )
     def test_a_bad_file_names_the_line_and_the_reason(self, tmp_path: Path, text: str, expected: str) -> None:
@@ -167,12 +246,17 @@ class TestDefinitionFiles:
             load_file(definition_file(tmp_path, GOOD, "inline.yaml"), FUNCTIONS)
 
     def test_json_files_are_definitions_too_and_every_bad_file_is_reported(self, tmp_path: Path) -> None:
-        definition_file(tmp_path, json.dumps({"description": "j", "tasks": [{"id": "a", "function": "task-a"}]}), "j.json")
+        definition_file(
+            tmp_path, json.dumps({"description": "j", "tasks": [{"id": "a", "function": "task-a"}]}), "j.json"
+        )
         definition_file(tmp_path, GOOD.replace("task-b1", "nope"), "bad-one.yaml")
         definition_file(tmp_path, GOOD.replace("[first]", "[none]"), "bad-two.yaml")
         with pytest.raises(DefinitionError) as raised:
             load_all(FUNCTIONS, tmp_path)
-        assert [line.split(":")[0].rsplit("/", 1)[-1] for line in str(raised.value).splitlines()] == ["bad-one.yaml", "bad-two.yaml"]
+        assert [line.split(":")[0].rsplit("/", 1)[-1] for line in str(raised.value).splitlines()] == [
+            "bad-one.yaml",
+            "bad-two.yaml",
+        ]
         (tmp_path / "bad-one.yaml").unlink()
         (tmp_path / "bad-two.yaml").unlink()
         assert list(load_all(FUNCTIONS, tmp_path)) == ["j"]
@@ -185,25 +269,44 @@ class TestCatalog:
         assert functions["task-a"].function_name == "orchestra-dev-task-a"
         assert functions["task-a"].timeout_seconds == 60, "the environment's functions.timeout_seconds"
         assert functions["report-split"].timeout_seconds == 30, "its task.toml's"
-        assert functions["task-b3"].arn == "arn:aws:lambda:eu-central-1:123456789012:function:orchestra-dev-task-b3"
+        assert (
+            functions["task-b3"].arn
+            == "arn:aws:lambda:eu-central-1:123456789012:function:orchestra-dev-task-b3"
+        )
         assert set(built.definitions) == {"orchestra", "report"}
 
     def test_an_existing_function_joins_by_arn(self) -> None:
         arn = "arn:aws:lambda:eu-central-1:210987654321:function:geocode:live"
-        settings = load("dev").model_copy(update={"external_tasks": {"geocode": ExternalTask(arn=arn, timeout_seconds=20)}})
+        settings = load("dev").model_copy(
+            update={"external_tasks": {"geocode": ExternalTask(arn=arn, timeout_seconds=20)}}
+        )
         geocode = catalog.build(settings).functions["geocode"]
-        assert (geocode.function_name, geocode.arn, geocode.type, geocode.timeout_seconds) == (arn, arn, "external", 20)
+        assert (geocode.function_name, geocode.arn, geocode.type, geocode.timeout_seconds) == (
+            arn,
+            arn,
+            "external",
+            20,
+        )
 
     def test_a_packaged_id_used_again_for_an_existing_function_is_refused(self) -> None:
         arn = "arn:aws:lambda:eu-central-1:210987654321:function:geocode"
-        settings = load("dev").model_copy(update={"external_tasks": {"task-a": ExternalTask(arn=arn, timeout_seconds=20)}})
-        with pytest.raises(SettingsError, match=r"dev.toml:\d+: external_tasks.task-a: 'task-a' is already a packaged task function"):
+        settings = load("dev").model_copy(
+            update={"external_tasks": {"task-a": ExternalTask(arn=arn, timeout_seconds=20)}}
+        )
+        with pytest.raises(
+            SettingsError,
+            match=r"dev.toml:\d+: external_tasks.task-a: 'task-a' is already a packaged task function",
+        ):
             catalog.build(settings)
 
-    def test_a_task_whose_function_name_would_not_fit_the_prefix_names_its_manifest(self, tmp_path: Path) -> None:
+    def test_a_task_whose_function_name_would_not_fit_the_prefix_names_its_manifest(
+        self, tmp_path: Path
+    ) -> None:
         path = task_folder(tmp_path, "long", PYTHON_TASK.replace('"geo"', '"' + "g" * 40 + '"'))
         settings = load("dev").model_copy(update={"name_prefix": "orchestra-development-team"})
-        with pytest.raises(SettingsError, match=r"long/task.toml:1: id: .* too long for environment dev: its iam role name"):
+        with pytest.raises(
+            SettingsError, match=r"long/task.toml:1: id: .* too long for environment dev: its iam role name"
+        ):
             catalog.task_functions(settings, (load_task(path, TODAY),))
 
     def test_the_bundle_is_deterministic_and_the_engine_reads_it(self, tmp_path: Path) -> None:
@@ -224,5 +327,7 @@ class TestCatalog:
     def test_a_digest_for_a_task_that_is_not_an_image_is_refused(self) -> None:
         settings = load("dev")
         functions = settings.functions.model_copy(update={"image_digests": {"task-a": "sha256:" + "0" * 64}})
-        with pytest.raises(SettingsError, match=r"functions.image_digests.task-a: 'task-a' is not a container-image task"):
+        with pytest.raises(
+            SettingsError, match=r"functions.image_digests.task-a: 'task-a' is not a container-image task"
+        ):
             catalog.build(settings.model_copy(update={"functions": functions}))

@@ -25,7 +25,9 @@ class TestDefinitionVersions:
         assert status == 200
         (reference,) = [d for d in listed["items"] if d["name"] == "orchestra"]
         old_version = reference["version"]
-        status, created, _ = cloud.api("POST", "/workflows", {"workflowId": "kept", "definition": "orchestra"})
+        status, created, _ = cloud.api(
+            "POST", "/workflows", {"workflowId": "kept", "definition": "orchestra"}
+        )
         assert status == 201 and created["definition_version"] == old_version
 
         # The file changes and is deployed while "kept" runs: orchestra is now a single task.
@@ -51,7 +53,11 @@ class TestDefinitionVersions:
         status, created, _ = cloud.api(
             "POST",
             "/workflows",
-            {"workflowId": "again", "definition": "orchestra", "input": {"simulate": {"B2": {"fail_attempts": 3}}}},
+            {
+                "workflowId": "again",
+                "definition": "orchestra",
+                "input": {"simulate": {"B2": {"fail_attempts": 3}}},
+            },
         )
         version = created["definition_version"]
         cloud.run()
@@ -65,6 +71,6 @@ class TestDefinitionVersions:
 
     def test_inline_definitions_are_versioned_the_same_way(self, cloud: Cloud) -> None:
         inline = {"tasks": [{"id": "x", "function": "task-a"}]}
-        status, one, _ = cloud.api("POST", "/workflows", {"workflowId": "i1", "definition": inline})
-        status, two, _ = cloud.api("POST", "/workflows", {"workflowId": "i2", "definition": inline})
+        _, one, _ = cloud.api("POST", "/workflows", {"workflowId": "i1", "definition": inline})
+        _, two, _ = cloud.api("POST", "/workflows", {"workflowId": "i2", "definition": inline})
         assert one["definition_name"] == "inline" and one["definition_version"] == two["definition_version"]

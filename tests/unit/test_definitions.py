@@ -6,6 +6,7 @@ import pytest
 from engine import definitions
 from engine.definitions import InlineDefinition, NamedDefinition, TaskDefinition
 from engine.errors import InvalidDefinition
+
 from workflows.definitions import WORKFLOWS_DIR, load_file
 
 FUNCTIONS = {"task-a": 60, "task-b1": 60}
@@ -49,7 +50,9 @@ class TestResolve:
 
     def test_the_reference_definition_needs_its_functions_configured(self) -> None:
         with pytest.raises(InvalidDefinition, match="unknown function 'task-b2'"):
-            definitions.resolve("orchestra", {"task-a": 60, "task-b1": 60, "task-b3": 60, "task-c": 60}, NAMED)
+            definitions.resolve(
+                "orchestra", {"task-a": 60, "task-b1": 60, "task-b3": 60, "task-c": 60}, NAMED
+            )
 
     def test_an_unknown_name_lists_the_deployments_definitions(self) -> None:
         with pytest.raises(InvalidDefinition, match=r"unknown definition 'report' \(known: orchestra\)"):

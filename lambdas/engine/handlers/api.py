@@ -323,7 +323,8 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
     }
     request = schemas["CreateWorkflowRequest"]["properties"]
     names = sorted(runtime.settings("api").definitions)
-    request["definition"]["anyOf"][0] = {"type": "string", "enum": names} if names else {"not": {}}
+    named: dict[str, Any] = {"type": "string", "enum": names} if names else {"not": {}}
+    request["definition"]["anyOf"][0] = named
     request["definition"]["description"] = (
         "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
     )

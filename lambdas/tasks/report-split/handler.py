@@ -17,7 +17,14 @@ from typing import Any
 
 REGIONS = ("EU", "NA", "APAC")
 PRODUCTS = ("keyboard", "monitor", "mouse", "laptop", "headset", "dock")
-PRICES = {"keyboard": "49.90", "monitor": "219.00", "mouse": "19.99", "laptop": "1299.00", "headset": "89.50", "dock": "149.00"}
+PRICES = {
+    "keyboard": "49.90",
+    "monitor": "219.00",
+    "mouse": "19.99",
+    "laptop": "1299.00",
+    "headset": "89.50",
+    "dock": "149.00",
+}
 
 
 def sample_orders() -> list[dict[str, Any]]:

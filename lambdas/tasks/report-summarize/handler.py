@@ -20,7 +20,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     split = (event.get("dependencies") or {}).get("split") or {}
     chunks = split.get("chunks")
     if not isinstance(chunks, list) or not isinstance(chunk, int) or not 0 <= chunk < len(chunks):
-        raise ValueError(f"input.chunk {chunk!r} does not name one of the {len(chunks or [])} chunks of split")
+        raise ValueError(
+            f"input.chunk {chunk!r} does not name one of the {len(chunks or [])} chunks of split"
+        )
     by_region: dict[str, dict[str, int]] = {}
     by_product: dict[str, dict[str, int]] = {}
     largest: dict[str, Any] | None = None
