@@ -77,8 +77,10 @@ class Tracker:
             if attempt is not None:
                 # The API's attempt of a task not yet running is the one it will run as.
                 known = attempt - 1 if task_status in ("PENDING", "READY") else attempt
-            else:  # the broadcast carries no attempt: count the runs seen
-                known = self.attempts.get(task_id, 0) + (task_status == "RUNNING" and before != "RUNNING")
+            else:  # the broadcast carries no attempt: count the runs seen (one per start of a run,
+                # also when an update between was missed and READY goes straight to an end)
+                started = before in ("PENDING", "READY") and task_status in ("RUNNING", "SUCCEEDED", "FAILED")
+                known = self.attempts.get(task_id, 0) + started
             known = max(known, 0)
             if task_status != before:
                 shown = known if task_status in ("RUNNING", "SUCCEEDED", "FAILED") and known else None

@@ -137,20 +137,22 @@ class TestTheReportExample:
         assert re.search(r" FAILED in [\d.]+ s: 0/5 succeeded \(1 failed, 4 skipped\)$", ran.out.strip())
 
 
-class TestReadCommands:
-    @pytest.fixture(scope="class")
-    def finished(self, orchestra: Any) -> str:
-        workflow_id = f"wf-cli-{uuid.uuid4().hex[:10]}"
-        ran = orchestra("start", "report", "--id", workflow_id, "--wait", "--json")
-        assert ran.code == 0, ran
-        events = [json.loads(line) for line in ran.out.splitlines()]
-        assert events[0]["event"] == "started" and events[-1]["event"] == "workflow"
-        assert events[-1]["workflow"]["status"] == "SUCCESS"
-        assert {e["task_id"] for e in events if e["event"] == "task" and e["to"] == "SUCCEEDED"} == set(
-            REPORT_TASKS
-        )
-        return workflow_id
+@pytest.fixture(scope="module")
+def finished(orchestra: Any) -> str:
+    """A report workflow started with --wait --json, run to SUCCESS."""
+    workflow_id = f"wf-cli-{uuid.uuid4().hex[:10]}"
+    ran = orchestra("start", "report", "--id", workflow_id, "--wait", "--json")
+    assert ran.code == 0, ran
+    events = [json.loads(line) for line in ran.out.splitlines()]
+    assert events[0]["event"] == "started" and events[-1]["event"] == "workflow"
+    assert events[-1]["workflow"]["status"] == "SUCCESS"
+    assert {e["task_id"] for e in events if e["event"] == "task" and e["to"] == "SUCCEEDED"} == set(
+        REPORT_TASKS
+    )
+    return workflow_id
 
+
+class TestReadCommands:
     def test_list_json_lists_it(self, orchestra: Any, finished: str) -> None:
         ran = orchestra("list", "--json", "--limit", "50")
         assert ran.code == 0, ran

@@ -225,7 +225,7 @@ class TestDefinitionFiles:
                 GOOD.replace("description: Two steps.\n", ""),
                 r"flow.yaml:1: description: required key is missing",
             ),
-            (GOOD + "description: again\n", r"flow.yaml:10: description: given twice in one mapping"),
+            (GOOD + "description: again\n", r"flow.yaml:9: description: given twice in one mapping"),
             (GOOD.replace("input: {mode: fast}", "input: {mode: fast"), r"flow.yaml:9: not valid YAML"),
             ("- just\n- a list\n", r"flow.yaml:1: the file must be a mapping"),
             ("", r"flow.yaml:1: the file is empty"),
@@ -305,7 +305,7 @@ class TestCatalog:
         path = task_folder(tmp_path, "long", PYTHON_TASK.replace('"geo"', '"' + "g" * 40 + '"'))
         settings = load("dev").model_copy(update={"name_prefix": "orchestra-development-team"})
         with pytest.raises(
-            SettingsError, match=r"long/task.toml:1: id: .* too long for environment dev: its iam role name"
+            SettingsError, match=r"long/task.toml:1: id: .* too long for environment dev: its lambda function name"
         ):
             catalog.task_functions(settings, (load_task(path, TODAY),))
 
