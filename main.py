@@ -18,6 +18,7 @@ from environments import (
     SettingsError,
     check_account_reservations,
     check_against_bootstrap,
+    check_shared_pools,
     load,
     load_bootstrap,
 )
@@ -225,7 +226,9 @@ class OrchestraStack(TerraformStack):
                 ),
             )
         orchestration.use_identity(
-            issuer=identity.issuer if identity else None, scopes=API_SCOPES if identity else ()
+            issuer=identity.issuer if identity else None,
+            scopes=API_SCOPES if identity else (),
+            client_ids=identity.client_ids if identity else (),
         )
         api = Api(
             self,
@@ -415,6 +418,7 @@ def build_app(
         check_against_bootstrap(settings, bootstrap)
     # The environments synthesized together (every one by default) share the account's pool.
     check_account_reservations(loaded)
+    check_shared_pools(loaded)  # an existing user pool takes one environment
     # Every declaration and definition file is checked before any construct is built.
     built = {settings.name: catalogs.build(settings) for settings in loaded}
     if with_bootstrap:

@@ -546,6 +546,31 @@ def check_account_reservations(environments: Sequence[Settings], directory: Path
         )
 
 
+def check_shared_pools(environments: Sequence[Settings], directory: Path = ENVIRONMENTS_DIR) -> None:
+    """Two environments cannot add themselves to the same existing user pool: each creates the
+    resource server `orchestra` and the groups `operators` and `viewers`, and Cognito allows one of
+    each name per pool (CreateResourceServer: the identifier is unique in a pool; CreateGroup:
+    GroupExistsException). The second apply would fail."""
+    first: dict[str, str] = {}
+    for settings in environments:
+        auth = settings.auth
+        if not isinstance(auth, ExistingAuth):
+            continue
+        if auth.user_pool_id in first:
+            _raise(
+                directory / f"{settings.name}.toml",
+                [
+                    (
+                        ("auth", "user_pool_id"),
+                        f"{auth.user_pool_id} is {first[auth.user_pool_id]}'s pool too: each environment "
+                        "adds the resource server 'orchestra' and the groups 'operators' and 'viewers', "
+                        "which a pool holds once; give each environment a pool of its own",
+                    )
+                ],
+            )
+        first[auth.user_pool_id] = settings.name
+
+
 def load_toml(path: Path, model: type[M]) -> M:
     """Load one TOML file into `model`; errors name the file, line and key (SettingsError)."""
     return _load(path, model)

@@ -480,9 +480,17 @@ class LocalCloud:
             **self.identity(),
         }
         sidecar = endpoints_path(path)
-        for target, document in ((sidecar, described), (path, {self.options.stack: self.outputs})):
+        # The endpoints file holds the local users' passwords and the machine client's secret: its
+        # owner alone may read it (created so, never widened by the umask).
+        for target, document, mode in (
+            (sidecar, described, 0o600),
+            (path, {self.options.stack: self.outputs}, 0o644),
+        ):
             partial = target.with_name(target.name + ".partial")
-            partial.write_text(json.dumps(document, indent=2) + "\n")
+            partial.unlink(missing_ok=True)
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(json.dumps(document, indent=2) + "\n")
             partial.replace(target)  # whoever waits for the file never reads half of it
 
     def identity(self) -> dict[str, Any]:

@@ -181,6 +181,12 @@ class Identity(Construct):
             depends_on=[server],
             **tokens,
         )
+        # The only clients whose tokens the APIs take (AUTH_CLIENT_IDS).
+        self.client_ids: tuple[str, ...] = (
+            self.dashboard_client.id,
+            self.cli_client.id,
+            self.machine_client.id,
+        )
 
     def _pool(self, inputs: IdentityInputs, auth: CreateAuth) -> aws.cognito_user_pool.CognitoUserPool:
         up = aws.cognito_user_pool

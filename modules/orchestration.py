@@ -351,15 +351,20 @@ class Orchestration(Construct):
                 )
             self._function(function, artifacts, images, assets)
 
-    def use_identity(self, *, issuer: str | None, scopes: Sequence[str]) -> None:
-        """Tell the functions that check identities who issues the tokens (before `connect`).
-        issuer None: no sign-in (auth.mode = "none"), every caller may do everything."""
+    def use_identity(
+        self, *, issuer: str | None, scopes: Sequence[str], client_ids: Sequence[str] = ()
+    ) -> None:
+        """Tell the functions that check identities who issues the tokens and to which app clients
+        (before `connect`). issuer None: no sign-in (auth.mode = "none"), every caller may do
+        everything."""
         mode = "none" if issuer is None else "cognito"
         for function in ("api", "websocket", "authorizer"):
             self.environment[function]["AUTH_MODE"] = mode
         if issuer is not None:
             self.environment["authorizer"]["USER_POOL_ISSUER"] = issuer
             self.environment["authorizer"]["AUTHORIZER_SCOPES"] = " ".join(scopes)
+            for function in ("api", "authorizer"):
+                self.environment[function]["AUTH_CLIENT_IDS"] = " ".join(client_ids)
 
     def connect(
         self,

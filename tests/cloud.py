@@ -223,7 +223,7 @@ class SignIn:
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
-        return dict(answer["AuthenticationResult"])
+        return authentication_result(answer, role, username)
 
     def _machine(self, role: str) -> str:
         if self.local is not None:
@@ -244,6 +244,21 @@ class SignIn:
         )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
+
+
+def authentication_result(answer: dict[str, Any], role: str, username: str) -> dict[str, Any]:
+    """The tokens of an InitiateAuth answer, or a failure saying what the account needs: Cognito
+    answers a challenge instead when the password is an administrator's temporary one
+    (admin-create-user: NEW_PASSWORD_REQUIRED) or the user must pass MFA."""
+    if "AuthenticationResult" in answer:
+        return dict(answer["AuthenticationResult"])
+    challenge = answer.get("ChallengeName", "a challenge")
+    pytest.fail(
+        f"signing in as {role} ({username}): Cognito answered {challenge}, not tokens. A test "
+        "account needs a permanent password and no MFA: aws cognito-idp admin-set-user-password "
+        f"--user-pool-id <user_pool_id> --username {username} --password ... --permanent",
+        pytrace=False,
+    )
 
 
 # --- the plugin: options and fixtures ---------------------------------------------------------

@@ -1,7 +1,10 @@
 """Who is calling, and what they may do: one place for the permission rules of both APIs.
 
 API Gateway (or the WebSocket authorizer) has already checked the access token's signature, expiry,
-issuer and scopes; this module turns its claims into a caller with permissions:
+issuer and scopes; this module refuses a token issued to an app client other than the stack's own
+(API Gateway's Cognito authorizer does not look at `client_id`, and a pool can have other clients:
+the platform team's, with `auth.mode = "existing"`) and turns its claims into a caller with
+permissions:
 
 - a person (the token has a `username`): from their groups: `operators` read and operate,
   `viewers` read, anyone else nothing;
@@ -15,7 +18,7 @@ pass the gateway's scope check, and a viewer's browser must not be able to ask f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,14 +85,20 @@ def required_permission(method: str, path: str) -> str | None:
     return READ if method in ("GET", "HEAD") else OPERATE
 
 
-def rest_caller(event: Mapping[str, Any], auth_mode: str) -> Caller | None:
+def issued_to(claims: Mapping[str, Any], client_ids: Collection[str]) -> bool:
+    """Whether an access token was issued to one of the stack's app clients (its `client_id`)."""
+    return str(claims.get("client_id") or "") in client_ids
+
+
+def rest_caller(event: Mapping[str, Any], auth_mode: str, client_ids: Collection[str] = ()) -> Caller | None:
     """The caller of a REST request; None when sign-in is on and API Gateway passed no claims
-    (a route without the authorizer: refuse rather than trust)."""
+    (a route without the authorizer: refuse rather than trust), or claims of a token issued to an
+    app client that is not one of `client_ids`."""
     if auth_mode == "none":
         return ANONYMOUS
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     claims = authorizer.get("claims")
-    if not isinstance(claims, Mapping) or not claims:
+    if not isinstance(claims, Mapping) or not claims or not issued_to(claims, client_ids):
         return None
     return caller_from_claims(claims)
 

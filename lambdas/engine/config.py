@@ -44,6 +44,9 @@ class Settings:
     auth_mode: str = "cognito"
     user_pool_issuer: str = ""
     authorizer_scopes: tuple[str, ...] = ()
+    # The stack's app clients: a token issued to any other client of the pool is refused (the
+    # access token's `client_id`, as Cognito's guide to verifying tokens asks). Empty: none is.
+    auth_client_ids: tuple[str, ...] = ()
 
     @property
     def task_functions(self) -> Mapping[str, TaskFunction]:
@@ -134,6 +137,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "AUTH_MODE": ("auth_mode", _auth_mode),
     "USER_POOL_ISSUER": ("user_pool_issuer", _url),
     "AUTHORIZER_SCOPES": ("authorizer_scopes", _words),
+    "AUTH_CLIENT_IDS": ("auth_client_ids", _words),
 }
 
 # Which function reads what (docs/architecture.md, "Environment variables").
@@ -177,7 +181,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "SWEEP_HORIZON_SECONDS",
     ),
     "websocket": ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS"),
-    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES"),
+    "authorizer": ("USER_POOL_ISSUER", "AUTHORIZER_SCOPES", "AUTH_CLIENT_IDS"),
 }
 
 

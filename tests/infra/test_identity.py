@@ -82,6 +82,20 @@ class TestClients:
         assert "allowed_oauth_flows" not in cli
         assert "ALLOW_USER_PASSWORD_AUTH" not in self.clients(env_stack)["dashboard"]["explicit_auth_flows"]
 
+    @pytest.mark.parametrize("function_id", ["api", "authorizer"])
+    def test_the_apis_take_tokens_of_these_three_clients_only(
+        self, env_stack: Stack, function_id: str
+    ) -> None:
+        # API Gateway's Cognito authorizer takes a token of any client of the pool.
+        _, body = named(env_stack, "aws_lambda_function", f"orchestration/{function_id}_function")
+        clients = {
+            c["name"].rsplit("-", 1)[1]: ref("aws_cognito_user_pool_client", name, "id")
+            for name, c in resources(env_stack, "aws_cognito_user_pool_client").items()
+        }
+        allowed = body["environment"]["variables"]["AUTH_CLIENT_IDS"].split()
+        assert sorted(allowed) == sorted(clients.values())
+        assert set(clients) == {"dashboard", "cli", "machine"}
+
     def test_token_validity_follows_the_settings_within_cognitos_bounds(self, env_stack: Stack) -> None:
         for client in self.clients(env_stack).values():
             assert 5 <= client["access_token_validity"] <= 1440  # minutes

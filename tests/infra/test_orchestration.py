@@ -176,6 +176,8 @@ class TestEnvironment:
         powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
         # Read when present, and always set where identities are checked (absent means "cognito").
         optional = {"AUTH_MODE"} if function_id in ("api", "websocket", "authorizer") else set()
+        # The api function refuses every token without it (no app client of the stack's).
+        optional |= {"AUTH_CLIENT_IDS"} if function_id == "api" else set()
         assert variables - powertools - optional == set(REQUIRED[function_id])
 
     def test_the_worker_names_the_project_key_for_large_outputs(self, env_stack: Stack) -> None:

@@ -14,6 +14,7 @@ from environments import (
     SettingsError,
     check_account_reservations,
     check_against_bootstrap,
+    check_shared_pools,
     load,
     load_bootstrap,
 )
@@ -348,3 +349,20 @@ class TestAuthSettings:
         with pytest.raises(SettingsError) as raised:
             load("staging", env_dir)
         assert "auth.domain: required key is missing" in str(raised.value)
+
+    def test_two_environments_cannot_share_an_existing_pool(self, env_dir: Path) -> None:
+        existing = (
+            '[auth]\nmode = "existing"\nuser_pool_id = "eu-central-1_Platform1"\n'
+            'domain = "https://login.example.com"\n'
+        )
+        for name in ("dev", "staging"):
+            replace_auth(env_dir, name, existing)
+        dev, staging = load("dev", env_dir), load("staging", env_dir)
+        check_shared_pools([dev], env_dir)  # one environment per pool is fine
+        with pytest.raises(SettingsError) as raised:
+            check_shared_pools([dev, staging], env_dir)
+        line = line_of(env_dir, "staging", "user_pool_id")
+        assert f"staging.toml:{line}: auth.user_pool_id: eu-central-1_Platform1 is dev's pool too" in str(
+            raised.value
+        )
+        assert "resource server 'orchestra'" in str(raised.value)

@@ -110,6 +110,7 @@ def cloud(
         "DISPATCH_MODE": dispatch_mode,
         "SWEEP_HORIZON_SECONDS": "60",
         "AUTH_MODE": "cognito",
+        "AUTH_CLIENT_IDS": "dashboard-client cli-client machine-client",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -60,8 +60,15 @@ class TestPermissionRules:
         assert required_permission(method, path) == needed
 
     def test_no_claims_is_no_caller_unless_sign_in_is_off(self) -> None:
-        assert rest_caller({"requestContext": {}}, "cognito") is None
+        assert rest_caller({"requestContext": {}}, "cognito", ["cli-client"]) is None
         assert rest_caller({"requestContext": {}}, "none") is ANONYMOUS
+
+    def test_only_tokens_of_the_stacks_app_clients_make_a_caller(self) -> None:
+        event = {"requestContext": {"authorizer": {"claims": OPERATOR_CLAIMS}}}
+        caller = rest_caller(event, "cognito", ["dashboard-client", "cli-client"])
+        assert caller is not None and caller.may(OPERATE)
+        assert rest_caller(event, "cognito", ["dashboard-client"]) is None
+        assert rest_caller(event, "cognito", []) is None  # no clients configured: nobody
 
     def test_the_recipient_filter(self) -> None:
         assert may_receive("operate read") and may_receive("read")
@@ -91,6 +98,16 @@ class TestRestApi:
         assert status == 403, body
         assert body["error"] == "forbidden"
         assert "may not operate" in body["message"]
+
+    @pytest.mark.parametrize("claims", [OPERATOR_CLAIMS, MACHINE_CLAIMS])
+    @pytest.mark.parametrize(("method", "path"), [("GET", "/workflows"), ("POST", "/workflows")])
+    def test_a_token_of_another_app_client_of_the_pool_is_a_401(
+        self, cloud: Cloud, claims: dict[str, str], method: str, path: str
+    ) -> None:
+        # API Gateway's Cognito authorizer takes any client's token; the pool may have others.
+        foreign = {**claims, "client_id": "another-apps-client", "scope": "orchestra/read orchestra/operate"}
+        status, body, _ = cloud.api(method, path, {} if method == "POST" else None, claims=foreign)
+        assert (status, body["error"]) == (401, "unauthorized"), body
 
     def test_the_403_comes_before_validation(self, cloud: Cloud) -> None:
         # A viewer learns nothing from the body's validation: the answer is the same 403.

@@ -28,6 +28,7 @@ ENV = {
     "AUTH_MODE": "cognito",
     "USER_POOL_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
     "AUTHORIZER_SCOPES": "orchestra/read orchestra/operate",
+    "AUTH_CLIENT_IDS": "dashboard-client cli-client machine-client",
 }
 
 
@@ -57,6 +58,12 @@ class TestLoadSettings:
             load_settings("api", {**ENV, "AUTH_MODE": "off"})
         scopes = load_settings("authorizer", ENV).authorizer_scopes
         assert scopes == ("orchestra/read", "orchestra/operate")
+        clients = load_settings("authorizer", ENV).auth_client_ids
+        assert clients == ("dashboard-client", "cli-client", "machine-client")
+        assert (
+            load_settings("api", {k: v for k, v in ENV.items() if k != "AUTH_CLIENT_IDS"}).auth_client_ids
+            == ()
+        )
 
     def test_the_websocket_function_does_not_need_the_workflows_table(self) -> None:
         env = {k: ENV[k] for k in ("CONNECTIONS_TABLE", "CONNECTION_TTL_SECONDS")}

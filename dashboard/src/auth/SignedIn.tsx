@@ -1,5 +1,5 @@
 import { WebStorageStateStore, type UserManagerSettings } from "oidc-client-ts";
-import { useMemo, type ReactNode } from "react";
+import { useEffect, useMemo, type ReactNode } from "react";
 import { AuthProvider, useAuth } from "react-oidc-context";
 import type { AuthConfig } from "../config";
 import { identityFromAccessToken } from "./identity";
@@ -59,6 +59,10 @@ export function SignedIn({ auth, children }: SignedInProps) {
 
 function Gate({ auth, children }: SignedInProps) {
   const oidc = useAuth();
+  const { events, removeUser } = oidc;
+  // A renewal that failed (the refresh token expired or was revoked) leaves a token every request
+  // would be refused with: when it expires, back to the sign-in screen, with the renewal's error.
+  useEffect(() => events.addAccessTokenExpired(() => void removeUser()), [events, removeUser]);
   const token = oidc.user?.access_token ?? null;
   // The API client reads the newest token on each request (children's effects run before this
   // component's, so it is set while rendering); renewals replace it.

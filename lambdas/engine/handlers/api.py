@@ -458,7 +458,8 @@ def _authorize(event: dict[str, Any]) -> ApiError | None:
     needed = auth.required_permission(str(event.get("httpMethod") or ""), str(event.get("path") or ""))
     if needed is None:
         return None
-    caller = auth.rest_caller(event, runtime.settings("api").auth_mode)
+    settings = runtime.settings("api")
+    caller = auth.rest_caller(event, settings.auth_mode, settings.auth_client_ids)
     if caller is None:
         return ApiError(401, "unauthorized", "sign in: this request carries no verified access token")
     logger.append_keys(caller=caller.principal, role=caller.role)

@@ -3,7 +3,9 @@
 Browsers cannot set headers on a WebSocket, so the access token comes as the `token` query
 parameter. It is checked as API Gateway's Cognito authorizer checks REST requests: RS256 signature
 by one of the user pool's keys (its JWKS, fetched once per environment and cached), issuer, expiry,
-`token_use` = access, and one of the accepted scopes. Then `engine.auth` decides what the caller
+`token_use` = access, and one of the accepted scopes; and, as Cognito's guide to verifying tokens
+asks (and the api function does for REST requests), a `client_id` that is one of the stack's app
+clients. Then `engine.auth` decides what the caller
 may do; the handshake is refused with 401 (raise "Unauthorized") for a missing, malformed or expired
 token, and with 403 (a Deny policy) for a valid token that may not read. The token itself is
 never logged.
@@ -36,7 +38,7 @@ def _keys(issuer: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(f"{issuer}/.well-known/jwks.json", cache_keys=True, lifespan=3600, timeout=5)
 
 
-def verify(token: str, issuer: str, scopes: tuple[str, ...]) -> dict[str, Any]:
+def verify(token: str, issuer: str, scopes: tuple[str, ...], client_ids: tuple[str, ...]) -> dict[str, Any]:
     """The token's claims, or Unauthorized."""
     try:
         key = _keys(issuer).get_signing_key_from_jwt(token)
@@ -66,6 +68,9 @@ def verify(token: str, issuer: str, scopes: tuple[str, ...]) -> dict[str, Any]:
     if not granted.intersection(scopes):
         logger.info("token refused", extra={"reason": "no accepted scope"})
         raise Unauthorized()
+    if not auth.issued_to(claims, client_ids):
+        logger.info("token refused", extra={"reason": "issued to another app client"})
+        raise Unauthorized()
     return claims
 
 
@@ -86,7 +91,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = (event.get("queryStringParameters") or {}).get("token") or ""
     if not token:
         raise Unauthorized()
-    claims = verify(token.removeprefix("Bearer "), settings.user_pool_issuer, settings.authorizer_scopes)
+    claims = verify(
+        token.removeprefix("Bearer "),
+        settings.user_pool_issuer,
+        settings.authorizer_scopes,
+        settings.auth_client_ids,
+    )
     caller = auth.caller_from_claims(claims)
     allowed = caller.may(auth.READ)
     logger.info("connect", extra={"caller": caller.principal, "role": caller.role, "allowed": allowed})

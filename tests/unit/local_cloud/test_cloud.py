@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import uuid
 from typing import Any
 
@@ -28,6 +29,13 @@ class TestOutputs:
         described = json.loads(endpoints_path(running.cloud.options.outputs_path).read_text())
         assert described["dynamodb"] == running.cloud.endpoints.dynamodb
         assert described["region"] == "eu-central-1"
+
+    def test_only_its_owner_may_read_the_endpoints_file(self, running: Running) -> None:
+        # It holds credentials: the deployer's, and with a user pool the users' passwords and the
+        # machine client's secret.
+        described = endpoints_path(running.cloud.options.outputs_path)
+        assert stat.S_IMODE(described.stat().st_mode) == 0o600
+        assert not described.with_name(described.name + ".partial").exists()
 
     def test_inert_types_are_listed(self, running: Running) -> None:
         assert running.cloud.inert == ["aws_cloudwatch_log_group", "aws_kms_key"]

@@ -302,6 +302,7 @@ class TestTheWebSocketAuthorizerFunction:
         monkeypatch.setenv(
             "AUTHORIZER_SCOPES", "orchestra/read orchestra/operate aws.cognito.signin.user.admin"
         )
+        monkeypatch.setenv("AUTH_CLIENT_IDS", " ".join(pool.clients))  # the stack's three clients
         runtime.reset()
         authorizer._keys.cache_clear()
         yield authorizer
@@ -343,6 +344,19 @@ class TestTheWebSocketAuthorizerFunction:
         for token in (pool.expired_token("operator"), sign_in(pool)["IdToken"]):
             with pytest.raises(Exception, match=r"^Unauthorized$"):
                 authorizer.handler(self.event(token), FakeContext())
+
+    def test_a_token_issued_to_another_app_client_of_the_pool_is_unauthorized(
+        self, authorizer: Any, pool: cognito.UserPool
+    ) -> None:
+        from driver import FakeContext
+
+        # Signed by the pool, valid, with an accepted scope: but for a client the stack does not own
+        # (a shared pool's other apps). The wrong audience, for an access token.
+        claims = jwt.decode(sign_in(pool, "viewer")["AccessToken"], options={"verify_signature": False})
+        foreign = pool._sign({**claims, "client_id": "another-apps-client"})
+        assert verified(pool, foreign)["client_id"] == "another-apps-client"
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            authorizer.handler(self.event(foreign), FakeContext())
 
     def test_unreachable_keys_are_an_error_not_a_401(
         self, authorizer: Any, pool: cognito.UserPool, monkeypatch: pytest.MonkeyPatch
