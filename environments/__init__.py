@@ -42,16 +42,41 @@ KeyArn = Annotated[
     ),
 ]
 ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
-# A Lambda function ARN as Invoke takes it, with an optional version or alias ("Invoke", AWS Lambda
-# API Reference: FunctionName); the IAM policy names it exactly so ("Resource-based policy and
-# qualified ARNs": an unqualified ARN does not grant invoking a version or alias).
-LambdaArn = Annotated[
-    str,
-    Field(
-        pattern=r"^arn:aws[a-z-]*:lambda:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}"
-        r"(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
-    ),
-]
+# A Lambda function ARN as Invoke takes it ("Invoke", AWS Lambda API Reference: FunctionName and
+# Qualifier): arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>], the name 1-64
+# of [A-Za-z0-9_-], the qualifier $LATEST, a version (digits) or an alias (1-128 of [A-Za-z0-9_-], not
+# only digits: "CreateAlias", Name). The worker's policy names it exactly as written ("Resource-based
+# policy and qualified ARNs" / "Lambda function versions": a policy on the unqualified ARN does not
+# cover invoking by a qualified one, nor the reverse), and the worker invokes it exactly so.
+_LAMBDA_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d):(?P<account>\d{12}):"
+    r"function:(?P<name>[A-Za-z0-9_-]{1,64})(:(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+)
+LAMBDA_ARN_FORM = "arn:aws:lambda:<region>:<account id>:function:<name>[:<version or alias>]"
+
+
+def _lambda_arn(value: str) -> str:
+    if _LAMBDA_ARN.match(value):
+        return value
+    parts = value.split(":")
+    if not value.startswith("arn:"):
+        why = "a function name or partial ARN: the worker's IAM policy needs the full ARN"
+    elif len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
+        why = "not a Lambda function ARN (a layer, an event source mapping or another service's?)"
+    elif len(parts) > 8:
+        why = "too many ':' parts"
+    elif not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", parts[3]):
+        why = f"{parts[3]!r} is not a region"
+    elif not re.fullmatch(r"\d{12}", parts[4]):
+        why = f"{parts[4]!r} is not a 12-digit account id"
+    elif not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parts[6]):
+        why = f"function name {parts[6]!r}: 1-64 letters, digits, '-' or '_'"
+    else:
+        why = f"qualifier {parts[7]!r}: $LATEST, a version number or an alias (1-128 letters, digits, '-', '_')"
+    raise ValueError(f"{why}; the form is {LAMBDA_ARN_FORM}")
+
+
+LambdaArn = Annotated[str, AfterValidator(_lambda_arn)]
 # A task function id: the key definitions name it by, and (for packaged tasks) the suffix of its
 # Lambda function name `<name_prefix>-<id>`.
 TaskId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]

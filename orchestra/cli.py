@@ -161,15 +161,14 @@ def start(
     as_json: bool,
 ) -> int:
     """Start a workflow of a named DEFINITION (orchestra definitions lists them)."""
-    body = {"definition": definition, "input": _input(input_text)}
+    # The id is chosen here, so a retried POST (after a throttle) is the same workflow, never a second.
+    workflow_id = workflow_id or f"wf-{uuid.uuid4().hex}"
+    body = {"definition": definition, "input": _input(input_text), "workflowId": workflow_id}
     follower = None
     if wait:
         # Subscribed before it exists: the first transitions cannot be missed.
-        workflow_id = workflow_id or f"wf-{uuid.uuid4().hex}"
         follower = session.follower(workflow_id, from_start=True)
         follower.open()
-    if workflow_id:
-        body["workflowId"] = workflow_id
     try:
         created = session.api.call("POST", "/workflows", body)
     except BaseException:

@@ -151,8 +151,11 @@ class Credentials:
         local, outputs = self.target.local, self.target.outputs
         password = self.env.get("ORCHESTRA_PASSWORD")
         if local is not None:
-            known = {u["username"]: u["password"] for u in local.get("users", {}).values()}
-            password = password or known.get(user)
+            # A local user by its username or its role (`--user viewer` is viewer@example.com).
+            users = local.get("users", {})
+            found = users.get(user) or next((u for u in users.values() if u["username"] == user), None)
+            if found is not None:
+                user, password = found["username"], password or found["password"]
             client_id, endpoint = local.get("user_pool_client_id"), local.get("cognito_idp")
         else:
             client_id = outputs.get("cli_client_id")

@@ -1205,6 +1205,39 @@ def _role_name(ctx: Context) -> Iterator[Finding]:
     yield from _name_check(ctx, "aws_iam_role", "name", "iam_role")
 
 
+# "IAM and AWS STS quotas" (IAM User Guide): a role's inline policies together are at most 10,240
+# characters, white space not counted; PutRolePolicy answers LimitExceeded. A value Terraform knows only
+# after apply (an ARN, a subnet id) counts as this many: more than the longest ARN the stacks reference
+# (a log group of a 64-character function name is 126).
+ROLE_POLICY_LIMIT_CHARS = 10240
+UNKNOWN_ARN_CHARS = 128
+_WHITESPACE = re.compile(r"\s")
+
+
+@rule(
+    "IAM-ROLE-INLINE-POLICY-SIZE",
+    ("aws_iam_role_policy", "aws_iam_role"),
+    f"A role's inline policies, together, are at most {ROLE_POLICY_LIMIT_CHARS} characters without white "
+    f"space (a value known only after apply counted as {UNKNOWN_ARN_CHARS}); the worker's grows by one ARN "
+    "per task function.",
+    "IAM and AWS STS quotas (IAM User Guide), role policy size",
+    "LimitExceeded",
+)
+def _role_policy_size(ctx: Context) -> Iterator[Finding]:
+    for role in ctx.stack.of("aws_iam_role"):
+        documents = [p.config.get("policy") for p in _role_policies(ctx.stack, role) if p.type == "aws_iam_role_policy"]
+        documents += [b.get("policy") for b in blocks(role.config.get("inline_policy"))]
+        texts = [d for d in documents if isinstance(d, str)]
+        size = sum(len(_WHITESPACE.sub("", EXPRESSION.sub("x" * UNKNOWN_ARN_CHARS, t))) for t in texts)
+        if size > ROLE_POLICY_LIMIT_CHARS:
+            yield Finding(
+                role.address,
+                f"Maximum policy size of {ROLE_POLICY_LIMIT_CHARS} bytes exceeded for role "
+                f"{role.config.get('name')} (about {size} characters)",
+                "declare fewer task functions in this environment (each adds its ARN to the worker's policy), or move statements into managed policies",
+            )
+
+
 # == KMS ========================================================================================
 
 

@@ -281,6 +281,15 @@ class TestErrors:
             f"error: not allowed (403): {viewer['username']} (viewer) may not operate: operators may"
         )
 
+    def test_locally_a_user_is_named_by_role_and_needs_no_password(
+        self, orchestra: Any, local_only: Deployment
+    ) -> None:
+        ran = orchestra("--user", "viewer", "cancel", "wf-nobody")
+        assert (ran.code, one_line_error(ran)) == (
+            3,
+            "error: not allowed (403): viewer@example.com (viewer) may not operate: operators may",
+        )
+
     def test_no_token_says_so(self, orchestra: Any, deployment: Deployment) -> None:
         ran = orchestra("--api-url", deployment.api_url, "list")
         assert ran.code == 3

@@ -242,6 +242,20 @@ def environment_of(size: int) -> Stack:
     return stack(res("aws_sqs_queue", "q", name="q"), function(environment={"variables": variables}))
 
 
+def invoking(sid_length: int, tasks: int = 131) -> Stack:
+    """A role allowed to invoke `tasks` functions, in two inline policies, one ARN known after apply:
+    with 131 tasks and a Sid of 69 characters, exactly 10,240 characters without white space."""
+    arns = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orchestra-dev-task-{i:03}" for i in range(tasks)]
+    run = {"Sid": "S" * sid_length, "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns}
+    logs = {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": [ref("aws_cloudwatch_log_group.g", "arn")]}
+    role = ref("aws_iam_role.r", "id")
+    return stack(
+        ROLE,
+        res("aws_iam_role_policy", "run", role=role, policy=policy(run)),
+        res("aws_iam_role_policy", "logs", role=role, policy=policy(logs)),
+    )
+
+
 def mapping(visibility: int, timeout: int) -> Stack:
     return stack(
         res("aws_sqs_queue", "q", name="q", visibility_timeout_seconds=visibility),
@@ -625,6 +639,7 @@ FIXTURES: dict[str, Fixture] = {
     ),
     "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT": (lambda: [worker(300)], lambda: [worker(840)]),
     "LAMBDA-ENVIRONMENT-4KB": (lambda: [environment_of(4096)], lambda: [environment_of(4097)]),
+    "IAM-ROLE-INLINE-POLICY-SIZE": (lambda: [invoking(69)], lambda: [invoking(70)]),
     "LAMBDA-IMAGE-NOT-FROM-SAME-STACK": (
         lambda: [
             stack(

@@ -17,6 +17,7 @@ from fixtures import (
     rest_stage,
     s3_backend,
     stack,
+    invoking,
     worker,
 )
 
@@ -152,3 +153,10 @@ def test_an_existing_task_functions_declared_timeout_counts_too() -> None:
     rule = BY_ID["LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"]
     (violation,) = check([worker(60, external_timeout=400)], TODAY, [rule])
     assert "function:geocode (timeout 400 s)" in violation.line()
+
+
+def test_a_roles_inline_policies_are_measured_together_without_white_space() -> None:
+    rule = BY_ID["IAM-ROLE-INLINE-POLICY-SIZE"]
+    (violation,) = check([invoking(70)], TODAY, [rule])
+    assert "(about 10241 characters)" in violation.line(), "10,240 + 1, the after-apply ARN as 128"
+    assert check([invoking(0, tasks=20)], TODAY, [rule]) == []
