@@ -72,7 +72,9 @@ def _lambda_arn(value: str) -> str:
     elif not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parts[6]):
         why = f"function name {parts[6]!r}: 1-64 letters, digits, '-' or '_'"
     else:
-        why = f"qualifier {parts[7]!r}: $LATEST, a version number or an alias (1-128 letters, digits, '-', '_')"
+        why = (
+            f"qualifier {parts[7]!r}: $LATEST, a version number or an alias (1-128 letters, digits, '-', '_')"
+        )
     raise ValueError(f"{why}; the form is {LAMBDA_ARN_FORM}")
 
 

@@ -1225,7 +1225,9 @@ _WHITESPACE = re.compile(r"\s")
 )
 def _role_policy_size(ctx: Context) -> Iterator[Finding]:
     for role in ctx.stack.of("aws_iam_role"):
-        documents = [p.config.get("policy") for p in _role_policies(ctx.stack, role) if p.type == "aws_iam_role_policy"]
+        documents = [
+            p.config.get("policy") for p in _role_policies(ctx.stack, role) if p.type == "aws_iam_role_policy"
+        ]
         documents += [b.get("policy") for b in blocks(role.config.get("inline_policy"))]
         texts = [d for d in documents if isinstance(d, str)]
         size = sum(len(_WHITESPACE.sub("", EXPRESSION.sub("x" * UNKNOWN_ARN_CHARS, t))) for t in texts)
@@ -1234,7 +1236,8 @@ def _role_policy_size(ctx: Context) -> Iterator[Finding]:
                 role.address,
                 f"Maximum policy size of {ROLE_POLICY_LIMIT_CHARS} bytes exceeded for role "
                 f"{role.config.get('name')} (about {size} characters)",
-                "declare fewer task functions in this environment (each adds its ARN to the worker's policy), or move statements into managed policies",
+                "declare fewer task functions in this environment (each adds its ARN to the worker's "
+                "policy), or move statements into managed policies",
             )
 
 

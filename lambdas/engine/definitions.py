@@ -26,7 +26,7 @@ from engine.errors import InvalidDefinition
 MAX_TASKS = 50
 MAX_DEPTH = 20
 # Lambda stops any function at 900 s; a task's own function timeout is the real bound (checked in
-# `validate` against TASK_FUNCTIONS: a longer attempt would be cut short by Lambda).
+# `validate` against the catalog's functions: a longer attempt would be cut short by Lambda).
 MAX_TIMEOUT_SECONDS = 900
 TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DEFAULT_DEFINITION = "orchestra"
@@ -47,7 +47,12 @@ class TaskDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(pattern=TASK_ID_PATTERN, description="Unique within the workflow.")]
-    function: Annotated[str, Field(min_length=1, max_length=128, description="A key of TASK_FUNCTIONS.")]
+    function: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=128, description="A task function id of the deployment (its catalog)."
+        ),
+    ]
     depends_on: Annotated[list[str], Field(max_length=MAX_TASKS)] = []
     retry: RetryPolicy = RetryPolicy()
     timeout_seconds: Annotated[

@@ -247,7 +247,11 @@ def invoking(sid_length: int, tasks: int = 131) -> Stack:
     with 131 tasks and a Sid of 69 characters, exactly 10,240 characters without white space."""
     arns = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orchestra-dev-task-{i:03}" for i in range(tasks)]
     run = {"Sid": "S" * sid_length, "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns}
-    logs = {"Effect": "Allow", "Action": ["logs:PutLogEvents"], "Resource": [ref("aws_cloudwatch_log_group.g", "arn")]}
+    logs = {
+        "Effect": "Allow",
+        "Action": ["logs:PutLogEvents"],
+        "Resource": [ref("aws_cloudwatch_log_group.g", "arn")],
+    }
     role = ref("aws_iam_role.r", "id")
     return stack(
         ROLE,

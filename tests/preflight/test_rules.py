@@ -13,11 +13,11 @@ from fixtures import (
     REGION,
     bootstrap,
     bucket_policy,
+    invoking,
     many_reserved,
     rest_stage,
     s3_backend,
     stack,
-    invoking,
     worker,
 )
 

@@ -305,7 +305,8 @@ class TestCatalog:
         path = task_folder(tmp_path, "long", PYTHON_TASK.replace('"geo"', '"' + "g" * 40 + '"'))
         settings = load("dev").model_copy(update={"name_prefix": "orchestra-development-team"})
         with pytest.raises(
-            SettingsError, match=r"long/task.toml:1: id: .* too long for environment dev: its lambda function name"
+            SettingsError,
+            match=r"long/task.toml:1: id: .* too long for environment dev: its lambda function name",
         ):
             catalog.task_functions(settings, (load_task(path, TODAY),))
 
