@@ -471,6 +471,8 @@ class Orchestration(Construct):
             memory_size=function.memory_mb or inputs.memory_mb,
             timeout=function.timeout or inputs.task_timeout_seconds,
             reserved_concurrent_executions=reserved,
+            # Task functions are told apart by this tag, whatever their ids (checkov-skips.toml).
+            tags={"Purpose": "task"} if function.task_type else None,
             kms_key_arn=inputs.data.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(

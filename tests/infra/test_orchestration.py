@@ -12,6 +12,7 @@ from engine.config import REQUIRED
 
 from modules import naming
 from modules.orchestration import ENGINE_FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY, image_uri
+from scripts.checkov_gate import load_skips
 from tests.infra.conftest import SYNTH_DIR, Stack, named, only, policy, ref, resources
 from workflows.tasks import load_tasks
 
@@ -140,6 +141,20 @@ class TestFunctions:
         assert (prod["worker"], prod["orchestrator"], prod["reaper"], prod["api"]) == (200, 20, 1, None)
         # A fresh account's quota may be 10: dev deploys anywhere.
         assert set(reserved("dev").values()) == {None}
+
+    def test_task_functions_and_only_they_carry_the_tag_their_concurrency_skip_needs(
+        self, stacks: dict[str, Stack]
+    ) -> None:
+        (task_skip,) = [s for s in load_skips() if s.check == "CKV_AWS_115" and s.tags]
+        declared = {t.id for t in load_tasks()}
+        for name in ("dev", "staging", "prod"):
+            functions = resources(stacks[name], "aws_lambda_function")
+            excused = {
+                body["function_name"].removeprefix(f"orchestra-{name}-")
+                for address, body in functions.items()
+                if task_skip.covers(name, "CKV_AWS_115", f"aws_lambda_function.{address}", body.get("tags"))
+            }
+            assert excused == declared, "every declared task function, and no engine function"
 
     def test_worker_outlasts_its_tasks_which_stay_under_the_nat_idle_timeout(self, env_stack: Stack) -> None:
         from preflight.facts import IDLE_TIMEOUT_SECONDS, MAX_SYNC_TASK_TIMEOUT

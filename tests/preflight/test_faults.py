@@ -246,7 +246,10 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
 
 
 def stacks_of(documents: dict[str, Doc]) -> list[Stack]:
-    return [Stack(name, document) for name, document in documents.items()]
+    # With their directories: a rule may read an asset (the worker's catalog is in its code package).
+    return [
+        Stack(name, document, ROOT / "cdktf.out" / "stacks" / name) for name, document in documents.items()
+    ]
 
 
 def test_the_synthesized_stacks_pass(synthesized: dict[str, Doc]) -> None:
