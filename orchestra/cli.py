@@ -44,7 +44,6 @@ class Session:
         self.args = (outputs, stack, api_url, ws_url)
         self.user = user
         self._target: Target | None = None
-        self._token: str | None = None
         self._api: Api | None = None
 
     @property
@@ -56,13 +55,15 @@ class Session:
     @property
     def api(self) -> Api:
         if self._api is None:
-            self._token = Credentials(self.target, self.user, environment()).token()
-            self._api = Api(self.target, self._token)
+            env = environment()
+            credentials = Credentials(self.target, self.user, env)
+            # A token signed in for here can be renewed when it expires; ORCHESTRA_TOKEN cannot.
+            renew = None if env.get("ORCHESTRA_TOKEN") else credentials.token
+            self._api = Api(self.target, credentials.token(), renew=renew)
         return self._api
 
     def follower(self, workflow_id: str, *, from_start: bool) -> Follower:
-        api = self.api
-        return Follower(api, self.target.websocket_url, self._token, workflow_id, from_start=from_start)
+        return Follower(self.api, self.target.websocket_url, workflow_id, from_start=from_start)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

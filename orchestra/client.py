@@ -199,33 +199,67 @@ class Credentials:
 
 
 class Api:
+    """The REST API as one caller. `renew` gets a new access token (the machine client's or a
+    person's: they last `access_token_minutes`, 60 by default) when the API answers 401 to one that
+    was accepted before; ORCHESTRA_TOKEN as given is never renewed."""
+
     def __init__(
-        self, target: Target, token: str | None, sleep: Callable[[float], None] = time.sleep
+        self,
+        target: Target,
+        token: str | None,
+        sleep: Callable[[float], None] = time.sleep,
+        renew: Callable[[], str | None] | None = None,
     ) -> None:
         self.target = target
-        self.token = token
         self.session = requests.Session()
+        self.token: str | None = None
+        self._use(token)
+        self.sleep = sleep
+        self.renew = renew
+        self.accepted = False  # the API took this caller's token at least once
+
+    def _use(self, token: str | None) -> None:
+        self.token = token
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
-        self.sleep = sleep
+
+    def renewed(self) -> bool:
+        """Get a new token if this caller can; True if it did."""
+        if self.renew is None or not self.accepted:
+            return False
+        self._use(self.renew())
+        return True
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, **params: Any) -> Any:
         url = self.target.api_url + path
         query = {k: v for k, v in params.items() if v is not None}
+        renewed = False
         for attempt in range(6):
             try:
                 response = self.session.request(method, url, json=body, params=query, timeout=TIMEOUT)
             except requests.RequestException as exc:
+                # A read is safe to repeat; a write is not sent again (its answer may have been lost).
+                if method == "GET" and attempt < 2:
+                    self.sleep(0.5 * 2**attempt)
+                    continue
                 hint = " (is the local cloud running? ./noxw -s local)" if self.target.local else ""
                 raise CliError(f"cannot reach {self.target.api_url}: {_reason(exc)}{hint}", REMOTE) from None
-            if response.status_code != 429:  # the stage's throttling: wait and try again, as a client must
-                break
-            self.sleep(0.25 * 2**attempt)
+            if response.status_code == 429:  # the stage's throttling: nothing ran; wait and try again
+                self.sleep(0.25 * 2**attempt)
+                continue
+            if response.status_code in (502, 503, 504) and method == "GET" and attempt < 2:
+                self.sleep(0.5 * 2**attempt)
+                continue
+            if response.status_code == 401 and not renewed and self.renewed():
+                renewed = True  # the token expired during a long watch
+                continue
+            break
         if response.status_code >= 400:
             message = _api_error(method, path, response)
             if response.status_code == 401 and not self.token:
                 message += " (no token was sent: set ORCHESTRA_TOKEN, or give --outputs so the CLI signs in)"
             raise CliError(message, REMOTE)
+        self.accepted = True
         return _json(response)
 
     def workflow(self, workflow_id: str) -> dict[str, Any]:

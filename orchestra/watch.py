@@ -24,6 +24,7 @@ from orchestra.client import REMOTE, TERMINAL, Api, CliError
 
 QUIET_SECONDS = 5.0  # read the workflow from the API after this long without an update
 RECONNECTS = 5
+SUBSCRIBE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,6 @@ class Follower:
         self,
         api: Api,
         websocket_url: str | None,
-        token: str | None,
         workflow_id: str,
         clock: Callable[[], float] = time.time,
         *,
@@ -123,17 +123,21 @@ class Follower:
                 "following a workflow needs the WebSocket URL (websocket_url output or --websocket-url)"
             )
         self.api, self.workflow_id, self.clock = api, workflow_id, clock
-        self.url = f"{websocket_url}?{urlencode({'token': token})}" if token else websocket_url
+        self.websocket_url = websocket_url
         self.tracker = Tracker(from_start=from_start)
         self.final: dict[str, Any] | None = None
         self.ws: ClientConnection | None = None
 
-    def open(self) -> None:
+    def open(self, *, may_renew: bool = True) -> None:
         """Connect and subscribe; call before starting a workflow so that no update is missed."""
         try:
-            self.ws = connect(self.url, open_timeout=15, close_timeout=2)
+            # legacy=True: a connection object to keep across calls (not a context manager).
+            self.ws = connect(self.url, open_timeout=15, close_timeout=2, legacy=True)
         except InvalidStatus as exc:
             status = exc.response.status_code
+            if status == 401 and may_renew and self.api.renewed():  # expired during a long watch
+                self.open(may_renew=False)
+                return
             if status in (401, 403):
                 raise CliError(
                     f"the WebSocket API refused the access token ({status}): "
@@ -147,15 +151,50 @@ class Follower:
             raise CliError(f"the WebSocket API answered {status}", REMOTE) from None
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise CliError(f"cannot reach the WebSocket API: {exc}", REMOTE) from None
-        self.ws.send(json.dumps({"action": "subscribe", "workflow_id": self.workflow_id}))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            reply = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if reply.get("type") == "subscribed":
-                return
-            if reply.get("type") == "error":
-                raise CliError(f"the WebSocket API refused the subscription: {reply.get('message')}", REMOTE)
-        raise CliError("the WebSocket API did not confirm the subscription", REMOTE)
+        try:
+            self._subscribe(self.ws)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        token = self.api.token  # the current one: a reconnect after hours uses a renewed token
+        return f"{self.websocket_url}?{urlencode({'token': token})}" if token else self.websocket_url
+
+    def _subscribe(self, ws: ClientConnection) -> None:
+        deadline = time.monotonic() + SUBSCRIBE_SECONDS
+        try:
+            ws.send(json.dumps({"action": "subscribe", "workflow_id": self.workflow_id}))
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                reply = json.loads(ws.recv(timeout=left))
+                if not isinstance(reply, dict):
+                    continue
+                if reply.get("type") == "subscribed":
+                    return
+                if reply.get("type") == "error":
+                    raise CliError(
+                        f"the WebSocket API refused the subscription: {reply.get('message')}", REMOTE
+                    )
+                if "type" not in reply and reply.get("message"):
+                    # API Gateway's own answer when the route's integration fails or is throttled:
+                    # {"message": "Internal server error", "connectionId": ..., "requestId": ...}.
+                    raise CliError(f"the WebSocket API answered the subscription: {reply['message']}", REMOTE)
+        except TimeoutError:
+            raise CliError(
+                f"the WebSocket API did not confirm the subscription within {SUBSCRIBE_SECONDS:g} s", REMOTE
+            ) from None
+        except ConnectionClosed as exc:
+            raise CliError(
+                f"the WebSocket API closed the connection on subscribe ({_closed(exc)})", REMOTE
+            ) from None
+        except ValueError:
+            raise CliError(
+                "the WebSocket API answered the subscription with something not JSON", REMOTE
+            ) from None
 
     def close(self) -> None:
         if self.ws is not None:
@@ -175,15 +214,28 @@ class Follower:
                 yield from self._poll()  # quiet: a broadcast may have been lost
                 continue
             except ConnectionClosed:
-                reconnects += 1
-                if reconnects > RECONNECTS:
-                    raise CliError("the WebSocket connection keeps closing", REMOTE) from None
+                # API Gateway ends every connection after 2 hours (10 minutes idle): connect again,
+                # with backoff, within a budget that a delivered message renews.
                 self.ws = None
-                time.sleep(min(2.0, 0.2 * 2**reconnects))
-                self.open()
+                while self.ws is None:
+                    reconnects += 1
+                    if reconnects > RECONNECTS:
+                        raise CliError("the WebSocket connection keeps closing", REMOTE) from None
+                    time.sleep(min(5.0, 0.2 * 2**reconnects))
+                    try:
+                        self.open()
+                    except CliError:
+                        if reconnects >= RECONNECTS:
+                            raise
                 yield from self._poll()  # what happened while it was closed
                 continue
-            message = json.loads(raw)
+            reconnects = 0
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue  # not ours to read: the poll covers anything missed
+            if not isinstance(message, dict):
+                continue
             if message.get("type") == "workflow_update" and message.get("workflow_id") == self.workflow_id:
                 yield from from_update(self.tracker, message, self.clock())
         self.final = self.api.workflow(self.workflow_id)
@@ -195,3 +247,8 @@ class Follower:
         yield from from_view(self.tracker, workflow, self.clock())
         if self.tracker.finished:
             self.final = workflow
+
+
+def _closed(exc: ConnectionClosed) -> str:
+    frame = exc.rcvd
+    return f"code {frame.code}{': ' + frame.reason if frame.reason else ''}" if frame else "no close frame"

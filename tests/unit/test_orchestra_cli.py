@@ -3,8 +3,10 @@ the REST API on 127.0.0.1 (the deployed tests drive it against the real one: tes
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +15,13 @@ from typing import Any, ClassVar
 
 import pytest
 from engine.schemas import DefinitionList, WorkflowList, WorkflowView
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
 
-from orchestra import output
+from orchestra import output, watch
 from orchestra.cli import main
-from orchestra.watch import Tracker, Transition, from_update, from_view
+from orchestra.client import Api, CliError, Target
+from orchestra.watch import Follower, Tracker, Transition, from_update, from_view
 
 WORKFLOW: dict[str, Any] = {
     "workflow_id": "wf-1",
@@ -151,6 +156,13 @@ def api_url() -> Iterator[str]:
     server.server_close()
 
 
+def free_port() -> int:
+    """A port nothing listens on (bound on port 0, then closed): never a hard-coded one."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     with pytest.raises(SystemExit) as exited:
         main(list(args))
@@ -266,11 +278,53 @@ class TestErrors:
         assert run(capsys, "--api-url", api_url, *args) == (code, "", line + "\n")
 
     def test_an_unreachable_api(self, capsys: pytest.CaptureFixture[str]) -> None:
-        code, out, err = run(capsys, "--api-url", "http://127.0.0.1:9", "list")
-        assert (code, out) == (
-            3,
-            "",
-        ) and err == "error: cannot reach http://127.0.0.1:9: connection refused\n"
+        url = f"http://127.0.0.1:{free_port()}"
+        code, out, err = run(capsys, "--api-url", url, "list")
+        assert (code, out, err) == (3, "", f"error: cannot reach {url}: connection refused\n")
+
+    def test_a_read_outlasts_a_gateway_error(self, capsys: pytest.CaptureFixture[str], api_url: str) -> None:
+        StandIn.routes[("GET", "/definitions")] = [
+            (503, {"message": "Service Unavailable"}),
+            (200, DEFINITIONS),
+        ]
+        assert run(capsys, "--api-url", api_url, "definitions", "--json")[0] == 0
+        assert len(StandIn.seen) == 2
+
+    def test_a_write_is_not_repeated_after_a_gateway_error(
+        self, capsys: pytest.CaptureFixture[str], api_url: str
+    ) -> None:
+        StandIn.routes[("POST", "/workflows/wf-1/cancel")] = [
+            (504, {"message": "Endpoint request timed out"})
+        ]
+        code, _, err = run(capsys, "--api-url", api_url, "cancel", "wf-1")
+        assert code == 3 and err.startswith("error: POST /workflows/wf-1/cancel: 504 ")
+        assert len(StandIn.seen) == 1
+
+    def test_an_expired_token_is_renewed_once(self, api_url: str) -> None:
+        tokens = iter(["renewed", "again"])
+        api = Api(
+            Target(api_url, None, {}, None, api_url),
+            "first",
+            sleep=lambda _: None,
+            renew=lambda: next(tokens),
+        )
+        assert api.call("GET", "/definitions") == DEFINITIONS
+        StandIn.routes[("GET", "/definitions")] = [(401, {"message": "Unauthorized"}), (200, DEFINITIONS)]
+        assert api.call("GET", "/definitions") == DEFINITIONS
+        assert [auth for _, _, auth in StandIn.seen] == ["Bearer first", "Bearer first", "Bearer renewed"]
+        StandIn.routes[("GET", "/definitions")] = [(401, {"message": "Unauthorized"})]
+        with pytest.raises(CliError, match=r"refused the access token \(401\)"):
+            api.call("GET", "/definitions")
+        assert StandIn.seen[-1][2] == "Bearer again", "renewed once per call, then the 401 is said"
+
+    def test_a_token_refused_from_the_start_is_not_renewed(self, api_url: str) -> None:
+        api = Api(
+            Target(api_url, None, {}, None, api_url), "bad", sleep=lambda _: None, renew=lambda: "other"
+        )
+        StandIn.routes[("GET", "/definitions")] = [(401, {"message": "Unauthorized"})]
+        with pytest.raises(CliError):
+            api.call("GET", "/definitions")
+        assert [auth for _, _, auth in StandIn.seen] == ["Bearer bad"]
 
     def test_no_token_is_said_plainly(
         self, capsys: pytest.CaptureFixture[str], api_url: str, monkeypatch: pytest.MonkeyPatch
@@ -392,3 +446,114 @@ class TestTransitions:
         stream = io.StringIO()
         output.print_json_line({"b": 1, "a": [1]}, stream)
         assert stream.getvalue() == '{"a":[1],"b":1}\n'
+
+
+RUNNING = {
+    **WORKFLOW,
+    "version": 3,  # older than WORKFLOW's: the tracker drops an image no newer than the last
+    "status": "RUNNING",
+    "finished_at": None,
+    "duration_ms": None,
+    "tasks": [
+        {**t, "status": "PENDING", "attempt": 0, "attempts": [], "error": None} for t in WORKFLOW["tasks"]
+    ],
+}
+
+
+class FakeWebSocketApi:
+    """A WebSocket API on 127.0.0.1 (port 0) that answers subscriptions as `behaviour` says:
+    "confirm", "silent", "close", "gateway-error", or "confirm-then-close" (confirms, then drops
+    the connection once; the next connection is confirmed and stays quiet)."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.connections = 0
+        self.server = serve(self.handle, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, connection: ServerConnection) -> None:
+        self.connections += 1
+        message = json.loads(connection.recv())
+        assert message == {"action": "subscribe", "workflow_id": "wf-1"}
+        behaviour = self.behaviour
+        if behaviour == "confirm-then-close":
+            behaviour = "drop" if self.connections == 1 else "confirm"
+        if behaviour == "close":
+            connection.close()
+            return
+        if behaviour == "gateway-error":
+            connection.send(json.dumps({"message": "Internal server error", "connectionId": "c1"}))
+        elif behaviour in ("confirm", "drop"):
+            connection.send(json.dumps({"type": "subscribed", "workflow_id": "wf-1"}))
+        if behaviour == "drop":
+            connection.close()
+            return
+        with contextlib.suppress(ConnectionClosed):
+            connection.recv()  # quiet until the client leaves
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watch, "SUBSCRIBE_SECONDS", 0.5)
+    monkeypatch.setattr(watch, "QUIET_SECONDS", 0.2)
+
+
+class TestFollower:
+    """The follower against a real WebSocket server: every way a subscription goes wrong is one
+    CliError (exit 3) saying what happened; a dropped connection is recovered."""
+
+    def follower(self, api_url: str, websocket_url: str) -> Follower:
+        api = Api(Target(api_url, websocket_url, {}, None, api_url), "t0ken", sleep=lambda _: None)
+        return Follower(api, websocket_url, "wf-1", from_start=False)
+
+    @pytest.mark.parametrize(
+        ("behaviour", "says"),
+        [
+            ("silent", "the WebSocket API did not confirm the subscription within 0.5 s"),
+            ("close", "the WebSocket API closed the connection on subscribe ("),
+            ("gateway-error", "the WebSocket API answered the subscription: Internal server error"),
+        ],
+    )
+    def test_a_subscription_that_goes_wrong_says_how(
+        self, api_url: str, fast: None, behaviour: str, says: str
+    ) -> None:
+        server = FakeWebSocketApi(behaviour)
+        try:
+            follower = self.follower(api_url, server.url)
+            with pytest.raises(CliError) as raised:
+                follower.open()
+            assert str(raised.value).startswith(says) and raised.value.code == 3
+            assert follower.ws is None
+        finally:
+            server.stop()
+
+    def test_a_dropped_connection_is_reopened_and_the_poll_catches_up(self, api_url: str, fast: None) -> None:
+        StandIn.routes[("GET", "/workflows/wf-1")] = [(200, RUNNING), (200, RUNNING), (200, WORKFLOW)]
+        server = FakeWebSocketApi("confirm-then-close")
+        try:
+            follower = self.follower(api_url, server.url)
+            lines = [t.to_json() for t in follower.transitions()]
+            follower.close()
+        finally:
+            server.stop()
+        assert server.connections == 2
+        assert follower.final is not None and follower.final["status"] == "FAILED"
+        assert {(line["task_id"], line["to"]) for line in lines} >= {
+            ("split", "FAILED"),
+            ("aggregate", "SKIPPED"),
+        }
+
+    def test_the_cli_exits_3_with_one_line(
+        self, capsys: pytest.CaptureFixture[str], api_url: str, fast: None
+    ) -> None:
+        server = FakeWebSocketApi("close")
+        try:
+            code, _, err = run(capsys, "--api-url", api_url, "--websocket-url", server.url, "watch", "wf-1")
+        finally:
+            server.stop()
+        assert code == 3 and err.startswith("error: the WebSocket API closed the connection on subscribe (")
+        assert err.count("\n") == 1
