@@ -895,21 +895,31 @@ def _reserved_concurrency(ctx: Context) -> Iterator[Finding]:
         )
 
 
+class UnreadableCatalog(Exception):
+    """A function names a catalog (CATALOG_FILE) that its code package does not hold."""
+
+
 def _catalog_functions(stack: Stack, function: Resource) -> list[dict[str, Any]]:
     """The task functions a function waits for synchronously: those of the catalog in its code
-    package (CATALOG_FILE, workflows/catalog.py), which the worker invokes. Empty when the package
-    cannot be read here (a stack checked without its assets)."""
+    package (CATALOG_FILE, workflows/catalog.py), which the worker invokes. Empty for a function
+    without a catalog, or for a stack checked without its directory (in memory: nothing to read);
+    UnreadableCatalog when the package or its catalog cannot be read, so the rule never passes
+    without having looked."""
     variables = block(function.config.get("environment")).get("variables") or {}
     name, filename = variables.get("CATALOG_FILE"), function.config.get("filename")
-    if not isinstance(name, str) or not isinstance(filename, str) or stack.directory is None:
+    if not isinstance(name, str) or stack.directory is None:
         return []
+    if not isinstance(filename, str):
+        raise UnreadableCatalog("it has no code package (filename) to read it from")
     try:
         with zipfile.ZipFile(stack.directory / filename) as package:
             document = json.loads(package.read(name))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return []
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UnreadableCatalog(f"{filename}: {type(exc).__name__}: {exc}") from None
     functions = document.get("functions") if isinstance(document, dict) else None
-    return [f for f in functions.values() if isinstance(f, dict)] if isinstance(functions, dict) else []
+    if not isinstance(functions, dict):
+        raise UnreadableCatalog(f"{filename}: {name} has no functions")
+    return [f for f in functions.values() if isinstance(f, dict)]
 
 
 @rule(
@@ -928,7 +938,17 @@ def _sync_wait(ctx: Context) -> Iterator[Finding]:
     for function in ctx.stack.of("aws_lambda_function"):
         if not function.config.get("vpc_config"):
             continue
-        for task in _catalog_functions(ctx.stack, function):
+        try:
+            tasks = _catalog_functions(ctx.stack, function)
+        except UnreadableCatalog as exc:
+            yield Finding(
+                function.address,
+                f"cannot check what {function.config.get('function_name')} waits for: its catalog is "
+                f"unreadable ({exc})",
+                "synthesize again (./noxw -s synth): the engine's bundle carries catalog.json",
+            )
+            continue
+        for task in tasks:
             name = str(task.get("function_name"))
             target = by_name.get(name)
             # An existing function (by ARN): the timeout its declaration states.

@@ -14,11 +14,15 @@ inline definition of `POST /workflows`), checked by pydantic and then by the eng
 (engine.definitions) against the environment's task functions; every problem is reported as
 `workflows/report.yaml:12: tasks[2].depends_on[0]: <reason>`, the line being where the value is.
 YAML is read safely (no tags), and a key given twice in one mapping is an error rather than the
-last one silently winning.
+last one silently winning. Aliases (`*name`) are refused and nesting is bounded, so a small file
+cannot expand into a huge one; the resolved definition is at most MAX_DEFINITION_BYTES, because a
+workflow stores it with its input (up to 256 KB, the API's body limit) in one DynamoDB item, which is
+at most 400 KB ("Service, account, and table quotas in Amazon DynamoDB": item size).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +44,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 WORKFLOWS_DIR = Path(__file__).resolve().parent
 ROOT = WORKFLOWS_DIR.parent
 SUFFIXES = (".yaml", ".yml", ".json")
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEFINITION_BYTES = 64 * 1024  # + 256 KB of input + the item's other attributes < 400 KB
+MAX_NESTING = 64  # mappings and lists inside each other
 
 
 class DefinitionError(ValueError):
@@ -79,6 +86,13 @@ def load_file(path: Path, functions: Mapping[str, int]) -> LoadedDefinition:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DefinitionError(f"{where}: cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DefinitionError(f"{where}: not UTF-8 text") from None
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise DefinitionError(f"{where}:1: the file has {len(text.encode())} bytes: at most {MAX_FILE_BYTES}")
+    if path.suffix == ".json":
+        # JSON's own white space may be tabs, which YAML refuses; a JSON string cannot hold a raw tab.
+        text = text.replace("\t", " ")
     if path.suffix not in SUFFIXES:
         raise DefinitionError(f"{where}: a definition file ends with {', '.join(SUFFIXES)}")
     if not re.fullmatch(DEFINITION_NAME_PATTERN, name) or name == INLINE:
@@ -102,6 +116,13 @@ def load_file(path: Path, functions: Mapping[str, int]) -> LoadedDefinition:
         field = (exc.details[0]["field"] if exc.details else "").removeprefix("definition.")
         loc = _loc(field)
         raise DefinitionError(f"{where}:{_line(root, loc)}: {field or 'tasks'}: {exc.reason}") from None
+    size = len(json.dumps([t.model_dump(mode="json") for t in resolved.tasks], separators=(",", ":")))
+    if size > MAX_DEFINITION_BYTES:
+        raise DefinitionError(
+            f"{where}:1: tasks: {size} bytes as JSON, at most {MAX_DEFINITION_BYTES}: a workflow stores its "
+            "definition and its input (up to 256 KB) in one DynamoDB item of at most 400 KB; move large "
+            "task inputs into the workflow's input or S3"
+        )
     return LoadedDefinition(name, parsed.description, where, resolved)
 
 
@@ -135,8 +156,30 @@ def display(path: Path) -> str:
 # --- YAML with line marks ------------------------------------------------------------------------
 
 
+def _shape_problem(text: str) -> tuple[int, str] | None:
+    """An alias, or nesting deeper than MAX_NESTING, as (line, reason): found from the parser's events,
+    before anything is composed (the composer recurses, and an alias is a copy)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return (
+                event.start_mark.line + 1,
+                f"aliases (*{event.anchor}) are not allowed: write the value out",
+            )
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                return event.start_mark.line + 1, f"nested more than {MAX_NESTING} levels deep"
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+    return None
+
+
 def _parse(where: str, text: str) -> tuple[yaml.Node | None, Any]:
     try:
+        shape = _shape_problem(text)
+        if shape is not None:
+            raise DefinitionError(f"{where}:{shape[0]}: {shape[1]}")
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -203,7 +203,9 @@ class TestEnvironment:
     def test_the_catalog_maps_every_declared_task_to_its_function_and_type(self, env_stack: Stack) -> None:
         mapping = catalog(env_stack)["functions"]
         names = {b["function_name"] for b in resources(env_stack, "aws_lambda_function").values()}
-        assert {k: v["type"] for k, v in mapping.items()} == {
+        # Every declared task (a team's own included), the samples and the example with their types.
+        assert {k: v["type"] for k, v in mapping.items()} == {t.id: t.type for t in load_tasks()}
+        assert {k: v["type"] for k, v in mapping.items()}.items() >= {
             "task-a": "node",
             "task-b1": "node",
             "task-b2": "python",
@@ -212,14 +214,14 @@ class TestEnvironment:
             "report-split": "python",
             "report-summarize": "python",
             "report-aggregate": "node",
-        }
+        }.items()
         assert {v["function_name"] for v in mapping.values()} <= names
-        # each with its function's configured timeout: no attempt may ask for longer
+        # each with its own function's configured timeout: no attempt may ask for longer
         timeouts = {
             b["function_name"]: b["timeout"] for b in resources(env_stack, "aws_lambda_function").values()
         }
-        assert {v["timeout_seconds"] for v in mapping.values()} == {
-            timeouts[v["function_name"]] for v in mapping.values()
+        assert {v["function_name"]: v["timeout_seconds"] for v in mapping.values()} == {
+            v["function_name"]: timeouts[v["function_name"]] for v in mapping.values()
         }
 
     def test_orchestrator_posts_to_this_websocket_api(self, env_stack: Stack) -> None:

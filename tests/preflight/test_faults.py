@@ -245,6 +245,15 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
 ]
 
 
+def write_stack(directory: Path, name: str, document: Doc) -> None:
+    """A stack directory as synthesis writes it: the JSON, and its assets (the code packages)."""
+    (directory / name).mkdir()
+    (directory / name / "cdk.tf.json").write_text(json.dumps(document))
+    assets = ROOT / "cdktf.out" / "stacks" / name / "assets"
+    if assets.is_dir():
+        (directory / name / "assets").symlink_to(assets)
+
+
 def stacks_of(documents: dict[str, Doc]) -> list[Stack]:
     # With their directories: a rule may read an asset (the worker's catalog is in its code package).
     return [
@@ -280,8 +289,7 @@ def test_the_cli_prints_one_line_per_violation_and_fails(
 
     documents = copy.deepcopy(synthesized)
     node_20(documents)
-    (tmp_path / "dev").mkdir()
-    (tmp_path / "dev" / "cdk.tf.json").write_text(json.dumps(documents["dev"]))
+    write_stack(tmp_path, "dev", documents["dev"])
     assert main([str(tmp_path / "dev")]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(
@@ -298,8 +306,7 @@ def test_the_cli_runs_the_whole_app_rules_when_the_bootstrap_stack_is_among_its_
     documents = copy.deepcopy(synthesized)
     del documents["bootstrap"]["resource"]["aws_api_gateway_account"]  # no account logging role
     for name in ("bootstrap", "dev"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cdk.tf.json").write_text(json.dumps(documents[name]))
+        write_stack(tmp_path, name, documents[name])
     assert main([str(tmp_path / "dev")]) == 0  # one stack alone: the account's settings are unknown
     capsys.readouterr()
     assert main([str(tmp_path / "bootstrap"), str(tmp_path / "dev")]) == 1

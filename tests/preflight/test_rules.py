@@ -160,3 +160,12 @@ def test_a_roles_inline_policies_are_measured_together_without_white_space() -> 
     (violation,) = check([invoking(70)], TODAY, [rule])
     assert "(about 10241 characters)" in violation.line(), "10,240 + 1, the after-apply ARN as 128"
     assert check([invoking(0, tasks=20)], TODAY, [rule]) == []
+
+
+def test_a_catalog_that_cannot_be_read_is_a_violation_not_a_pass() -> None:
+    rule = BY_ID["LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"]
+    broken = worker(60)
+    assert broken.directory is not None
+    (broken.directory / "assets" / "engine.zip").write_bytes(b"not a zip")
+    (violation,) = check([broken], TODAY, [rule])
+    assert "its catalog is unreadable (assets/engine.zip: BadZipFile" in violation.line()
