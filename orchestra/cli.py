@@ -23,7 +23,7 @@ import click
 
 from orchestra import output
 from orchestra.client import REMOTE, TERMINAL, USAGE, Api, CliError, Credentials, Target, environment, target
-from orchestra.watch import Follower
+from orchestra.watch import Follower, Tracker
 
 STATUSES = ("PENDING", "RUNNING", "SUCCESS", "FAILED", "CANCELLED")
 FAILED = 1
@@ -176,16 +176,20 @@ def start(
         if follower is not None:
             follower.close()
         raise
+    existed = session.api.last_status == 200  # the same request again: that workflow, not a new one
+    if follower is not None and existed:
+        follower.tracker = Tracker(from_start=False)  # report what changes from here, not its past
     if as_json:
         if follower is None:
             output.print_json(created)
         else:
-            output.print_json_line({"event": "started", "workflow": created})
+            output.print_json_line({"event": "existed" if existed else "started", "workflow": created})
     else:
         version = created.get("definition_version") or "-"
         output.console().print(
-            f"started {created['workflow_id']} ({created['definition_name']} version {version}, "
-            f"{len(created['tasks'])} tasks): {created['status']}",
+            f"{'already started' if existed else 'started'} {created['workflow_id']} "
+            f"({created['definition_name']} version {version}, {len(created['tasks'])} tasks): "
+            f"{created['status']}",
             markup=False,
         )
     if follower is None:

@@ -83,7 +83,7 @@ def target(outputs: Path | None, stack: str | None, api_url: str | None, websock
     if "api_url" not in stack_outputs:
         raise CliError(f"{path}: stack {name} has no api_url output")
     sidecar = path.with_name(path.name.removesuffix(".json") + ".endpoints.json")
-    local = json.loads(sidecar.read_text()) if sidecar.is_file() else None
+    local = _endpoints(sidecar) if sidecar.is_file() else None
     return Target(
         str(stack_outputs["api_url"]).rstrip("/"),
         websocket_url or stack_outputs.get("websocket_url"),
@@ -91,6 +91,19 @@ def target(outputs: Path | None, stack: str | None, api_url: str | None, websock
         local,
         f"{path} ({name})",
     )
+
+
+def _endpoints(path: Path) -> dict[str, Any]:
+    """The local cloud's endpoints file beside its outputs (users, the machine client, Cognito)."""
+    try:
+        document = json.loads(path.read_text())
+    except OSError as exc:
+        raise CliError(f"{path}: cannot be read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise CliError(f"{path}: not the local cloud's endpoints file (not JSON: {exc})") from None
+    if not isinstance(document, dict):
+        raise CliError(f"{path}: not the local cloud's endpoints file")
+    return document
 
 
 # --- signing in ----------------------------------------------------------------------------------
@@ -115,8 +128,10 @@ class Credentials:
     def _machine(self) -> str:
         local, outputs = self.target.local, self.target.outputs
         if local is not None:
-            client_id = local["machine_client"]["client_id"]
-            secret = local["machine_client"]["client_secret"]
+            machine = local.get("machine_client")
+            if not isinstance(machine, dict) or "oauth2_domain" not in local:
+                raise CliError(f"{self.target.where}: the endpoints file names no machine client")
+            client_id, secret = machine.get("client_id"), machine.get("client_secret")
             domain = local["oauth2_domain"]
         else:
             secret = self.env.get("ORCHESTRA_MACHINE_CLIENT_SECRET", "")
@@ -145,7 +160,10 @@ class Credentials:
                 "check ORCHESTRA_MACHINE_CLIENT_SECRET",
                 REMOTE,
             )
-        return str(response.json()["access_token"])
+        token = _json(response).get("access_token")
+        if not isinstance(token, str):
+            raise CliError(f"the token endpoint {domain} answered without an access_token", REMOTE)
+        return token
 
     def _person(self, user: str) -> str:
         local, outputs = self.target.local, self.target.outputs
@@ -217,6 +235,7 @@ class Api:
         self.sleep = sleep
         self.renew = renew
         self.accepted = False  # the API took this caller's token at least once
+        self.last_status = 0
 
     def _use(self, token: str | None) -> None:
         self.token = token
@@ -260,6 +279,7 @@ class Api:
                 message += " (no token was sent: set ORCHESTRA_TOKEN, or give --outputs so the CLI signs in)"
             raise CliError(message, REMOTE)
         self.accepted = True
+        self.last_status = response.status_code  # POST /workflows: 201 created, 200 it existed
         return _json(response)
 
     def workflow(self, workflow_id: str) -> dict[str, Any]:

@@ -27,12 +27,13 @@ class Result:
     tasks: int
 
 
-def repository(start: Path) -> Path:
-    for folder in [start.resolve(), *start.resolve().parents, Path.cwd(), *Path.cwd().parents]:
+def repository(file: Path) -> Path:
+    start = file.resolve().parent
+    for folder in [start, *start.parents, Path.cwd(), *Path.cwd().parents]:
         if (folder / "workflows" / "definitions.py").is_file() and (folder / "environments").is_dir():
             return folder
     raise CliError(
-        f"{start}: validate checks a definition against an Orchestra repository's task functions, and "
+        f"{file}: validate checks a definition against an Orchestra repository's task functions, and "
         "none contains this file or the working directory: run it inside a clone",
         USAGE,
     )
@@ -51,7 +52,7 @@ def _modules(root: Path) -> tuple[Any, Any, Any, Any]:
 def validate_file(file: Path, chosen: Sequence[str]) -> list[Result]:
     if not file.is_file():
         raise CliError(f"{file}: no such file", USAGE)
-    root = repository(file.parent)
+    root = repository(file)
     environments, definitions, catalog, settings_error = _modules(root)
     names = list(chosen) or list(environments.ENVIRONMENT_NAMES)
     unknown = [n for n in names if n not in environments.ENVIRONMENT_NAMES]

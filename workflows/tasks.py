@@ -47,6 +47,12 @@ NODE_EXTENSIONS = (".js", ".mjs", ".cjs")
 DOCKERFILE_CMD = re.compile(r'^\s*CMD\s*\[\s*"([^"]+)"', re.MULTILINE)
 
 
+# The zip runtimes this project builds and tests a task on: the local cloud runs Node 24 pinned
+# (localcloud/package.json) and the engine's Python 3.12 packages; another version would run locally
+# on whatever this machine has, so "it works locally" would say little about Lambda.
+PINNED_RUNTIMES = ("nodejs24.x", "python3.12")
+
+
 def supported_runtimes(today: dt.date | None = None) -> tuple[str, ...]:
     """The zip runtimes a new function may use: Lambda still supports them ("Lambda runtimes",
     facts.RUNTIME_DEPRECATION), and the package step and the local cloud build and run them."""
@@ -55,7 +61,7 @@ def supported_runtimes(today: dt.date | None = None) -> tuple[str, ...]:
         sorted(
             runtime
             for runtime, ends in facts.RUNTIME_DEPRECATION.items()
-            if ends > today and runtime.startswith(("python3.", "nodejs"))
+            if ends > today and runtime in PINNED_RUNTIMES
         )
     )
 
@@ -146,10 +152,12 @@ def _problems(
     runtime = manifest.runtime
     if runtime != IMAGE and runtime not in supported_runtimes(today):
         ends = facts.RUNTIME_DEPRECATION.get(runtime)
+        today_ = today or dt.date.today()
         why = (
             f"Lambda's support for {runtime} ended on {ends} and it refuses new functions on it"
-            if ends
-            else f"{runtime} is not a Lambda runtime this project builds and runs"
+            if ends and ends <= today_
+            else f"{runtime} is not a runtime this project builds and tests tasks on (the local cloud "
+            "pins Node 24 and runs the engine's Python 3.12)"
         )
         found.append(
             (("runtime",), f"{why} (Lambda runtimes): use one of {', '.join(supported_runtimes(today))}")
@@ -173,9 +181,10 @@ def _handler_problems(manifest: TaskManifest, folder: Path) -> list[tuple[tuple[
         dockerfile = folder / "Dockerfile"
         if not dockerfile.is_file():
             return [(("runtime",), f"'image' builds from {_relative(dockerfile)}, which does not exist")]
-        command = DOCKERFILE_CMD.search(dockerfile.read_text())
-        if command is None or command.group(1) != handler:
-            shown = command.group(1) if command else "no exec-form CMD"
+        # The last CMD is the image's (a multi-stage build's earlier stages have their own).
+        commands = DOCKERFILE_CMD.findall(dockerfile.read_text())
+        if not commands or commands[-1] != handler:
+            shown = commands[-1] if commands else "no exec-form CMD"
             return [(("handler",), f"must equal the Dockerfile's CMD (it has {shown!r})")]
         return []
     pattern, extensions = (

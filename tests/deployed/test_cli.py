@@ -240,6 +240,10 @@ class TestChanges:
         assert again.code == 0, again
         assert again.out.splitlines()[-1].startswith(f"{workflow_id} SUCCESS")
         assert any(task == "C" and after == "SUCCEEDED" for task, _, after in transitions(again.out))
+        # The same start again is that workflow: said so, and no transition it did not make now.
+        repeated = orchestra("start", "orchestra", "--id", workflow_id, "--input", slow, "--wait")
+        assert repeated.code == 0 and repeated.out.startswith(f"already started {workflow_id} "), repeated
+        assert " → " not in repeated.out and "C  SUCCEEDED (when watching began)" in repeated.out, repeated
 
 
 class TestErrors:

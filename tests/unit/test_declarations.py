@@ -71,6 +71,19 @@ class TestManifestErrors:
                 r"task.toml:3: runtime: Lambda's support for python3.9 ended on 2025-12-15",
             ),
             (
+                PYTHON_TASK.replace("python3.12", "python3.13"),
+                None,
+                r"task.toml:3: runtime: python3.13 is not a runtime this project builds and tests tasks on",
+            ),
+            (
+                PYTHON_TASK.replace("python3.12", "image"),
+                {
+                    "Dockerfile": 'FROM python:3.12 AS build\nCMD ["handler.handler"]\n'
+                    'FROM public.ecr.aws/lambda/python:3.12\nCMD ["app.handler"]\n'
+                },
+                r"task.toml:4: handler: must equal the Dockerfile's CMD \(it has 'app.handler'\)",
+            ),
+            (
                 PYTHON_TASK.replace("python3.12", "ruby3.3"),
                 None,
                 r"task.toml:3: runtime: String should match",
