@@ -79,6 +79,15 @@ def _lambda_arn(value: str) -> str:
 
 
 LambdaArn = Annotated[str, AfterValidator(_lambda_arn)]
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
 # A task function id: the key definitions name it by, and (for packaged tasks) the suffix of its
 # Lambda function name `<name_prefix>-<id>`.
 TaskId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
@@ -183,6 +192,10 @@ class ExternalTask(_Model):
     # attempt by it, and the worker waits at most that long (see Settings.problems).
     timeout_seconds: Annotated[int, Field(ge=1, le=900)]
     description: Annotated[str, Field(max_length=256)] = ""
+
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":")[1]
 
     @property
     def region(self) -> str:
@@ -356,7 +369,17 @@ class Settings(_Model):
                 found.append((key, f"{task_id!r} is the id of one of the engine's own functions"))
             # The worker's Lambda client is regional: "Functions from '<region>' are not reachable in
             # this region ('<region>')" (Invoke: ResourceNotFoundException).
-            if task.region != self.region:
+            # "Identify AWS resources with Amazon Resource Names (ARNs)": a region belongs to one
+            # partition (aws, aws-cn, aws-us-gov); an ARN of another names nothing there.
+            expected = partition_of(self.region)
+            if task.partition != expected:
+                found.append(
+                    (
+                        (*key, "arn"),
+                        f"partition {task.partition!r}: region {self.region} is in partition {expected!r}",
+                    )
+                )
+            elif task.region != self.region:
                 found.append(
                     (
                         (*key, "arn"),

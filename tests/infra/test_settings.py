@@ -412,6 +412,15 @@ class TestExternalTasks:
             raised.value
         )
 
+    def test_another_partition_is_refused(self, env_dir: Path) -> None:
+        self.declare(env_dir, "arn:aws-cn:lambda:eu-central-1:210987654321:function:billing")
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:\d+: external_tasks\.billing\.arn: partition 'aws-cn': region eu-central-1 "
+            r"is in partition 'aws'",
+        ):
+            load("dev", env_dir)
+
     def test_another_region_is_refused_with_lambdas_answer(self, env_dir: Path) -> None:
         self.declare(env_dir, "arn:aws:lambda:us-east-1:210987654321:function:billing")
         with pytest.raises(
