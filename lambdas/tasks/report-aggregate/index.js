@@ -33,13 +33,32 @@ function merge(summaries) {
 
 exports.handler = async (event, context) => {
   const dependencies = event.dependencies || {};
-  // Every dependency that reports a chunk is one (the definition decides how many there are).
-  const summaries = Object.values(dependencies).filter((d) => d && Number.isInteger(d.chunk));
+  // split says how many chunks it made and how many orders it kept: the summaries must account for
+  // every one, or the report would be short without saying so (a definition with a summarize task
+  // too few, or chunks and tasks that disagree).
+  const split = dependencies.split;
+  if (!split || !Array.isArray(split.chunks) || !Number.isInteger(split.orders)) {
+    throw new Error('aggregate needs split among its dependencies: the chunks it made and the orders it kept');
+  }
+  const summaries = Object.entries(dependencies)
+    .filter(([id, d]) => id !== 'split' && d && Number.isInteger(d.chunk))
+    .map(([, d]) => d);
   if (summaries.length === 0) {
     throw new Error('aggregate needs at least one chunk summary among its dependencies');
   }
   summaries.sort((a, b) => a.chunk - b.chunk);
+  const got = summaries.map((s) => s.chunk).join(',');
+  const made = split.chunks.map((_, i) => i).join(',');
+  if (got !== made) {
+    throw new Error(
+      `aggregate has summaries of chunks [${got}] but split made chunks [${made}]: ` +
+        'each chunk needs exactly one summarize task (split input.chunks = the number of summarize tasks)',
+    );
+  }
   const { orders, revenue, regions, products, largest } = merge(summaries);
+  if (orders !== split.orders) {
+    throw new Error(`the summaries count ${orders} orders, split kept ${split.orders}`);
+  }
   const byRegion = Object.entries(regions)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([region, r]) => ({

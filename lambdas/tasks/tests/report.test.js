@@ -18,7 +18,7 @@ const event = (dependencies) => ({ workflow_id: 'wf-1', task_id: 'aggregate', at
 test('aggregate merges the chunks into totals, shares, top products and the largest order', async () => {
   const out = await aggregate.handler(
     event({
-      split: { chunks: [[], []], orders: 3 }, // not a summary: ignored
+      split: { chunks: [[], []], orders: 3 }, // what the summaries must account for
       'summarize-2': summary(1, 1, { NA: { orders: 1, revenue_cents: 9995 } }, { mouse: { quantity: 5, revenue_cents: 9995 } }, { order_id: 'o-2', revenue_cents: 9995 }),
       'summarize-1': summary(0, 2, { EU: { orders: 2, revenue_cents: 261799 } }, { laptop: { quantity: 2, revenue_cents: 259800 }, mouse: { quantity: 1, revenue_cents: 1999 } }, { order_id: 'o-1', revenue_cents: 259800 }),
     }),
@@ -44,7 +44,20 @@ test('aggregate merges the chunks into totals, shares, top products and the larg
 });
 
 test('aggregate without any chunk summary fails the task', async () => {
-  await assert.rejects(aggregate.handler(event({ split: {} }), {}), /at least one chunk summary/);
+  await assert.rejects(aggregate.handler(event({ split: { chunks: [[]], orders: 0 } }), {}), /at least one chunk summary/);
+  await assert.rejects(aggregate.handler(event({ 'summarize-1': summary(0, 0, {}, {}, null) }), {}), /needs split/);
+});
+
+test('a chunk without its summary fails the task instead of a short report', async () => {
+  const one = summary(0, 1, { EU: { orders: 1, revenue_cents: 100 } }, { pen: { quantity: 1, revenue_cents: 100 } }, null);
+  await assert.rejects(
+    aggregate.handler(event({ split: { chunks: [[], [], []], orders: 1 }, 'summarize-1': one }), {}),
+    /summaries of chunks \[0\] but split made chunks \[0,1,2\]/,
+  );
+  await assert.rejects(
+    aggregate.handler(event({ split: { chunks: [[]], orders: 2 }, 'summarize-1': one }), {}),
+    /the summaries count 1 orders, split kept 2/,
+  );
 });
 
 test('aggregate is an async two-argument handler, as nodejs24.x requires', () => {
