@@ -199,6 +199,19 @@ def node_20(docs: dict[str, Doc]) -> None:
     function(docs["dev"], "a")["runtime"] = "nodejs20.x"
 
 
+def worker_invokes_100_more_tasks(docs: dict[str, Doc]) -> None:
+    """The worker's RunTasks statement as 100 more declared task functions would make it."""
+    policy = next(
+        c for c in docs["dev"]["resource"]["aws_iam_role_policy"].values() if "RunTasks" in c["policy"]
+    )
+    document = json.loads(policy["policy"])
+    run = next(s for s in document["Statement"] if s["Sid"] == "RunTasks")
+    run["Resource"] += [
+        f"arn:aws:lambda:eu-central-1:123456789012:function:orchestra-dev-task-{i:03}" for i in range(100)
+    ]
+    policy["policy"] = json.dumps(document)
+
+
 FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     ("1 backups lifecycle", backups_deep_archive_at_90, "S3-LIFECYCLE-TRANSITION-DAYS"),
     ("2 WebSocket access log format", one_log_format_for_both_apis, "APIGW-WEBSOCKET-LOG-VARIABLES"),
@@ -242,6 +255,7 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     ),
     ("13 name_prefix too long", long_name_prefix, "S3-BUCKET-NAME"),
     ("14 nodejs20.x", node_20, "LAMBDA-RUNTIME-SUPPORTED"),
+    ("issue 14: 100 more task functions", worker_invokes_100_more_tasks, "IAM-ROLE-INLINE-POLICY-SIZE"),
 ]
 
 
