@@ -81,6 +81,16 @@ def _lambda_arn(value: str) -> str:
 LambdaArn = Annotated[str, AfterValidator(_lambda_arn)]
 
 
+def sync_timeout_problem(seconds: int) -> str:
+    """Why a task function's timeout above MAX_SYNC_TASK_TIMEOUT cannot work (the settings and the
+    task manifests say it the same way)."""
+    return (
+        f"{seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker waits for a task synchronously "
+        "through NAT or an interface endpoint, which drop a connection idle for "
+        f"{facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task timeouts)"
+    )
+
+
 def partition_of(region: str) -> str:
     """The ARN partition a region belongs to."""
     if region.startswith("cn-"):
@@ -334,13 +344,7 @@ class Settings(_Model):
         # Every function runs in the VPC, and the worker waits for a task on one idle connection.
         if self.functions.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
             found.append(
-                (
-                    ("functions", "timeout_seconds"),
-                    f"{self.functions.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker "
-                    "waits for a task synchronously through NAT or an interface endpoint, which drop a "
-                    f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s "
-                    "(docs/architecture.md, Task timeouts)",
-                )
+                (("functions", "timeout_seconds"), sync_timeout_problem(self.functions.timeout_seconds))
             )
         found += self._external_task_problems()
         reserved = self.functions.reserved_concurrency.total()
@@ -392,10 +396,8 @@ class Settings(_Model):
                 found.append(
                     (
                         (*key, "timeout_seconds"),
-                        f"{task.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker waits "
-                        "for a task synchronously through NAT or an interface endpoint, which drop a "
-                        f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task "
-                        "timeouts); lower the function's timeout and declare it here",
+                        sync_timeout_problem(task.timeout_seconds)
+                        + "; lower the function's timeout and declare it here",
                     )
                 )
         return found

@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from environments import Model, SettingsError, TaskId, load_toml, raise_problems
+from environments import Model, SettingsError, TaskId, load_toml, raise_problems, sync_timeout_problem
 from modules import naming
 from preflight import facts
 
@@ -164,14 +164,7 @@ def _problems(
         )
     found += _handler_problems(manifest, folder)
     if manifest.timeout_seconds is not None and manifest.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
-        found.append(
-            (
-                ("timeout_seconds",),
-                f"{manifest.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker waits for "
-                "a task synchronously through NAT or an interface endpoint, which drop a connection idle "
-                f"for {facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task timeouts)",
-            )
-        )
+        found.append((("timeout_seconds",), sync_timeout_problem(manifest.timeout_seconds)))
     return found
 
 

@@ -24,11 +24,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.definitions import NamedDefinition, resolve_tasks
+from engine.definitions import MAX_TIMEOUT_SECONDS, NamedDefinition, resolve_tasks
 from engine.errors import ConfigError, InvalidDefinition
 
 TASK_TYPES = ("node", "python", "container", "external")
-MAX_TASK_TIMEOUT = 900  # Lambda's own bound on any function's timeout
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,13 @@ def _functions(where: str, data: Any) -> dict[str, TaskFunction]:
         if value.get("type") not in TASK_TYPES:
             raise ConfigError(f"{where}[{key!r}].type must be one of {', '.join(TASK_TYPES)}")
         timeout = value.get("timeout_seconds")
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_TASK_TIMEOUT:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int)
+            or not 1 <= timeout <= MAX_TIMEOUT_SECONDS
+        ):
             raise ConfigError(
-                f"{where}[{key!r}].timeout_seconds must be the function's timeout, 1..{MAX_TASK_TIMEOUT} s"
+                f"{where}[{key!r}].timeout_seconds must be the function's timeout, 1..{MAX_TIMEOUT_SECONDS} s"
             )
         result[key] = TaskFunction(value["function_name"], value["type"], timeout)
     return result
