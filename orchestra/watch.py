@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from orchestra.client import REMOTE, TERMINAL, Api, CliError
 
 QUIET_SECONDS = 5.0  # read the workflow from the API after this long without an update
+QUIET_MAX_SECONDS = 40.0  # ... doubling while it stays quiet, up to this
 RECONNECTS = 5
 SUBSCRIBE_SECONDS = 15.0
 
@@ -206,12 +207,15 @@ class Follower:
             self.open()
         yield from self._poll()
         reconnects = 0
+        quiet = QUIET_SECONDS
         while not self.tracker.finished:
             assert self.ws is not None
             try:
-                raw = self.ws.recv(timeout=QUIET_SECONDS)
+                raw = self.ws.recv(timeout=quiet)
             except TimeoutError:
                 yield from self._poll()  # quiet: a broadcast may have been lost
+                # A long quiet task is read less and less often (each read is an API request).
+                quiet = min(quiet * 2, QUIET_MAX_SECONDS)
                 continue
             except ConnectionClosed:
                 # API Gateway ends every connection after 2 hours (10 minutes idle): connect again,
@@ -229,7 +233,7 @@ class Follower:
                             raise
                 yield from self._poll()  # what happened while it was closed
                 continue
-            reconnects = 0
+            reconnects, quiet = 0, QUIET_SECONDS
             try:
                 message = json.loads(raw)
             except ValueError:
