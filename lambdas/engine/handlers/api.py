@@ -308,10 +308,12 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
         "title": "Function",
         "description": "One of this deployment's task functions.",
     }
-    shortest = min((f.timeout_seconds for f in functions.values()), default=900)
+    # The longest: each function has its own (a longer one than its function's is a 400 naming the
+    # field), and GET /definitions answers tasks with their functions' timeouts filled in.
+    longest = max((f.timeout_seconds for f in functions.values()), default=900)
     timeouts = ", ".join(f"{k}: {f.timeout_seconds} s" for k, f in sorted(functions.items()))
     task["timeout_seconds"] = {
-        "anyOf": [{"type": "integer", "minimum": 1, "maximum": shortest}, {"type": "null"}],
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": longest}, {"type": "null"}],
         "title": "Timeout Seconds",
         "description": "The attempt's deadline: at most its function's own timeout "
         f"({timeouts}); absent, that timeout.",
