@@ -181,11 +181,16 @@ class RemoteState(Construct):
                     "rules": [
                         {
                             "rulePriority": 1,
-                            "description": "Keep the 50 newest images (every environment pulls from here)",
+                            # Only untagged images: every environment pins a tag or digest of this
+                            # repository, and Lambda fails a function whose image is deleted
+                            # (CodeArtifactUserDeletedException, "Troubleshoot container image
+                            # issues in Lambda"), so a count over tagged images could break prod.
+                            "description": "Expire untagged images a week after their push",
                             "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": 50,
+                                "tagStatus": "untagged",
+                                "countType": "sinceImagePushed",
+                                "countUnit": "days",
+                                "countNumber": 7,
                             },
                             "action": {"type": "expire"},
                         }

@@ -108,7 +108,9 @@ class TestFunctions:
         assert repository["image_scanning_configuration"] == {"scan_on_push": True}
         assert repository["encryption_configuration"][0]["encryption_type"] == "KMS"
         rules = json.loads(only(bootstrap, "aws_ecr_lifecycle_policy")["policy"])["rules"]
-        assert rules[0]["selection"]["countType"] == "imageCountMoreThan"
+        # Tagged images are what environments pin (by tag or digest): only untagged ones expire.
+        assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged"]
+        assert rules[0]["selection"]["countType"] == "sinceImagePushed"
         (pull,) = json.loads(only(bootstrap, "aws_ecr_repository_policy")["policy"])["Statement"]
         assert pull["Principal"] == {"Service": "lambda.amazonaws.com"}
         assert pull["Action"] == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
