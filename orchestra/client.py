@@ -131,11 +131,11 @@ class Credentials:
             machine = local.get("machine_client")
             if not isinstance(machine, dict) or "oauth2_domain" not in local:
                 raise CliError(f"{self.target.where}: the endpoints file names no machine client")
-            client_id, secret = machine.get("client_id"), machine.get("client_secret")
+            client_id, secret = str(machine.get("client_id", "")), str(machine.get("client_secret", ""))
             domain = local["oauth2_domain"]
         else:
             secret = self.env.get("ORCHESTRA_MACHINE_CLIENT_SECRET", "")
-            client_id, domain = outputs.get("machine_client_id"), outputs.get("auth_domain")
+            client_id, domain = str(outputs.get("machine_client_id") or ""), outputs.get("auth_domain")
             if not secret:
                 raise CliError(
                     f"no access token for {self.target.where}: set ORCHESTRA_MACHINE_CLIENT_SECRET (the "

@@ -161,15 +161,13 @@ def _shape_problem(text: str) -> tuple[int, str] | None:
     before anything is composed (the composer recurses, and an alias is a copy)."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
         if isinstance(event, yaml.AliasEvent):
-            return (
-                event.start_mark.line + 1,
-                f"aliases (*{event.anchor}) are not allowed: write the value out",
-            )
+            return line, f"aliases (*{event.anchor}) are not allowed: write the value out"
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_NESTING:
-                return event.start_mark.line + 1, f"nested more than {MAX_NESTING} levels deep"
+                return line, f"nested more than {MAX_NESTING} levels deep"
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
     return None
