@@ -318,6 +318,23 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
         "description": "The attempt's deadline: at most its function's own timeout "
         f"({timeouts}); absent, that timeout.",
     }
+    # Each function's own bound, as JSON Schema can say it: one branch per timeout, naming the
+    # functions that have it (so a schema-valid task is never refused for its timeout).
+    by_timeout: dict[int, list[str]] = {}
+    for key, function in sorted(functions.items()):
+        by_timeout.setdefault(function.timeout_seconds, []).append(key)
+    if len(by_timeout) > 1:
+        schemas["TaskDefinition"]["anyOf"] = [
+            {
+                "properties": {
+                    "function": {"enum": names},
+                    "timeout_seconds": {
+                        "anyOf": [{"type": "integer", "minimum": 1, "maximum": seconds}, {"type": "null"}]
+                    },
+                }
+            }
+            for seconds, names in sorted(by_timeout.items())
+        ]
     task["depends_on"] |= {
         "items": {"type": "string", "pattern": TASK_ID_PATTERN},
         "uniqueItems": True,
