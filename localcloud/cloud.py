@@ -520,8 +520,17 @@ class LocalCloud:
             "mappings": {m.config.address: dict(m.stats) for m in self.mappings},
             "schedules_fired": self.scheduler.fired if self.scheduler else 0,
             "dynamodb": self.meter.stats() if self.meter else None,
+            # Requests functions signed, per service operation (SQS bills every request).
+            "requests": self._calls_by_caller(),
             "iam_denials": dict(self.identities.denials) if self.identities else {},
         }
+
+    def _calls_by_caller(self) -> dict[str, dict[str, int]]:
+        merged: dict[str, dict[str, int]] = {}
+        for gate in self.gates:
+            for caller, calls in gate.calls_by_caller().items():
+                merged.setdefault(caller, {}).update(calls)
+        return merged
 
     async def drop_websocket_connections(self, hold_seconds: float) -> int:
         """The control API's websocket/disconnect: every WebSocket API drops its connections."""

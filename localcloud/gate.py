@@ -15,6 +15,7 @@ The DynamoDB gate also carries the meter (`--meter`): it counts what functions a
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Protocol
 
 import aiohttp
@@ -66,6 +67,8 @@ class Gate:
         self.access = access  # by signing service
         self.identities = identities
         self.meter = meter
+        # (caller, "<service>:<operation>") -> requests signed by a function (SQS's are billed per request)
+        self.calls: Counter[tuple[str, str]] = Counter()
         self.listener: Listener | None = None
         self.session: aiohttp.ClientSession | None = None
 
@@ -98,9 +101,10 @@ class Gate:
         if denied is not None:
             return denied
         operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        self._count(request, operation)
         asked = None
         if self.meter is not None:
-            body, asked = self.meter.request(operation, body)
+            body, asked = self.meter.request(operation, body, self._caller(request))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _REQUEST_DROP}
         assert self.session is not None
         async with self.session.request(
@@ -124,6 +128,24 @@ class Gate:
             # A HEAD answer has no body but says how long the body would be (HeadObject's size).
             response.headers["Content-Length"] = length
         return response
+
+    def _count(self, request: web.Request, operation: str) -> None:
+        signed = iam.signer(request.headers, request.query)
+        principal = self.identities.by_key.get(signed[0]) if signed else None
+        if signed is not None and principal is not None and operation:
+            self.calls[(principal.function, f"{signed[1]}:{operation}")] += 1
+
+    def calls_by_caller(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for (caller, operation), n in sorted(self.calls.items()):
+            result.setdefault(caller, {})[operation] = n
+        return result
+
+    def _caller(self, request: web.Request) -> str:
+        """The function whose role signed the request ("-" for anyone else), for the meter."""
+        signed = iam.signer(request.headers, request.query)
+        principal = self.identities.by_key.get(signed[0]) if signed else None
+        return principal.function if principal is not None else "-"
 
     def _authorize(self, request: web.Request, body: bytes) -> web.Response | None:
         """The service's denial of a function's request; None to forward it."""

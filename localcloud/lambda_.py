@@ -806,12 +806,18 @@ class LambdaService:
     def record_billed(self, function: Function, duration_ms: float) -> None:
         self.billed[function.spec.name] += max(1, int(duration_ms + 0.999))
 
+    def log_bytes(self, name: str) -> int:
+        """What a function has written to its log streams (CloudWatch Logs bills ingestion by size)."""
+        folder = self.log_dir / name
+        return sum(f.stat().st_size for f in folder.glob("*.log")) if folder.is_dir() else 0
+
     def stats(self) -> dict[str, Any]:
         return {
             name: {
                 **dict(f.stats),
                 "billed_ms": self.billed[name],
                 "memory_size": f.spec.memory_size,
+                "log_bytes": self.log_bytes(name),
                 "environments": [env.pid for env in f.environments],
             }
             for name, f in sorted(self.functions.items())

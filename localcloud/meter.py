@@ -7,6 +7,10 @@ counts them as AWS does, one write per index row put or deleted, two when an ind
 the projected size), adds it up by operation, and gives each client the answer it asked for (the
 capacity removed again unless the client requested it; the response checksum recomputed).
 
+Everything is also added up per caller (the function whose role signed the request) and operation,
+with the index writes apart (`ReturnConsumedCapacity: INDEXES`), so the bench can say where every
+unit goes.
+
 What DynamoDB returns no capacity for but AWS bills all the same (Developer Guide, "DynamoDB read
 and write operations" and "Amazon DynamoDB Transactions: How it works"):
 - a conditional write whose condition fails consumes write units for the item as it is (at least
@@ -79,6 +83,27 @@ class Asked:
     capacity: bool = True
     item_on_failure: bool = True
     sent: dict[str, Any] | None = None
+    caller: str = "-"
+
+
+@dataclass
+class Usage:
+    """What one caller's requests of one operation cost."""
+
+    requests: int = 0
+    read_units: float = 0.0
+    write_units: float = 0.0  # table and index writes together
+    index_write_units: float = 0.0
+    failed: int = 0  # failed conditions and cancelled transactions (their units are in write_units)
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "requests": self.requests,
+            "rru": round(self.read_units, 2),
+            "wru": round(self.write_units, 2),
+            "index_wru": round(self.index_write_units, 2),
+            "failed": self.failed,
+        }
 
 
 class Meter:
@@ -89,9 +114,14 @@ class Meter:
         self.failed_conditions = 0
         self.cancelled_transactions = 0
         self.failed_write_units = 0.0  # billed for writes that changed nothing
+        self.usage: dict[tuple[str, str], Usage] = {}  # (caller, operation) -> what it cost
+
+    def _usage(self, caller: str, operation: str) -> Usage:
+        return self.usage.setdefault((caller, operation), Usage())
 
     def reset(self) -> None:
         self.requests.clear()
+        self.usage.clear()
         self.read_units = self.write_units = self.failed_write_units = 0.0
         self.failed_conditions = self.cancelled_transactions = 0
 
@@ -103,18 +133,24 @@ class Meter:
             "failed_conditional_writes": self.failed_conditions,
             "cancelled_transactions": self.cancelled_transactions,
             "failed_write_request_units": round(self.failed_write_units, 2),
+            "by_caller": {
+                caller: {op: u.as_dict() for (c, op), u in sorted(self.usage.items()) if c == caller}
+                for caller in sorted({c for c, _ in self.usage})
+            },
         }
 
-    def request(self, operation: str, body: bytes) -> tuple[bytes, Asked]:
-        """Count a request and ask for what billing it needs: (the body to send, what the client asked)."""
+    def request(self, operation: str, body: bytes, caller: str = "-") -> tuple[bytes, Asked]:
+        """Count a request and ask for what billing it needs: (the body to send, what the client asked).
+        `caller`: who signed it (a function's name), for the breakdown."""
         self.requests[operation] += 1
+        self._usage(caller, operation).requests += 1
         if operation not in _CAPACITY_OPERATIONS or not body:
-            return body, Asked()
+            return body, Asked(caller=caller)
         document = json.loads(body)
         capacity = document.get("ReturnConsumedCapacity", "NONE") != "NONE"
         item = True
         if not capacity:
-            document["ReturnConsumedCapacity"] = "TOTAL"
+            document["ReturnConsumedCapacity"] = "INDEXES"  # the total, and the index writes apart
         conditional = operation in _CONDITIONAL and "ConditionExpression" in document
         if conditional and document.get("ReturnValuesOnConditionCheckFailure", "NONE") == "NONE":
             document["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
@@ -124,7 +160,7 @@ class Meter:
                 for part in entry.values():
                     if isinstance(part, dict) and part.get("ConditionExpression"):
                         part.setdefault("ReturnValuesOnConditionCheckFailure", "ALL_OLD")
-        asked = Asked(capacity, item, document)
+        asked = Asked(capacity, item, document, caller)
         return json.dumps(document).encode(), asked
 
     def response(
@@ -136,7 +172,7 @@ class Meter:
         if status != 200:
             return self._failure(operation, payload, headers, asked)
         document = json.loads(payload)
-        self._count(operation, document.get("ConsumedCapacity"))
+        self._count(operation, document.get("ConsumedCapacity"), asked.caller)
         if asked.capacity:
             return payload
         document.pop("ConsumedCapacity", None)
@@ -151,11 +187,14 @@ class Meter:
         except ValueError:
             return payload
         code = str(error.get("__type", "")).rpartition("#")[2]
+        usage = self._usage(asked.caller, operation)
         if code == "ConditionalCheckFailedException" and operation in _CONDITIONAL:
             self.failed_conditions += 1
             units = _units(item_size(error.get("Item")))
             self.write_units += units
             self.failed_write_units += units
+            usage.write_units += units
+            usage.failed += 1
             if not asked.item_on_failure and "Item" in error:
                 error.pop("Item")
                 return self._rewritten(error, headers)
@@ -169,6 +208,8 @@ class Meter:
                 units += 2 * _units(item_size(reason.get("Item") or part.get("Item")))
             self.write_units += units
             self.failed_write_units += units
+            usage.write_units += units
+            usage.failed += 1
         return payload
 
     @staticmethod
@@ -177,10 +218,18 @@ class Meter:
         headers["x-amz-crc32"] = str(zlib.crc32(payload))
         return payload
 
-    def _count(self, operation: str, consumed: Any) -> None:
-        items = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-        units = sum(float(item.get("CapacityUnits", 0)) for item in items if isinstance(item, dict))
+    def _count(self, operation: str, consumed: Any, caller: str = "-") -> None:
+        items = [i for i in (consumed if isinstance(consumed, list) else [consumed]) if isinstance(i, dict)]
+        units = sum(float(item.get("CapacityUnits", 0)) for item in items)
+        usage = self._usage(caller, operation)
         if operation in _WRITES:
             self.write_units += units
+            usage.write_units += units
+            usage.index_write_units += sum(
+                float(index.get("CapacityUnits", 0))
+                for item in items
+                for index in (item.get("GlobalSecondaryIndexes") or {}).values()
+            )
         else:
             self.read_units += units
+            usage.read_units += units

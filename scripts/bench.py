@@ -37,7 +37,15 @@ from run_local import local_clients, local_cloud, machine_token
 
 ENGINE_FUNCTIONS = ("api", "orchestrator", "worker", "reaper")
 
-# AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from.
+# AWS list prices in USD (us-east-1, on-demand, x86), the one table the cost figures come from;
+# checked against: "AWS Lambda Pricing" (requests; duration, first 6 billion GB-s a month; arm64
+# would be $0.0000133334), "Amazon DynamoDB On-Demand - No Capacity Planning and Pay-Per-Request
+# Pricing" (AWS News Blog, updated 31 January 2025 for the reduced on-demand prices), "Amazon API
+# Gateway pricing" (REST, first 333 million a month), "Amazon SQS pricing" (standard queue requests,
+# each 64 KB chunk one request), "Amazon CloudWatch pricing", "AWS Step Functions pricing".
+# Lambda also bills the INIT phase since 1 August 2025 ("AWS Lambda standardizes billing for INIT
+# Phase"): the local cloud's billed duration leaves it out, and the bench warms every function up
+# first, as steady traffic would (cold starts are then a small fraction of invocations).
 PRICES = {
     "lambda_request": 0.20 / 1_000_000,
     "lambda_gb_second": 0.0000166667,
@@ -45,6 +53,7 @@ PRICES = {
     "dynamodb_read_request_unit": 0.125 / 1_000_000,
     "api_gateway_rest_request": 3.50 / 1_000_000,  # first 333 million a month
     "sqs_request": 0.40 / 1_000_000,
+    "cloudwatch_logs_gb": 0.50,  # Lambda logs, Standard class, first 10 TB a month
     "step_functions_state_transition": 25.0 / 1_000_000,  # Standard workflows
     # DynamoDB Streams reads by Lambda triggers and EventBridge scheduled rules are free.
 }
@@ -184,19 +193,32 @@ def index_key_writes(records: list[dict[str, Any]], workflow_ids: set[str]) -> i
     return max(per_key.values(), default=0)
 
 
+def _role(name: str) -> str | None:
+    """The engine function a local function name is (None for task functions and the local cloud)."""
+    return next((r for r in ENGINE_FUNCTIONS if name.endswith(f"-{r}")), None)
+
+
+# An SQS message a function sends is three billed requests: SendMessage, and the event source
+# mapping's ReceiveMessage and DeleteMessage (batch size 1). The mapping's empty polls are a fixed
+# cost per hour, not per workflow.
+SQS_REQUESTS_PER_MESSAGE = 3
+
+
 def delta(before: dict[str, Any], after: dict[str, Any], count: int) -> dict[str, Any]:
     """What `count` workflows cost between two stats snapshots, per workflow."""
     functions: dict[str, dict[str, float]] = {}
     for name, stats in after["functions"].items():
-        role = next((r for r in ENGINE_FUNCTIONS if name.endswith(f"-{r}")), None)
+        role = _role(name)
         if role is None:
             continue  # the task functions' own invocations are not Orchestra's cost
         previous = before["functions"].get(name, {})
         calls = stats.get("invocations", 0) - previous.get("invocations", 0)
         billed = stats.get("billed_ms", 0) - previous.get("billed_ms", 0)
+        logged = stats.get("log_bytes", 0) - previous.get("log_bytes", 0)
         functions[role] = {
             "invocations": calls / count,
             "gb_seconds": billed / 1000 * stats["memory_size"] / 1024 / count,
+            "log_bytes": logged / count,
         }
     ddb0, ddb1 = before["dynamodb"], after["dynamodb"]
     requests = {
@@ -204,20 +226,41 @@ def delta(before: dict[str, Any], after: dict[str, Any], count: int) -> dict[str
         for op, n in ddb1["requests"].items()
         if n - ddb0["requests"].get(op, 0)
     }
+    # Where every unit goes: per engine function and DynamoDB operation.
+    breakdown: dict[str, dict[str, dict[str, float]]] = {}
+    for caller, operations in ddb1.get("by_caller", {}).items():
+        role = _role(caller)
+        if role is None:
+            continue
+        for op, usage in operations.items():
+            previous = ddb0.get("by_caller", {}).get(caller, {}).get(op, {})
+            row = {k: (v - previous.get(k, 0)) / count for k, v in usage.items()}
+            if any(row.values()):
+                breakdown.setdefault(role, {})[op] = {k: round(v, 3) for k, v in row.items()}
+    sent = 0
+    for caller, calls in after.get("requests", {}).items():
+        if _role(caller) is not None:
+            sent += calls.get("sqs:SendMessage", 0) - before.get("requests", {}).get(caller, {}).get(
+                "sqs:SendMessage", 0
+            )
     return {
         "wru": (ddb1["write_request_units"] - ddb0["write_request_units"]) / count,
         "rru": (ddb1["read_request_units"] - ddb0["read_request_units"]) / count,
         "failed_conditional_writes": (ddb1["failed_conditional_writes"] - ddb0["failed_conditional_writes"])
         / count,
         "requests": requests,
+        "breakdown": breakdown,
         "functions": functions,
+        "sqs_requests": sent * SQS_REQUESTS_PER_MESSAGE / count,
     }
 
 
 def costs(figures: dict[str, Any]) -> dict[str, float]:
-    """USD per million workflows."""
+    """USD per million workflows. `total_orchestration` is the issue's sum (DynamoDB, the engine's
+    functions, SQS, the REST request); the engine's CloudWatch Logs ingestion is printed beside it."""
     invocations = sum(f["invocations"] for f in figures["functions"].values())
     gb_seconds = sum(f["gb_seconds"] for f in figures["functions"].values())
+    log_bytes = sum(f.get("log_bytes", 0.0) for f in figures["functions"].values())
     parts = {
         "dynamodb": figures["wru"] * PRICES["dynamodb_write_request_unit"]
         + figures["rru"] * PRICES["dynamodb_read_request_unit"],
@@ -227,10 +270,38 @@ def costs(figures: dict[str, Any]) -> dict[str, float]:
     }
     result = {k: round(v * 1_000_000, 2) for k, v in parts.items()}
     result["total_orchestration"] = round(sum(parts.values()) * 1_000_000, 2)
+    result["cloudwatch_logs"] = round(log_bytes / 1e9 * PRICES["cloudwatch_logs_gb"] * 1_000_000, 2)
     result["step_functions_standard"] = round(
         STEP_FUNCTIONS_TRANSITIONS * PRICES["step_functions_state_transition"] * 1_000_000, 2
     )
     return result
+
+
+def per_function(figures: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per engine function, per workflow: GB-seconds, and the DynamoDB units its requests cost."""
+    result = {}
+    for role, f in sorted(figures["functions"].items()):
+        ops = figures["breakdown"].get(role, {}).values()
+        result[role] = {
+            "gb_s": round(f["gb_seconds"], 4),
+            "wru": round(sum(u["wru"] for u in ops), 2),
+            "rru": round(sum(u["rru"] for u in ops), 2),
+        }
+    return result
+
+
+def print_breakdown(figures: dict[str, Any]) -> None:
+    """Per engine function: its invocations and GB-s, and each DynamoDB operation's units."""
+    for role, f in sorted(figures["functions"].items()):
+        print(
+            f"    {role:12} {f['invocations']:5.2f} invocations  {f['gb_seconds']:.4f} GB-s  "
+            f"{f['log_bytes'] / 1000:.1f} KB of logs"
+        )
+        for op, u in sorted(figures["breakdown"].get(role, {}).items()):
+            print(
+                f"      {op:13} {u['requests']:5.2f} requests  {u['wru']:5.2f} WRU "
+                f"(index {u['index_wru']:.2f}, failed {u['failed']:.2f})  {u['rru']:5.2f} RRU"
+            )
 
 
 async def websocket_delays(cloud: Cloud, count: int) -> list[float]:
@@ -285,9 +356,9 @@ async def measure(cloud: Cloud, mode: str, scale: float) -> dict[str, Any]:
         f"  reference workflow: {reference['wru']:.1f} WRU, {reference['rru']:.1f} RRU, "
         f"{reference['failed_conditional_writes']:.2f} failed conditions, requests {reference['requests']}"
     )
-    for role, f in reference["functions"].items():
-        print(f"    {role:12} {f['invocations']:5.2f} invocations  {f['gb_seconds']:.4f} GB-s")
+    print_breakdown(reference)
     print(f"  20-task fan-out: {fanout20['wru']:.1f} WRU, {fanout20['rru']:.1f} RRU")
+    print_breakdown(fanout20)
     print(f"  most writes to one index key per workflow: {index_writes}")
 
     # Latency: POST to the final commit.
@@ -350,6 +421,7 @@ def main() -> int:
         "invocations_per_workflow": {
             k: round(v["invocations"], 2) for k, v in writer["reference"]["functions"].items()
         },
+        "per_function": per_function(writer["reference"]),
         "cost_per_million_usd": costs(writer["reference"]),
         "stream": {
             "wru_per_workflow": round(results["stream"]["reference"]["wru"], 2),

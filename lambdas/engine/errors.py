@@ -29,10 +29,10 @@ class WorkflowNotFound(EngineError):
 
 
 class WorkflowIdConflict(EngineError):
-    """A create reused a workflow id with a different body."""
+    """A create reused a workflow id with a different body (or one whose workflow expired)."""
 
-    def __init__(self, workflow_id: str) -> None:
-        super().__init__(f"workflow {workflow_id!r} already exists with a different request body")
+    def __init__(self, workflow_id: str, why: str = "already exists with a different request body") -> None:
+        super().__init__(f"workflow {workflow_id!r} {why}")
         self.workflow_id = workflow_id
 
 

@@ -87,7 +87,8 @@ class Require:
     """One clause of a write's condition, with the race it rules out.
 
     kind: "task" (tasks[index].<field> <op> values), "status" (the workflow's status in values),
-    "version" (the whole state unchanged: values[0]), "exists"."""
+    "version" (the whole state unchanged: values[0]), "exists", "any" (values: task clauses of
+    which one must hold)."""
 
     why: str
     kind: str
@@ -199,10 +200,42 @@ def lease_seconds(timeout: int) -> int:
 # --- decisions ----------------------------------------------------------------------------------
 
 
-def _witness(candidates: Sequence[int], tasks: Sequence[TaskState]) -> int:
-    """The task least likely to change soon (PENDING, then READY, then RUNNING; the latest defined)."""
-    order: dict[str, int] = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
-    return min(candidates, key=lambda i: (order.get(tasks[i].status, 3), -i))
+_CHANGES_LATER: dict[str, int] = {TaskStatus.PENDING: 0, TaskStatus.READY: 1, TaskStatus.RUNNING: 2}
+
+
+def _witnesses(candidates: Sequence[int], tasks: Sequence[TaskState]) -> list[int]:
+    """The tasks least likely to change soon first (PENDING, then READY, then RUNNING; the latest defined)."""
+    return sorted(candidates, key=lambda i: (_CHANGES_LATER.get(tasks[i].status, 3), -i))
+
+
+# Witness alternatives in one write's condition, shared by its witness clauses (at least one each):
+# enough that a fan-in's siblings finishing together do not fail each other's writes, few enough that
+# the densest 50-task DAG's condition stays under DynamoDB's 300 operators and 4 KB per expression
+# ("Constraints in Amazon DynamoDB", Expression parameters): 16 alternatives, or one per clause.
+WITNESS_BUDGET = 16
+
+
+@dataclass(frozen=True)
+class _Witnessed:
+    """A decision that rests on one of `candidates` still having `s <op> values`."""
+
+    why: str
+    candidates: tuple[int, ...]
+    op: str
+    values: tuple[Any, ...]
+
+
+def _require_witnesses(change: Change, needed: Sequence[_Witnessed], tasks: Sequence[TaskState]) -> None:
+    """Each decision holds while one of its candidates still satisfies it: an OR of them, so it loses
+    only when none is left, not whenever the one task it named finishes first. Within the budget, the
+    likeliest witnesses are named first."""
+    if not needed:
+        return
+    per = max(1, WITNESS_BUDGET // len(needed))
+    for w in needed:
+        chosen = _witnesses(w.candidates, tasks)[:per]
+        clauses = tuple(Require(w.why, "task", i, "s", w.op, w.values) for i in chosen)
+        change.require([clauses[0] if len(clauses) == 1 else Require(w.why, "any", values=clauses)])
 
 
 def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None) -> None:
@@ -213,6 +246,7 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
         return
     tasks = [change.task(i) for i in range(len(dag.ids))]
     moved = set(range(len(tasks))) if changed is None else set(changed)
+    waits: dict[int, _Witnessed] = {}  # a PENDING dependent that still waits, as last seen
     progress = True
     while progress:
         progress = False
@@ -248,45 +282,27 @@ def decide(change: Change, dag: Dag, now: float, changed: set[int] | None = None
                 # It waits: for a dependency that has not succeeded. If that one succeeds meanwhile, its
                 # writer did not see this change: one of the two writes must lose and decide again.
                 waiting = [d for d in deps if tasks[d].status != TaskStatus.SUCCEEDED]
-                w = _witness(waiting, tasks)
-                if w in change.tasks:
-                    continue  # moved by this change: its own condition guards it
-                change.require(
-                    [
-                        Require(
-                            f"{dag.ids[w]} has not succeeded meanwhile (the fan-in into {dag.ids[i]})",
-                            "task",
-                            w,
-                            "s",
-                            "<>",
-                            (TaskStatus.SUCCEEDED,),
-                        )
-                    ]
-                )
+                if any(w in change.tasks for w in waiting):
+                    continue  # one was moved by this change: its own condition guards it
+                names = ", ".join(dag.ids[w] for w in waiting)
+                why = f"one of {names} has not succeeded meanwhile (the fan-in into {dag.ids[i]})"
+                waits[i] = _Witnessed(why, tuple(waiting), "<>", (TaskStatus.SUCCEEDED,))
+    needed = [w for i, w in waits.items() if tasks[i].status == TaskStatus.PENDING]  # still waits
     unfinished = [i for i, t in enumerate(tasks) if t.status not in TASK_TERMINAL]
     if not unfinished:
         name = "succeed" if all(t.status == TaskStatus.SUCCEEDED for t in tasks) else "fail"
         change.move_workflow(name)
         change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
         change.sets.update(finished_at_now=True)
-    elif any(tasks[i].status in TASK_TERMINAL for i in moved):
+    elif any(tasks[i].status in TASK_TERMINAL for i in moved) and not any(
+        w in change.tasks for w in unfinished
+    ):
         # Not finished: a task that is still unfinished says so. If it finishes meanwhile, it may be
-        # the last but one: the later write loses and finishes the workflow.
-        w = _witness(unfinished, tasks)
-        if w in change.tasks:
-            return  # moved by this change: its own condition guards it
-        change.require(
-            [
-                Require(
-                    f"{dag.ids[w]} is still unfinished (the workflow's end)",
-                    "task",
-                    w,
-                    "s",
-                    "in",
-                    tuple(sorted(TASK_UNFINISHED)),
-                )
-            ]
-        )
+        # the last but one: the later write loses and finishes the workflow. (One that this change
+        # moved is guarded by its own condition: nothing more to name.)
+        why = "a task is still unfinished (the workflow's end)"
+        needed.append(_Witnessed(why, tuple(unfinished), "in", tuple(sorted(TASK_UNFINISHED))))
+    _require_witnesses(change, needed, tasks)
 
 
 def create(workflow_id: str, dag: Dag, created_at: str, now: float, *, start: bool) -> Change:
@@ -328,7 +344,8 @@ def claim(state: WorkflowState, dag: Dag, i: int, attempt: int, now: float) -> C
     task = state.tasks[i]
     if state.status != WorkflowStatus.RUNNING or task.status != TaskStatus.READY or task.attempt != attempt:
         return None
-    change = Change(state.workflow_id, state)
+    # A claim takes no decision: a decision still left to the orchestrator stays left to it.
+    change = Change(state.workflow_id, state, settled=state.settled)
     change.require(task_is(i, task, "exactly one worker claims an attempt"))
     change.require([Require("the workflow is still running", "status", values=(WorkflowStatus.RUNNING,))])
     _take(change, dag, i, now)
@@ -393,9 +410,12 @@ def finish_attempt(
     return change
 
 
-def cancel(state: WorkflowState, now: float) -> Change:
+def cancel(state: WorkflowState, now: float, succeeded: frozenset[int] = frozenset()) -> Change:
     """The workflow and every unfinished task CANCELLED (a RUNNING attempt's result item says CANCELLED
-    first: see Engine.cancel)."""
+    first: see Engine.cancel), except the RUNNING tasks in `succeeded`, whose workers recorded a
+    success first: those are SUCCEEDED (an output recorded is never thrown away). Each task is named
+    in the condition as it was read: a claim that lands meanwhile makes the cancel decide again (and
+    end that attempt too)."""
     change = Change(state.workflow_id, state)
     change.move_workflow("cancel")
     change.require(
@@ -408,22 +428,17 @@ def cancel(state: WorkflowState, now: float) -> Change:
         ]
     )
     for i, task in enumerate(state.tasks):
-        if task.status in TASK_UNFINISHED:
+        if task.status not in TASK_UNFINISHED:
+            continue
+        if i in succeeded and task.status == TaskStatus.RUNNING:
+            change.move_task(
+                i, "succeed", TaskState(TaskStatus.SUCCEEDED, task.attempt, max_attempts=task.max_attempts)
+            )
+        else:
             change.move_task(
                 i, "cancel", TaskState(TaskStatus.CANCELLED, task.attempt, max_attempts=task.max_attempts)
             )
-            change.require(
-                [
-                    Require(
-                        "a task cancelled is still unfinished",
-                        "task",
-                        i,
-                        "s",
-                        "in",
-                        tuple(sorted(TASK_UNFINISHED)),
-                    )
-                ]
-            )
+        change.require(task_is(i, task, "a task cancelled is as the cancel read it"))
     change.sets["finished_at_now"] = True
     return change
 

@@ -40,7 +40,16 @@ from engine.model import (
     WorkflowStatus,
     WorkflowSummary,
 )
-from engine.store import Definition, Snapshot, StateConflict, Store, result_sk, retry_conflicts
+from engine.store import (
+    RUN_LIMIT_DAYS,
+    Definition,
+    Snapshot,
+    StateConflict,
+    Store,
+    SweepPosition,
+    result_sk,
+    retry_conflicts,
+)
 
 ERROR_MESSAGE_LIMIT = 4096
 WRITER, STREAM = "writer", "stream"
@@ -131,6 +140,11 @@ _DEFINITIONS: dict[str, tuple[Definition, Dag]] = {}
 _DEFINITIONS_KEPT = 2000
 
 
+def forget_definitions() -> None:
+    """A fresh process (tests)."""
+    _DEFINITIONS.clear()
+
+
 class Engine:
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -142,18 +156,22 @@ class Engine:
     def writer_dispatch(self) -> bool:
         return self.settings.dispatch_mode == WRITER
 
-    def definition(self, workflow_id: str) -> tuple[Definition, Dag] | None:
-        """The (immutable) definition, cached for the life of this process."""
-        cached = self._dags.get(workflow_id)
-        if cached is None:
-            found = self.store.get_definition(workflow_id)
-            if found is None:
+    def definition(self, state: WorkflowState) -> tuple[Definition, Dag] | None:
+        """The (immutable) definition of this workflow, cached for the life of this process. Keyed by
+        id and creation time: an id can be used again once its workflow has expired."""
+        cached = self._dags.get(state.workflow_id)
+        if cached is None or cached[0].created_at != state.created_at:
+            found = self.store.get_definition(state.workflow_id)
+            if found is None or found.created_at != state.created_at:
                 return None
             cached = (found, Dag.from_definition(found.definition))
-            if len(self._dags) > _DEFINITIONS_KEPT:
-                self._dags.clear()
-            self._dags[workflow_id] = cached
+            self._keep(cached)
         return cached
+
+    def _keep(self, found: tuple[Definition, Dag]) -> None:
+        if len(self._dags) > _DEFINITIONS_KEPT:
+            self._dags.clear()
+        self._dags[found[0].workflow_id] = found
 
     # --- create, read, list ----------------------------------------------------------------------
 
@@ -188,6 +206,15 @@ class Engine:
                 raise
             if existing.definition.request_hash != request_hash:
                 raise WorkflowIdConflict(wf_id) from exc
+            if existing.state is None and existing.results:
+                # Not a create that stopped between its writes: a workflow whose state expired first
+                # (its definition and results expire days later). Running over them would reuse its
+                # attempts' results.
+                raise WorkflowIdConflict(
+                    wf_id,
+                    "was used by a workflow that has expired; its remaining items expire within "
+                    f"{RUN_LIMIT_DAYS} days, until then the id cannot be used again",
+                ) from exc
             if existing.state is None:  # the first create stopped between its two writes: finish it
                 change = flow.create(
                     wf_id, dag, existing.definition.created_at, now, start=self.writer_dispatch
@@ -217,39 +244,34 @@ class Engine:
     # --- cancel and retry (API) ------------------------------------------------------------------
 
     def cancel(self, workflow_id: str) -> Snapshot:
+        """Every RUNNING attempt ends as CANCELLED, written first and once: a worker finishing it
+        meanwhile finds its result refused. One whose worker got there first keeps its result (a
+        success makes the task SUCCEEDED); then the state, in one write."""
         snapshot = self.get(workflow_id)
         assert snapshot.state is not None and snapshot.definition is not None
         dag = Dag.from_definition(snapshot.definition.definition)
         now = self.clock()
         state = snapshot.state
-        for _ in range(5):
+        ended: dict[tuple[int, int], AttemptResult | None] = {}  # (task, attempt) -> another's result
+        for _ in range(10):
             reason = model.check(Entity.WORKFLOW, "cancel", state.status)
             if reason:
                 raise TransitionRejected(f"workflow {workflow_id}: {reason}")
-            # Every RUNNING attempt ends as CANCELLED, written first and once: a worker finishing it
-            # meanwhile finds its result refused; one that got there first is recorded instead.
-            finished: dict[int, AttemptResult] = {}
             for i, task in enumerate(state.tasks):
-                if task.status == TaskStatus.RUNNING:
+                if task.status == TaskStatus.RUNNING and (i, task.attempt) not in ended:
                     mine = AttemptResult(
                         dag.ids[i], task.attempt, TaskStatus.CANCELLED, _started(task), iso(now) or ""
                     )
-                    other = self.store.put_result(workflow_id, mine, now)
-                    if other is not None and other.status != TaskStatus.CANCELLED:
-                        finished[i] = other
-            if finished:
-                i, result = next(iter(finished.items()))
-                change = flow.finish_attempt(
-                    state, dag, i, result.attempt, result.status, now, decisions=True
-                )
-                if change is not None:
-                    try:
-                        state = self.store.apply(change, now)
-                    except StateConflict as conflict:
-                        state = conflict.state or state
-                continue
+                    ended[(i, task.attempt)] = self.store.put_result(workflow_id, mine, now)
+            succeeded = frozenset(
+                i
+                for i, task in enumerate(state.tasks)
+                if task.status == TaskStatus.RUNNING
+                and (other := ended.get((i, task.attempt))) is not None
+                and other.status == TaskStatus.SUCCEEDED
+            )
             try:
-                self.store.apply(flow.cancel(state, now), now)
+                self.store.apply(flow.cancel(state, now, succeeded), now)
             except StateConflict as conflict:
                 if conflict.state is None:
                     raise WorkflowNotFound(workflow_id) from conflict
@@ -285,20 +307,23 @@ class Engine:
 
     # --- orchestrator ----------------------------------------------------------------------------
 
-    def reconcile(self, state: WorkflowState) -> Reconciled:
+    def reconcile(self, state: WorkflowState, *, force: bool = False) -> Reconciled:
         """Carry out what this image calls for (normally nothing when writers dispatch); dispatch what
-        that made READY, and READY tasks past their dispatch deadline (a lost dispatch)."""
+        that made READY, and READY tasks past their dispatch deadline (a lost dispatch). `force`:
+        decide from the state even if it says every decision was taken (the sweep; a batch in which
+        an older image left one)."""
         if state.status not in (WorkflowStatus.PENDING, WorkflowStatus.RUNNING):
             return Reconciled(applied=False)
         now = self.clock()
-        if state.settled and not _has_overdue(state, now):
+        settled = state.settled and not force
+        if settled and not _has_overdue(state, now):
             return Reconciled(applied=False)  # the writer took every decision: nothing to read
-        found = self.definition(state.workflow_id)
+        found = self.definition(state)
         if found is None:
             return Reconciled(applied=False)
         dag = found[1]
         lost, _ = flow.overdue(state, dag, now)
-        if state.settled:
+        if settled:
             return Reconciled(applied=False, dispatches=lost)
         change = flow.reconcile(state, dag, now)
         if change.empty:
@@ -314,24 +339,30 @@ class Engine:
 
     def claim(self, workflow_id: str, task_id: str, attempt: int) -> Attempt | None:
         """READY -> RUNNING for exactly this attempt, by exactly one caller; None for everyone else."""
-        snapshot = self.store.read(workflow_id)
+        # An eventually consistent read first (half the units): a stale one is caught by the claim's
+        # condition; one that does not show this attempt READY yet (a dispatch right after its commit)
+        # is read again consistently before the dispatch is called a duplicate.
+        snapshot = self.store.read(workflow_id, consistent=False)
+        if not _claimable(snapshot, task_id, attempt):
+            snapshot = self.store.read(workflow_id)
         if snapshot.state is None or snapshot.definition is None:
             return None
         definition = snapshot.definition
         dag = Dag.from_definition(definition.definition)
-        self._dags[workflow_id] = (definition, dag)
+        self._keep((definition, dag))
         i = dag.position(task_id)
         if i is None:
             return None
         now = self.clock()
-        change, _ = retry_conflicts(
+        change, after = retry_conflicts(
             lambda state: flow.claim(state, dag, i, attempt, now),
             lambda c: self.store.apply(c, now),
             snapshot.state,
         )
-        if change is None:
+        if change is None or after is None:
             return None
-        after = change.after()
+        # `after` is the item as the claim left it (ALL_NEW), not the read plus the change: a stale
+        # read must not become the worker's guess of the state when it records the result.
         return self._attempt(after, dag, definition, i, snapshot.results, {})
 
     def _attempt(
@@ -384,7 +415,8 @@ class Engine:
         then the state. A result refused because the attempt was ended meanwhile (cancelled, its lease
         taken over) is discarded. With writer dispatch the same write takes the decisions that follow,
         and keeps (claims) a dependent made READY for this worker when `can_keep(timeout)` says so."""
-        cached = self._dags.get(attempt.workflow_id) or self.definition(attempt.workflow_id)
+        assert attempt.state is not None
+        cached = self.definition(attempt.state)
         assert cached is not None
         definition, dag = cached
         now = self.clock()
@@ -407,7 +439,7 @@ class Engine:
             ):
                 return Recorded(status=None, attempt=attempt.attempt)
             result = other
-        hint = attempt.state
+        hint: WorkflowState | None = attempt.state
         # The state this worker last wrote is a good first guess unless other tasks were under way
         # (READY or RUNNING): then it is probably stale, and a failed write costs more than a read.
         if hint is None or any(
@@ -439,12 +471,14 @@ class Engine:
             change = flow.finish_attempt(
                 current, dag, i, result.attempt, result.status, at, decisions=self.writer_dispatch
             )
-            # Keep the next task of a chain (the only one this result made READY): a fan-out's tasks
-            # are all dispatched, so that they start together.
-            if change is not None and self.writer_dispatch and len(change.ready) == 1:
-                (j,) = change.ready
-                if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
-                    flow.claim_inline(change, dag, j, at)
+            # Keep one task this result made READY (the next of a chain, the first of a fan-out): it
+            # needs no dispatch and no claim write of its own. The others are dispatched before the
+            # kept one runs, so a fan-out's tasks still start together.
+            if change is not None and self.writer_dispatch:
+                for j in sorted(change.ready):
+                    if change.task(j).status == TaskStatus.READY and j != i and can_keep(dag.timeouts[j]):
+                        flow.claim_inline(change, dag, j, at)
+                        break
             return change
 
         change, after = retry_conflicts(compute, lambda c: self.store.apply(c, moment[0]), state)
@@ -466,56 +500,79 @@ class Engine:
 
     # --- the sweep (reaper) ----------------------------------------------------------------------
 
-    def sweep(self, horizon_seconds: float, limit: int = 2000) -> Swept:
+    def sweep(self, horizon_seconds: float, deadline: float | None = None) -> Swept:
         """Every unfinished workflow that has not moved within the horizon is reconciled with the same
         decisions: expired leases become failed attempts (or the result the worker left), READY tasks
-        past their dispatch deadline are dispatched again, missed decisions are taken."""
+        past their dispatch deadline are dispatched again, and every decision its state calls for is
+        taken (whatever `settled` says). It reads the status shards a page at a time; when it runs out
+        of time (`deadline`, epoch s) it saves where it was and the next sweep goes on from there, so
+        every unfinished workflow is examined however many there are."""
         now = self.clock()
         swept = Swept()
         cutoff = iso(now - horizon_seconds)
         assert cutoff is not None
-        ids = []
-        for workflow_id in self.store.unfinished((WorkflowStatus.PENDING, WorkflowStatus.RUNNING), cutoff):
-            ids.append(workflow_id)
-            if len(ids) >= limit:
+        start = self.store.sweep_position()
+        position = SweepPosition()  # a sweep that gets through everything starts again from the top
+        unfinished = (WorkflowStatus.PENDING, WorkflowStatus.RUNNING)
+        for ids, after in self.store.unfinished(unfinished, cutoff, start):
+            for state in self.store.get_states(ids):
+                swept.examined += 1
+                self._sweep_one(state, horizon_seconds, now, swept)
+            if ids and deadline is not None and self.clock() >= deadline:
+                position = after
                 break
-        for state in self.store.get_states(ids):
-            swept.examined += 1
-            if state.updated_at / 1000 > now - horizon_seconds and not _has_overdue(state, now):
-                continue
-            found = self.definition(state.workflow_id)
-            if found is None:
-                continue
-            definition, dag = found
-            lost, expired = flow.overdue(state, dag, now)
-            for i in expired:
-                task = state.tasks[i]
-                error = {
-                    "type": "LeaseExpired",
-                    "message": f"attempt {task.attempt} did not report within its lease",
-                }
-                mine = AttemptResult(
-                    dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
-                )
-                result = self.store.put_result(state.workflow_id, mine, now) or mine
-                current = self.store.get_state(state.workflow_id)
-                if current is None:
-                    break
-                recorded = self._apply_result(current, dag, definition, i, result, now, lambda _: False, {})
-                if recorded.status is not None:
-                    swept.expired += 1
-                    swept.retried += int(recorded.retried)
-                    swept.dispatches += recorded.dispatches
-            swept.redispatched += len(lost)
-            swept.dispatches += lost
-            if not state.settled or state.status == WorkflowStatus.PENDING:
-                current = self.store.get_state(state.workflow_id)
-                if current is not None and not current.settled:
-                    result_ = self.reconcile(current)
-                    if result_.applied:
-                        swept.reconciled += 1
-                        swept.dispatches += [d for d in result_.dispatches if d not in lost]
+        if position != start:
+            self.store.save_sweep_position(position)
         return swept
+
+    def _sweep_one(self, state: WorkflowState, horizon_seconds: float, now: float, swept: Swept) -> None:
+        if state.updated_at / 1000 > now - horizon_seconds and not _has_overdue(state, now):
+            return  # it moves
+        found = self.definition(state)
+        if found is None:
+            return
+        definition, dag = found
+        lost, expired = flow.overdue(state, dag, now)
+        for i in expired:
+            task = state.tasks[i]
+            error = {
+                "type": "LeaseExpired",
+                "message": f"attempt {task.attempt} did not report within its lease",
+            }
+            mine = AttemptResult(
+                dag.ids[i], task.attempt, TaskStatus.FAILED, _started(task), iso(now) or "", error=error
+            )
+            result = self.store.put_result(state.workflow_id, mine, now) or mine
+            current = self.store.get_state(state.workflow_id)
+            if current is None:
+                return
+            recorded = self._apply_result(current, dag, definition, i, result, now, lambda _: False, {})
+            if recorded.status is not None:
+                swept.expired += 1
+                swept.retried += int(recorded.retried)
+                swept.dispatches += recorded.dispatches
+        swept.redispatched += len(lost)
+        swept.dispatches += lost
+        if expired:
+            return  # those writes took (or, with stream dispatch, left to the orchestrator) the decisions
+        # A decision nobody took (a stream batch given up on, a crash between commit and dispatch, or
+        # anything that says settled while it is not): decided from the state itself.
+        reconciled = self.reconcile(state, force=True)
+        if reconciled.applied:
+            swept.reconciled += 1
+            swept.dispatches += [d for d in reconciled.dispatches if d not in lost]
+
+
+def _claimable(snapshot: Snapshot, task_id: str, attempt: int) -> bool:
+    """Whether a read shows this attempt READY to claim (the definition gives the task's place)."""
+    if snapshot.state is None or snapshot.definition is None:
+        return False
+    ids = [t["id"] for t in snapshot.definition.definition["tasks"]]
+    if task_id not in ids:
+        return False
+    task = snapshot.state.tasks[ids.index(task_id)]
+    running = snapshot.state.status == WorkflowStatus.RUNNING
+    return bool(running and task.status == TaskStatus.READY and task.attempt == attempt)
 
 
 def _has_overdue(state: WorkflowState, now: float) -> bool:

@@ -244,6 +244,19 @@ class Definition:
         )
 
 
+@dataclass(frozen=True)
+class SweepPosition:
+    """Where a sweep is: the index of a status shard in its list, and the last row it read there."""
+
+    work: int = 0
+    after: tuple[str, str] | None = None  # (created_at, workflow id)
+
+
+# The sweep's position between runs: one small item outside any workflow's partition (no index keys;
+# the stream mapping passes state items only).
+_SWEEP_KEY = {"pk": {"S": "SWEEP"}, "sk": {"S": "#POSITION"}}
+
+
 @dataclass
 class Snapshot:
     """A whole workflow: state, definition and every result item (one consistent Query)."""
@@ -293,6 +306,8 @@ class Expr:
         self.conditions.append((why, clause))
 
     def clause(self, requirement: Require) -> str:
+        if requirement.kind == "any":
+            return " OR ".join(f"({self.clause(alternative)})" for alternative in requirement.values)
         if requirement.kind == "task":
             path = self.task(requirement.index, requirement.field)
         elif requirement.kind == "status":
@@ -328,6 +343,8 @@ def iso_ms(epoch: float) -> str:
 
 
 class Store:
+    sweep_page = 100  # index rows per page of the sweep (BatchGetItem reads at most 100 keys)
+
     def __init__(self, client: Any, table_name: str, *, ttl_days: int = 30) -> None:
         self.client = client
         self.table = table_name
@@ -343,14 +360,14 @@ class Store:
 
     # --- reads -----------------------------------------------------------------------------------
 
-    def read(self, workflow_id: str) -> Snapshot:
-        """State, definition and results: one strongly consistent Query of the partition."""
+    def read(self, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+        """State, definition and results: one Query of the partition (strongly consistent unless told)."""
         snapshot = Snapshot(None, None)
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": {":pk": {"S": partition(workflow_id)}},
-            "ConsistentRead": True,
+            "ConsistentRead": consistent,
         }
         while True:
             page = self.client.query(**kwargs)
@@ -431,9 +448,12 @@ class Store:
                 | ({":c": {"S": after[0]}} if after else {}),
                 "ScanIndexForward": False,
             }
+            # An index returns rows of one created_at in no set order, so a page may end inside a tie:
+            # read on until one more than a page (it tells whether there is a next one) lies strictly
+            # newer than the last row read, i.e. every tie it belongs to was read whole.
             rows: list[tuple[str, str]] = []
-            while len(rows) <= limit:  # one more than a page: tells whether there is a next one
-                kwargs["Limit"] = limit + 5
+            kwargs["Limit"] = limit + 5
+            while True:
                 page = self.client.query(**kwargs)
                 for raw in page.get("Items", []):
                     row = (raw["created_at"]["S"], raw["pk"]["S"].removeprefix("WF#"))
@@ -442,7 +462,10 @@ class Store:
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            return rows[: limit + 1]
+                last_read = page["LastEvaluatedKey"]["created_at"]["S"]
+                if sum(1 for created_at, _ in rows if created_at > last_read) > limit:
+                    break
+            return sorted(rows, reverse=True)[: limit + 1]
 
         with ThreadPoolExecutor(SHARDS) as pool:
             per_shard = list(pool.map(query, range(SHARDS)))
@@ -453,29 +476,53 @@ class Store:
         summaries = [summary_from_state(states[w]) for _, w in page_rows if w in states]
         return summaries, (page_rows[-1] if more and page_rows else None)
 
-    def unfinished(self, statuses: Sequence[str], created_before: str) -> Iterator[str]:
-        """Ids of PENDING and RUNNING workflows created before a time (the sweep), every shard in parallel."""
-
-        def query(prefix_shard: tuple[str, int]) -> list[str]:
-            prefix, n = prefix_shard
+    def unfinished(
+        self, statuses: Sequence[str], created_before: str, start: SweepPosition | None = None
+    ) -> Iterator[tuple[list[str], SweepPosition]]:
+        """Ids of the workflows in `statuses` created before a time (the sweep), a page at a time, each
+        with the position after it: the status shards one after another, oldest first within each,
+        from `start` on (a sweep that ran out of time goes on from there next time)."""
+        work = [(status, n) for status in statuses for n in range(SHARDS)]
+        position = start or SweepPosition()
+        for index in range(position.work, len(work)):
+            prefix, n = work[index]
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": BY_STATUS,
                 "KeyConditionExpression": "status_pk = :k AND created_at <= :c",
                 "ExpressionAttributeValues": {":k": {"S": f"{prefix}#{n:02d}"}, ":c": {"S": created_before}},
+                "Limit": self.sweep_page,  # one BatchGetItem of states per page
             }
-            ids = []
+            if index == position.work and position.after is not None:
+                created_at, workflow_id = position.after
+                kwargs["ExclusiveStartKey"] = {
+                    "status_pk": {"S": f"{prefix}#{n:02d}"},
+                    "created_at": {"S": created_at},
+                    **key(workflow_id, STATE_SK),
+                }
             while True:
                 page = self.client.query(**kwargs)
-                ids += [raw["pk"]["S"].removeprefix("WF#") for raw in page.get("Items", [])]
-                if "LastEvaluatedKey" not in page:
-                    return ids
+                rows = [(raw["created_at"]["S"], raw["pk"]["S"].removeprefix("WF#")) for raw in page["Items"]]
+                more = "LastEvaluatedKey" in page
+                after = SweepPosition(index, rows[-1]) if more and rows else SweepPosition(index + 1)
+                if rows or not more:
+                    yield [w for _, w in rows], after
+                if not more:
+                    break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-        work = [(s, n) for s in statuses for n in range(SHARDS)]
-        with ThreadPoolExecutor(16) as pool:
-            for ids in pool.map(query, work):
-                yield from ids
+    def sweep_position(self) -> SweepPosition:
+        """Where the last sweep stopped (the start, after a sweep that went through everything)."""
+        page = self.client.get_item(TableName=self.table, Key=_SWEEP_KEY, ConsistentRead=True)
+        item = deserialize_item(page["Item"]) if "Item" in page else {}
+        after = item.get("after")
+        return SweepPosition(int(item.get("work", 0)), tuple(after) if after else None)
+
+    def save_sweep_position(self, position: SweepPosition) -> None:
+        item = {**_SWEEP_KEY, "work": {"N": str(position.work)}}
+        if position.after is not None:
+            item["after"] = serialize(list(position.after))
+        self.client.put_item(TableName=self.table, Item=item)
 
     # --- writes ----------------------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from driver import (
     Cloud,
     catalog_document,
 )
-from engine import runtime
+from engine import runtime, service
 from engine.handlers import api
 from tables import create_tables
 
@@ -116,6 +116,7 @@ def cloud(
         monkeypatch.setenv(name, value)
     runtime.reset()
     api.build_app.cache_clear()
+    service.forget_definitions()  # every test starts with fresh function processes
     yield Cloud(dynamodb_local.client_kwargs(), workflows, connections, clock, dispatch_mode)
     runtime.reset()
     api.build_app.cache_clear()

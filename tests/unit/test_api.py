@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import CORS_ORIGIN
 from driver import Cloud
+from engine import runtime
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
@@ -341,6 +342,27 @@ class TestListWorkflows:
             assert "WF#" not in cursor
         assert seen == ["w4", "w3", "w2", "w1", "w0"]
         assert pages == 3
+
+    def test_workflows_created_in_the_same_millisecond_are_each_listed_once(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # At thousands of starts a second, created_at (ms) ties, within a shard too: pages must still
+        # follow one order, (created_at, id) newest first, and a cursor inside a tie must lose no row.
+        fixed = 1_800_000_000.123
+        monkeypatch.setattr(runtime, "_clock", lambda: fixed)
+        ids = [f"tie-{n:02d}" for n in range(24)]
+        for workflow_id in ids:
+            assert cloud.api("POST", "/workflows", {"workflowId": workflow_id})[0] == 201
+        seen: list[str] = []
+        cursor = None
+        while True:
+            query = {"limit": "5", **({"cursor": cursor} if cursor else {})}
+            body = cloud.api("GET", "/workflows", query=query)[1]
+            seen += [w["workflow_id"] for w in body["items"]]
+            cursor = body["next_cursor"]
+            if not cursor:
+                break
+        assert seen == sorted(ids, reverse=True)
 
     def test_filter_by_status(self, cloud: Cloud) -> None:
         cloud.api("POST", "/workflows", {"workflowId": "done"})

@@ -123,3 +123,65 @@ class TestDispatchDeliveredAtLeastOnce:
             cloud.run_worker({"workflow_id": "late", "task_id": "A", "attempt": 2})["result"] == "not_claimed"
         )
         assert cloud.task_runs == runs
+
+
+class TestAnIdUsedAgain:
+    def test_a_workflow_id_used_again_after_expiry_runs_its_own_definition(self, cloud: Cloud) -> None:
+        """Handlers keep definitions for the life of their process; a workflow id may come back with
+        another definition once the first one's items have expired (TTL)."""
+        first = {"tasks": [{"id": "one", "function": "task-a"}, {"id": "two", "function": "task-b1"}]}
+        cloud.api("POST", "/workflows", {"workflowId": "again", "definition": first})
+        cloud.run()
+        items = cloud.dynamodb.query(
+            TableName=cloud.workflows,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "WF#again"}},
+        )["Items"]
+        for item in items:  # what DynamoDB's TTL does, eventually
+            cloud.dynamodb.delete_item(TableName=cloud.workflows, Key={"pk": item["pk"], "sk": item["sk"]})
+        second = {
+            "tasks": [
+                {"id": "x", "function": "task-c"},
+                {"id": "y", "function": "task-c", "depends_on": ["x"]},
+                {"id": "z", "function": "task-c", "depends_on": ["y"]},
+            ]
+        }
+        status, _, _ = cloud.api("POST", "/workflows", {"workflowId": "again", "definition": second})
+        assert status == 201
+        cloud.run()
+        body = cloud.api("GET", "/workflows/again")[1]
+        assert body["status"] == "SUCCESS"
+        assert [(t["task_id"], t["status"]) for t in body["tasks"]] == [
+            ("x", "SUCCEEDED"),
+            ("y", "SUCCEEDED"),
+            ("z", "SUCCEEDED"),
+        ]
+
+    def test_an_id_whose_workflow_expired_only_in_part_is_not_resumed_over_its_old_results(
+        self, cloud: Cloud
+    ) -> None:
+        """The state item expires first (TTL days after the end; the definition and results later): a
+        POST with the same id and body then finds a definition without state, which is otherwise a
+        create that stopped between its two writes. Resuming it would run over the old run's results
+        (its attempt 1 is already there): refused instead."""
+        cloud.api("POST", "/workflows", {"workflowId": "half-gone"})
+        cloud.run()
+        cloud.dynamodb.delete_item(
+            TableName=cloud.workflows, Key={"pk": {"S": "WF#half-gone"}, "sk": {"S": "#WF"}}
+        )
+        status, body, _ = cloud.api("POST", "/workflows", {"workflowId": "half-gone"})
+        assert (status, body["error"]) == (409, "conflict")
+        assert "expired" in body["message"]
+
+    def test_a_create_that_stopped_between_its_two_writes_is_finished_by_the_retry(
+        self, cloud: Cloud
+    ) -> None:
+        cloud.api("POST", "/workflows", {"workflowId": "half-made"})
+        cloud.dynamodb.delete_item(
+            TableName=cloud.workflows, Key={"pk": {"S": "WF#half-made"}, "sk": {"S": "#WF"}}
+        )
+        cloud.worker_queue.clear()
+        status, _, _ = cloud.api("POST", "/workflows", {"workflowId": "half-made"})
+        assert status == 201
+        cloud.run()
+        assert cloud.api("GET", "/workflows/half-made")[1]["status"] == "SUCCESS"

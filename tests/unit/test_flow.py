@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine import flow
 from engine.flow import Dag
 from engine.model import TaskState, WorkflowState
+from engine.store import Expr
 
 DAG = Dag.from_definition(
     {
@@ -26,6 +27,25 @@ def state(status: str = "RUNNING", **tasks: str | tuple[str, int]) -> WorkflowSt
         st, attempt = (value, 1) if isinstance(value, str) else value
         entries.append(TaskState(st, attempt if st != "PENDING" else 0))
     return WorkflowState("wf", status, 5, "inline", "2026-01-01T00:00:00.000Z", tuple(entries))
+
+
+def clauses_of(change: flow.Change) -> set[tuple[object, ...]]:
+    """Every task/status clause of a write's condition, the alternatives of an "any" clause included."""
+    flat = [a for r in change.requires for a in (r.values if r.kind == "any" else (r,))]
+    return {(r.kind, r.index, r.field, r.op, r.values) for r in flat}
+
+
+def holds(requirement: flow.Require, on: WorkflowState) -> bool:
+    """Whether one clause of a condition holds on a state (what DynamoDB evaluates)."""
+    if requirement.kind == "any":
+        return any(holds(r, on) for r in requirement.values)
+    if requirement.kind == "status":
+        return on.status in requirement.values
+    task = on.tasks[requirement.index]
+    value = task.status if requirement.field == "s" else task.attempt
+    if requirement.op == "<>":
+        return value != requirement.values[0]
+    return value in requirement.values
 
 
 def statuses(change: flow.Change) -> dict[str, str]:
@@ -66,7 +86,7 @@ class TestResults:
             state(A="SUCCEEDED", B1="RUNNING", B2="RUNNING"), DAG, 1, 1, "SUCCEEDED", NOW, decisions=True
         )
         assert change is not None
-        clauses = {(r.kind, r.index, r.field, r.op, r.values) for r in change.requires}
+        clauses = clauses_of(change)
         # its own attempt, the workflow running, and the fan-in witness: B2 has not succeeded meanwhile
         assert ("task", 1, "s", "=", ("RUNNING",)) in clauses
         assert ("task", 1, "a", "=", (1,)) in clauses
@@ -90,6 +110,83 @@ class TestResults:
         again = flow.finish_attempt(committed, DAG, 2, 1, "SUCCEEDED", NOW, decisions=True)
         assert again is not None
         assert statuses(again)["C"] == "READY"
+
+    def test_of_three_siblings_the_first_two_to_finish_do_not_fail_each_other(self) -> None:
+        dag = Dag.from_definition(
+            {
+                "tasks": [
+                    {"id": "A", "function": "f", "timeout_seconds": 30},
+                    *(
+                        {"id": b, "function": "f", "depends_on": ["A"], "timeout_seconds": 30}
+                        for b in ("B1", "B2", "B3")
+                    ),
+                    {"id": "C", "function": "f", "depends_on": ["B1", "B2", "B3"], "timeout_seconds": 30},
+                ]
+            }
+        )
+        running = TaskState("RUNNING", 1)
+        read = WorkflowState(
+            "wf",
+            "RUNNING",
+            5,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            (TaskState("SUCCEEDED", 1), running, running, running, TaskState("PENDING", 0)),
+        )
+        first = flow.finish_attempt(read, dag, 1, 1, "SUCCEEDED", NOW, decisions=True)
+        second = flow.finish_attempt(read, dag, 2, 1, "SUCCEEDED", NOW, decisions=True)
+        assert first is not None and second is not None
+        # B1 commits first: C still waits for B3, so B2's write (read before B1's) still holds ...
+        assert all(holds(r, first.after()) for r in second.requires)
+        after_both = second.after().tasks
+        assert [t.status for t in after_both][1:] == ["RUNNING", "SUCCEEDED", "RUNNING", "PENDING"]
+        # ... while B3's, read before both, loses once B1 and B2 have succeeded: it takes the fan-in.
+        both = WorkflowState(
+            "wf",
+            "RUNNING",
+            7,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            (
+                TaskState("SUCCEEDED", 1),
+                TaskState("SUCCEEDED", 1),
+                TaskState("SUCCEEDED", 1),
+                running,
+                TaskState("PENDING", 0),
+            ),
+        )
+        third = flow.finish_attempt(read, dag, 3, 1, "SUCCEEDED", NOW, decisions=True)
+        assert third is not None
+        assert not all(holds(r, both) for r in third.requires)
+        again = flow.finish_attempt(both, dag, 3, 1, "SUCCEEDED", NOW, decisions=True)
+        assert again is not None and again.after().tasks[4].status == "READY"
+
+    def test_the_densest_dag_keeps_its_condition_within_dynamodbs_expression_limits(self) -> None:
+        """25 roots, 25 joins that each need every root: a root's result names a witness per join."""
+        roots = [f"R{n}" for n in range(25)]
+        tasks: list[dict[str, object]] = [{"id": r, "function": "f", "timeout_seconds": 30} for r in roots]
+        tasks += [
+            {"id": f"J{n}", "function": "f", "depends_on": roots, "timeout_seconds": 30} for n in range(25)
+        ]
+        dag = Dag.from_definition({"tasks": tasks})
+        read = WorkflowState(
+            "wf",
+            "RUNNING",
+            5,
+            "inline",
+            "2026-01-01T00:00:00.000Z",
+            tuple([TaskState("RUNNING", 1)] * 25 + [TaskState("PENDING", 0)] * 25),
+        )
+        change = flow.finish_attempt(read, dag, 0, 1, "SUCCEEDED", NOW, decisions=True)
+        assert change is not None
+        expr = Expr()
+        expression = " AND ".join(f"({expr.clause(r)})" for r in change.requires)
+        comparisons = expression.count(" = ") + expression.count(" <> ") + expression.count(" IN (")
+        logical = expression.count(" AND ") + expression.count(" OR ")
+        # "Constraints in Amazon DynamoDB": at most 300 operators and 4 KB per expression.
+        assert comparisons + logical < 300
+        assert len(expression.encode()) < 4096
+        assert comparisons >= 25 + 3  # every join still names a witness, the end one too
 
     def test_a_failure_with_attempts_left_is_ready_again_after_its_backoff(self) -> None:
         change = flow.finish_attempt(state(A="RUNNING"), DAG, 0, 1, "FAILED", NOW, decisions=True)

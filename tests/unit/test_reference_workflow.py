@@ -86,10 +86,10 @@ class TestReferenceWorkflow:
         assert ops["PutItem"] == 2 + 5
         invocations = cost["invocations"]
         if cloud.dispatch_mode == "writer":
-            # claims of A, B1, B2, B3 (C, the only task the last B made READY, is kept by that worker),
-            # five results; the orchestrator takes no decision (the writers did)
-            assert ops["UpdateItem"] == 4 + 5
-            assert invocations["worker"] == 4
+            # claims of A, B2, B3 (B1 is kept by the worker that ran A, C by the worker whose result made
+            # it READY), five results; the orchestrator takes no decision (the writers did)
+            assert ops["UpdateItem"] == 3 + 5
+            assert invocations["worker"] == 3
         else:
             # five claims, five results, and the orchestrator's start, B READY, C READY and the end
             assert ops["UpdateItem"] == 5 + 5 + 4

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
 from driver import ARTIFACTS_KEY_ARN, Cloud, simulated
 from engine import runtime
+from engine.handlers import worker
+from engine.model import AttemptResult, TaskState, TaskStatus
+from engine.service import Outcome
+from engine.store import Snapshot, Store
 from moto import mock_aws
 
 
@@ -47,6 +52,52 @@ class TestClaimIsExclusive:
         assert (task["status"], task["attempt"], len(task["attempts"])) == ("SUCCEEDED", 1, 1)
 
 
+class TestClaimReads:
+    def test_a_stale_read_that_does_not_show_the_attempt_ready_yet_is_read_again_consistently(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The claim reads eventually consistently first; a replica that has not seen the commit that
+        made the task READY (the dispatch came right after it) must not turn the dispatch away."""
+        event = make_a_ready(cloud, "stale-claim")
+        reads: list[bool] = []
+        original = Store.read
+
+        def stale_then_fresh(self: Store, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+            reads.append(consistent)
+            snapshot = original(self, workflow_id, consistent=consistent)
+            if not consistent and snapshot.state is not None:  # what a lagging replica would return
+                tasks = (TaskState(TaskStatus.PENDING, 0), *snapshot.state.tasks[1:])
+                snapshot.state = replace(snapshot.state, status="PENDING", tasks=tasks)
+            return snapshot
+
+        monkeypatch.setattr(Store, "read", stale_then_fresh)
+        assert cloud.run_worker(dict(event))["result"] == "SUCCEEDED"
+        assert reads[:2] == [False, True]
+        assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
+
+    def test_a_stale_read_that_shows_the_attempt_ready_after_its_claim_loses_the_claim(
+        self, cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A replica still showing READY after another worker claimed the attempt: the claim's condition
+        catches it (a duplicate dispatch runs nothing)."""
+        event = make_a_ready(cloud, "stale-duplicate")
+        original = Store.read
+        ready: list[Snapshot] = []
+
+        def frozen(self: Store, workflow_id: str, *, consistent: bool = True) -> Snapshot:
+            snapshot = original(self, workflow_id, consistent=consistent)
+            if not consistent:
+                if not ready:
+                    ready.append(snapshot)  # the first read: A READY; served again later, stale
+                return ready[0]
+            return snapshot
+
+        monkeypatch.setattr(Store, "read", frozen)
+        assert cloud.run_worker(dict(event))["result"] == "SUCCEEDED"
+        assert cloud.run_worker(dict(event))["result"] == "not_claimed"
+        assert [r for r in cloud.task_runs if r[0] == "A"] == [("A", 1)]
+
+
 class TestResultRecordedOnce:
     def test_a_result_arriving_after_cancel_is_discarded(self, cloud: Cloud) -> None:
         event = make_a_ready(cloud, "cancel-in-flight")
@@ -65,6 +116,50 @@ class TestResultRecordedOnce:
         a = body["tasks"][0]
         assert (a["status"], a["output"], a["attempts"][0]["status"]) == ("CANCELLED", None, "CANCELLED")
         assert {t["status"] for t in body["tasks"][1:]} == {"CANCELLED"}
+
+    def test_a_claim_between_a_cancels_read_and_its_write_is_cancelled_with_a_result(
+        self, cloud: Cloud
+    ) -> None:
+        """The cancel read A READY; A's worker claims it before the cancel's write. The cancel must see
+        that (its write names each task as it read it), end the attempt with a CANCELLED result, and
+        the worker's answer is then discarded."""
+        event = make_a_ready(cloud, "claimed-meanwhile")
+        engine = worker._engine()
+        claimed: list[Any] = []
+
+        def claim_first(params: dict[str, Any], **_: Any) -> None:
+            if not claimed and "CANCELLED" in json.dumps(params.get("ExpressionAttributeValues", {})):
+                claimed.append(engine.claim(event["workflow_id"], event["task_id"], event["attempt"]))
+
+        cloud.dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", claim_first)
+        status, _, _ = cloud.api("POST", "/workflows/claimed-meanwhile/cancel")
+        cloud.dynamodb.meta.events.unregister("provide-client-params.dynamodb.UpdateItem", claim_first)
+        assert status == 200 and claimed and claimed[0] is not None
+        recorded = engine.record(claimed[0], Outcome(ok=True, output={"late": True}))
+        assert recorded.status is None  # discarded
+        a = cloud.api("GET", "/workflows/claimed-meanwhile")[1]["tasks"][0]
+        assert (a["status"], [x["status"] for x in a["attempts"]]) == ("CANCELLED", ["CANCELLED"])
+
+    def test_results_that_land_while_a_cancel_runs_are_kept_in_one_cancel(self, cloud: Cloud) -> None:
+        """Every RUNNING attempt whose worker wrote its result first keeps it (a success is recorded,
+        never lost); the rest are cancelled, all in the cancel's one write."""
+        definition = {"tasks": [{"id": f"t{n}", "function": "task-a"} for n in range(8)]}
+        cloud.api("POST", "/workflows", {"workflowId": "many", "definition": definition})
+        cloud.orchestrate(cloud.read_stream())
+        cloud.orchestrate(cloud.read_stream())
+        engine = worker._engine()
+        attempts = [engine.claim("many", e["task_id"], e["attempt"]) for e in cloud.worker_queue]
+        cloud.worker_queue.clear()
+        for attempt in attempts[:6]:  # six workers wrote their result item; their state writes are late
+            assert attempt is not None
+            result = AttemptResult(
+                attempt.task_id, attempt.attempt, "SUCCEEDED", None, "2026-01-01T00:00:00.000Z"
+            )
+            assert engine.store.put_result("many", result, 0) is None
+        status, body, _ = cloud.api("POST", "/workflows/many/cancel")
+        assert status == 200
+        assert [t["status"] for t in body["tasks"]] == ["SUCCEEDED"] * 6 + ["CANCELLED"] * 2
+        assert body["status"] == "CANCELLED"
 
 
 class TestLargeOutputs:

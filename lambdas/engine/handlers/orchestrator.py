@@ -35,17 +35,21 @@ def _image(raw: dict[str, Any] | None) -> WorkflowState | None:
     return state_from_item(item) if is_state_item(item) else None  # a malformed one fails the record
 
 
-def _newest_versions(event: dict[str, Any]) -> dict[str, int]:
-    """The newest version of each workflow in the batch. Reads every image first: one that is not a
+def _newest_versions(event: dict[str, Any]) -> tuple[dict[str, int], set[str]]:
+    """The newest version of each workflow in the batch, and the workflows one of whose images left
+    a decision to the orchestrator (`settled` false). Reads every image first: one that is not a
     state item the engine can read fails the whole invocation, so that Lambda bisects the batch down
     to it and gives only it up to the dead-letter queue (a record-level failure would retry, and then
     give up, every record after it too)."""
     newest: dict[str, int] = {}
+    unsettled: set[str] = set()
     for record in event.get("Records", []):
         state = _image((record.get("dynamodb") or {}).get("NewImage"))
         if state is not None:
             newest[state.workflow_id] = max(newest.get(state.workflow_id, 0), state.version)
-    return newest
+            if not state.settled:
+                unsettled.add(state.workflow_id)
+    return newest, unsettled
 
 
 class RecordHandler:
@@ -71,7 +75,7 @@ class RecordHandler:
             Connections(clients.dynamodb, settings.connections_table),
             lambda: clients.management_api(settings.websocket_api_endpoint),
         )
-        self.newest = _newest_versions(event)
+        self.newest, self.unsettled = _newest_versions(event)
         self.to_broadcast: list[WorkflowState] = []
 
     def __call__(self, record: DynamoDBRecord) -> None:
@@ -80,10 +84,12 @@ class RecordHandler:
         if new is None:
             return  # not a state item (the mapping filters them out; ignore them anyway) or a TTL removal
         logger.set_correlation_id(new.workflow_id)
-        # A later image of this workflow is in the same batch: it carries every decision this one
-        # would take, so reconciling it alone saves writes that would lose anyway.
+        # A later image of this workflow is in the same batch: reconciling it alone (every decision
+        # its state calls for) saves writes that would lose anyway. It may say "settled" while an
+        # older image of the batch left a decision (a write computed before that image): then it is
+        # reconciled in full all the same.
         if self.newest.get(new.workflow_id, 0) <= new.version:
-            result = self.engine.reconcile(new)
+            result = self.engine.reconcile(new, force=new.workflow_id in self.unsettled)
             if result.finished == WorkflowStatus.SUCCESS:
                 metrics.add_metric(name="WorkflowsSucceeded", unit=MetricUnit.Count, value=1)
             elif result.finished == WorkflowStatus.FAILED:
@@ -102,9 +108,7 @@ class RecordHandler:
         """After the batch's dispatches; best effort (a failure is logged, never retried by the stream)."""
         for state in self.to_broadcast:
             try:
-                found = self.broadcaster.has_subscribers(state.workflow_id) and self.engine.definition(
-                    state.workflow_id
-                )
+                found = self.broadcaster.has_subscribers(state.workflow_id) and self.engine.definition(state)
                 if not found:
                     continue
                 message = views.workflow_update(state, found[1], self.settings.task_functions)

@@ -20,6 +20,8 @@ from engine.observability import logger, metrics
 from engine.service import Engine
 from engine.store import Store
 
+SPARE_SECONDS = 15
+
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
@@ -31,7 +33,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     dispatcher = Dispatcher(
         clients.lambda_, clients.sqs, settings.worker_function_name, settings.retry_queue_url, runtime.clock
     )
-    swept = engine.sweep(settings.sweep_horizon_seconds)
+    # Leave time to dispatch and answer; what is left over is swept by the next run.
+    deadline = runtime.clock() + max(1.0, context.get_remaining_time_in_millis() / 1000 - SPARE_SECONDS)
+    swept = engine.sweep(settings.sweep_horizon_seconds, deadline)
     if swept.retried:
         metrics.add_metric(name="TaskRetries", unit=MetricUnit.Count, value=swept.retried)
     for dispatch in swept.dispatches:

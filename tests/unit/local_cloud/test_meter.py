@@ -27,7 +27,7 @@ class TestMeter:
     def test_capacity_is_asked_for_counted_and_taken_out_again(self) -> None:
         meter = Meter()
         body, asked = meter.request("GetItem", json.dumps({"TableName": "t"}).encode())
-        assert not asked.capacity and json.loads(body)["ReturnConsumedCapacity"] == "TOTAL"
+        assert not asked.capacity and json.loads(body)["ReturnConsumedCapacity"] == "INDEXES"
         headers: dict[str, str] = {}
         payload = meter.response("GetItem", 200, answer(0.5), headers, asked)
         assert json.loads(payload) == {"Item": {}}
@@ -84,6 +84,36 @@ class TestMeter:
         meter.response("TransactWriteItems", 400, json.dumps(error).encode(), {}, asked)
         assert meter.stats()["write_request_units"] == 4
         assert meter.stats()["cancelled_transactions"] == 1
+
+    def test_every_unit_is_added_up_per_caller_and_operation_index_writes_apart(self) -> None:
+        meter = Meter()
+        _, asked = meter.request("PutItem", b'{"TableName": "t"}', caller="orchestra-dev-api")
+        written = {
+            "ConsumedCapacity": {
+                "TableName": "t",
+                "CapacityUnits": 3.0,
+                "Table": {"CapacityUnits": 1.0},
+                "GlobalSecondaryIndexes": {
+                    "by_created": {"CapacityUnits": 1.0},
+                    "by_status": {"CapacityUnits": 1.0},
+                },
+            }
+        }
+        meter.response("PutItem", 200, json.dumps(written).encode(), {}, asked)
+        request = {"TableName": "t", "Key": {}, "ConditionExpression": "x"}
+        _, asked = meter.request("UpdateItem", json.dumps(request).encode(), caller="orchestra-dev-worker")
+        meter.response("UpdateItem", 400, failed({"pk": {"S": "k"}}), {}, asked)
+        _, asked = meter.request("Query", b'{"TableName": "t"}', caller="orchestra-dev-worker")
+        meter.response("Query", 200, answer(1.0), {}, asked)
+        assert meter.stats()["by_caller"] == {
+            "orchestra-dev-api": {
+                "PutItem": {"requests": 1, "rru": 0, "wru": 3.0, "index_wru": 2.0, "failed": 0}
+            },
+            "orchestra-dev-worker": {
+                "Query": {"requests": 1, "rru": 1.0, "wru": 0, "index_wru": 0, "failed": 0},
+                "UpdateItem": {"requests": 1, "rru": 0, "wru": 1, "index_wru": 0, "failed": 1},
+            },
+        }
 
     def test_other_errors_are_counted_as_requests_only(self) -> None:
         meter = Meter()
