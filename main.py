@@ -28,10 +28,12 @@ from modules.data import Data, DataInputs
 from modules.identity import API_SCOPES, READ_SCOPE, Identity, IdentityInputs, callback_url, domain_url
 from modules.monitoring import Monitoring, MonitoringInputs, QueueRef
 from modules.network import Network, NetworkInputs
-from modules.orchestration import FUNCTIONS, Orchestration, OrchestrationInputs
+from modules.orchestration import Orchestration, OrchestrationInputs
 from modules.site import DashboardAuth, Site, SiteInputs
 from modules.state import RemoteState, StateInputs
 from modules.waf import CLOUDFRONT_REGION, Waf, WafInputs
+from workflows import catalog as catalogs
+from workflows.definitions import DefinitionError
 
 # Terraform 1.10 brought S3 native state locking (use_lockfile); older versions refuse the argument.
 REQUIRED_TERRAFORM = ">= 1.10"
@@ -119,8 +121,16 @@ class BootstrapStack(TerraformStack):
 class OrchestraStack(TerraformStack):
     """One environment of Orchestra, composed from the modules."""
 
-    def __init__(self, scope: Construct, settings: Settings, bootstrap: Bootstrap) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        settings: Settings,
+        bootstrap: Bootstrap,
+        catalog: catalogs.Catalog | None = None,
+    ) -> None:
         super().__init__(scope, settings.name)
+        # The task functions and definitions (workflows/catalog.py), unless the caller built them.
+        catalog = catalog or catalogs.build(settings)
         require_terraform(self)
         state_backend(self, bootstrap, bootstrap.state_key(settings.name))
         # For the preflight (Terraform ignores "//"): the account quota reservations are checked against.
@@ -161,6 +171,7 @@ class OrchestraStack(TerraformStack):
                 account_id=settings.account_id,
                 region=settings.region,
                 data=data,
+                catalog=catalog,
                 memory_mb=settings.functions.memory_mb,
                 task_timeout_seconds=settings.functions.timeout_seconds,
                 reserved_concurrency={
@@ -293,7 +304,16 @@ class OrchestraStack(TerraformStack):
                 region=settings.region,
                 kms_key_arn=data.kms_key_arn,
                 alarm_email=settings.alarm_email,
-                function_names=orchestration.names,
+                # Every function it creates, and the existing task functions of this account (another
+                # account's metrics are in that account: its owner alarms on them).
+                function_names={
+                    **orchestration.names,
+                    **{
+                        f.id: f.external.function_name
+                        for f in catalog.external
+                        if f.external is not None and f.external.account_id == settings.account_id
+                    },
+                },
                 orchestrator_name=orchestration.names["orchestrator"],
                 dead_letter_queues=[
                     QueueRef(
@@ -342,8 +362,8 @@ class OrchestraStack(TerraformStack):
         self.output("dashboard_bucket", site.bucket.name, "Bucket the dashboard is served from")
         self.output(
             "function_names",
-            {f.id: functions[f.id].function_name for f in FUNCTIONS},
-            "Lambda function names by role (api, orchestrator, worker, ..., task-c)",
+            {f.id: functions[f.id].function_name for f in orchestration.declared},
+            "Lambda function names by id (api, orchestrator, worker, ..., and every packaged task)",
         )
         self.output(
             "orchestrator_dlq_url",
@@ -400,10 +420,12 @@ def build_app(
     # The environments synthesized together (every one by default) share the account's pool.
     check_account_reservations(loaded)
     check_shared_pools(loaded)  # an existing user pool takes one environment
+    # Every declaration and definition file is checked before any construct is built.
+    built = {settings.name: catalogs.build(settings) for settings in loaded}
     if with_bootstrap:
         BootstrapStack(app, bootstrap)
     for settings in loaded:
-        OrchestraStack(app, settings, bootstrap)
+        OrchestraStack(app, settings, bootstrap, built[settings.name])
     return app
 
 
@@ -422,7 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [name for name in ENVIRONMENT_NAMES if name in chosen],
             with_bootstrap="bootstrap" in chosen,
         )
-    except SettingsError as error:
+    except (SettingsError, DefinitionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     app.synth()

@@ -60,9 +60,10 @@ NOT_HASHED = (
 # --- environments ------------------------------------------------------------------------------
 
 
-def sync(session: nox.Session, *groups: str) -> None:
-    """Install exactly the locked dependency groups into the session's virtualenv."""
-    flags = [f"--group={group}" for group in groups]
+def sync(session: nox.Session, *groups: str, with_cli: bool = False) -> None:
+    """Install exactly the locked dependency groups into the session's virtualenv; with_cli, the
+    project too (the `orchestra` command line, package orchestra/, and its dependencies)."""
+    flags = [f"--group={group}" for group in groups] if with_cli else [f"--only-group={g}" for g in groups]
     session.run_install(
         "uv",
         "sync",
@@ -176,7 +177,14 @@ def lambda_zips(session: nox.Session) -> None:
     step(
         session,
         "lambda-zips",
-        [ROOT / "lambdas", ROOT / "scripts" / "package.py", ROOT / "uv.lock"],
+        # What to build is declared in lambdas/tasks/*/task.toml, read by workflows/tasks.py.
+        [
+            ROOT / "lambdas",
+            ROOT / "scripts" / "package.py",
+            ROOT / "uv.lock",
+            ROOT / "workflows",
+            ROOT / "environments",
+        ],
         [BUILD / "lambda", BUILD / "images.json"],
         lambda: session.run("python", "scripts/package.py", external=True),
     )
@@ -239,8 +247,18 @@ def synthesize(session: nox.Session, stacks: Sequence[str] = STACKS) -> Path:
         f"synth-{label}-{'all' if every else '+'.join(stacks)}",
         [
             ROOT / name
-            for name in ("main.py", "cdktf.json", "modules", "environments", "uv.lock", "build/lambda")
+            # workflows/ and lambdas/: the definition files, the task manifests, the engine's validator.
+            for name in (
+                "main.py",
+                "cdktf.json",
+                "modules",
+                "environments",
+                "workflows",
+                "lambdas",
+                "uv.lock",
+            )
         ]
+        + [BUILD / "lambda"]
         + [BUILD / "images.json", ROOT / "dashboard" / "dist"],
         outputs,
         lambda: session.run(
@@ -275,8 +293,8 @@ def dashboard(session: nox.Session) -> None:
 
 @nox.session(requires=["synth"])  # one local-cloud test runs the synthesized dev stack
 def unit(session: nox.Session) -> None:
-    """Engine and local-cloud unit tests against DynamoDB Local, and the Node tasks' tests."""
-    sync(session, "lambda", "localcloud", "test")
+    """Engine, local-cloud and command-line unit tests (DynamoDB Local), and the Node tasks' tests."""
+    sync(session, "lambda", "localcloud", "test", with_cli=True)  # the CLI's own, and the YAML loader
     npm_ci(session, "localcloud")
     session.run(*PYTEST, "tests/unit", *session.posargs)
     # On the Node.js major of the tasks' Lambda runtime (nodejs24.x), pinned in localcloud/package.json.
@@ -286,13 +304,16 @@ def unit(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the infrastructure code, the engine, the local cloud and the scripts."""
-    sync(session, "infra", "lambda", "localcloud", "test", "typecheck")  # test: the soak's WebSocket client
+    """mypy --strict on the infrastructure code, the engine, the local cloud, the CLI and the scripts."""
+    # test: the soak's WebSocket client; with_cli: the command line's own dependencies
+    sync(session, "infra", "lambda", "localcloud", "test", "typecheck", with_cli=True)
     session.run(
         "mypy",
         "main.py",
         "modules",
         "environments",
+        "workflows",
+        "orchestra",
         "scripts",
         "lambdas/engine",
         "localcloud",
@@ -395,9 +416,9 @@ def offline_synth(session: nox.Session, command: str, outdir: Path, **env: str) 
         session.error(f"npx {command} synth tried the network:\n{network_log.read_text()}")
 
 
-@nox.session(python=False, requires=["synth"])
-def cli(session: nox.Session) -> None:
-    """The CLIs as users run them, offline: `npx cdktf synth` writes the same files as `synth`, and
+@nox.session(name="cdk-cli", python=False, requires=["synth"])
+def cdk_cli(session: nox.Session) -> None:
+    """The CDK CLIs as users run them, offline: `npx cdktf synth` writes the same files as `synth`, and
     `npx cdktn synth` with ORCHESTRA_CDK_TOOLKIT=cdktn the same Terraform (provider version aside)."""
     npm_ci(session, "")
     compare = ("python3", "scripts/compare_stacks.py")
@@ -407,10 +428,17 @@ def cli(session: nox.Session) -> None:
     session.run(*compare, "--toolkits", str(SYNTH_OUT), str(BUILD / "cli" / "cdktn.out"), external=True)
 
 
-def localcloud_env(session: nox.Session, *groups: str) -> None:
+@nox.session
+def cli(session: nox.Session) -> None:
+    """The `orchestra` command line: `./noxw -s cli -- start report --wait` (the local cloud's by default)."""
+    sync(session, with_cli=True)
+    session.run("orchestra", *session.posargs)
+
+
+def localcloud_env(session: nox.Session, *groups: str, with_cli: bool = False) -> None:
     """What running the local cloud needs. The `lambda` group too: python3.12 zips carry compiled
     packages built for Lambda (pydantic_core), run here with this environment's build of them."""
-    sync(session, "lambda", "localcloud", *groups)
+    sync(session, "lambda", "localcloud", *groups, with_cli=with_cli)
     npm_ci(session, "localcloud")
 
 
@@ -439,8 +467,9 @@ def local(session: nox.Session) -> None:
 
 @nox.session(requires=["synth"])
 def deployed(session: nox.Session) -> None:
-    """tests/deployed on the local cloud (started by the tests), or on any deployment: -- --outputs FILE."""
-    localcloud_env(session, "test")
+    """tests/deployed on the local cloud (started by the tests), or on any deployment: -- --outputs FILE.
+    They drive the `orchestra` command line too."""
+    localcloud_env(session, "test", with_cli=True)
     session.run(*PYTEST, "tests/deployed", *session.posargs)
 
 
@@ -515,7 +544,7 @@ def redrive(session: nox.Session) -> None:
         "security",
         "preflight",
         "toolkits",
-        "cli",
+        "cdk-cli",
         "unit",
         "deployed",
         "e2e",

@@ -42,6 +42,67 @@ KeyArn = Annotated[
     ),
 ]
 ImageDigest = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+# A Lambda function ARN as Invoke takes it ("Invoke", AWS Lambda API Reference: FunctionName and
+# Qualifier): arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>], the name 1-64
+# of [A-Za-z0-9_-], the qualifier $LATEST, a version (digits) or an alias (1-128 of [A-Za-z0-9_-], not
+# only digits: "CreateAlias", Name). The worker's policy names it exactly as written ("Resource-based
+# policy and qualified ARNs" / "Lambda function versions": a policy on the unqualified ARN does not
+# cover invoking by a qualified one, nor the reverse), and the worker invokes it exactly so.
+_LAMBDA_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d):(?P<account>\d{12}):"
+    r"function:(?P<name>[A-Za-z0-9_-]{1,64})(:(?P<qualifier>\$LATEST|[A-Za-z0-9_-]{1,128}))?$"
+)
+LAMBDA_ARN_FORM = "arn:aws:lambda:<region>:<account id>:function:<name>[:<version or alias>]"
+
+
+def _lambda_arn(value: str) -> str:
+    if _LAMBDA_ARN.match(value):
+        return value
+    parts = value.split(":")
+    if not value.startswith("arn:"):
+        why = "a function name or partial ARN: the worker's IAM policy needs the full ARN"
+    elif len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
+        why = "not a Lambda function ARN (a layer, an event source mapping or another service's?)"
+    elif len(parts) > 8:
+        why = "too many ':' parts"
+    elif not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", parts[3]):
+        why = f"{parts[3]!r} is not a region"
+    elif not re.fullmatch(r"\d{12}", parts[4]):
+        why = f"{parts[4]!r} is not a 12-digit account id"
+    elif not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parts[6]):
+        why = f"function name {parts[6]!r}: 1-64 letters, digits, '-' or '_'"
+    else:
+        why = (
+            f"qualifier {parts[7]!r}: $LATEST, a version number or an alias (1-128 letters, digits, '-', '_')"
+        )
+    raise ValueError(f"{why}; the form is {LAMBDA_ARN_FORM}")
+
+
+LambdaArn = Annotated[str, AfterValidator(_lambda_arn)]
+
+
+def sync_timeout_problem(seconds: int) -> str:
+    """Why a task function's timeout above MAX_SYNC_TASK_TIMEOUT cannot work (the settings and the
+    task manifests say it the same way)."""
+    return (
+        f"{seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker waits for a task synchronously "
+        "through NAT or an interface endpoint, which drop a connection idle for "
+        f"{facts.IDLE_TIMEOUT_SECONDS} s (docs/architecture.md, Task timeouts)"
+    )
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition a region belongs to."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
+# A task function id: the key definitions name it by, and (for packaged tasks) the suffix of its
+# Lambda function name `<name_prefix>-<id>`.
+TaskId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")]
+
+
 # The key id bootstrap.toml carries until the bootstrap stack has created the state key.
 PLACEHOLDER_KEY_ID = "00000000-0000-4000-8000-000000000000"  # shaped as KMS key ids are
 
@@ -72,6 +133,10 @@ class SettingsError(ValueError):
 class _Model(BaseModel):
     # strict: "true" is not a bool and "14" is not an int; forbid: a typo is not silently ignored.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# For other settings-like files read with load_toml (task manifests: workflows/tasks.py).
+Model = _Model
 
 
 class CreateNetwork(_Model):
@@ -124,7 +189,35 @@ class Functions(_Model):
     reserved_concurrency: ReservedConcurrency = ReservedConcurrency()
     # Pin a container-image task to a digest (`docker buildx imagetools inspect`), instead of the
     # content tag the build computes (build/images.json).
-    image_digests: dict[Literal["task-b3"], ImageDigest] = {}
+    # (Keys are container-image task ids: workflows/catalog.py checks them.)
+    image_digests: dict[TaskId, ImageDigest] = {}
+
+
+class ExternalTask(_Model):
+    """An existing Lambda function, by ARN, that definitions may run as a task function
+    (workflows/tasks.py; the packaged ones are folders under lambdas/tasks/)."""
+
+    arn: LambdaArn
+    # Its configured Lambda timeout, which Orchestra cannot read at synthesis: the engine bounds every
+    # attempt by it, and the worker waits at most that long (see Settings.problems).
+    timeout_seconds: Annotated[int, Field(ge=1, le=900)]
+    description: Annotated[str, Field(max_length=256)] = ""
+
+    @property
+    def partition(self) -> str:
+        return self.arn.split(":")[1]
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+    @property
+    def account_id(self) -> str:
+        return self.arn.split(":")[4]
+
+    @property
+    def function_name(self) -> str:
+        return self.arn.split(":")[6]
 
 
 class Orchestration(_Model):
@@ -228,6 +321,8 @@ class Settings(_Model):
     orchestration: Orchestration = Orchestration()
     auth: Annotated[CreateAuth | ExistingAuth | NoAuth, Field(discriminator="mode")]
     waf: Waf | None = None  # absent: on in prod, off elsewhere
+    # Existing Lambda functions definitions may use as tasks, by id (workflows/tasks.py).
+    external_tasks: dict[TaskId, ExternalTask] = {}
 
     def problems(self) -> list[tuple[tuple[str, ...], str]]:
         """Rules that span several keys, as (key, message) pairs."""
@@ -252,14 +347,9 @@ class Settings(_Model):
         # Every function runs in the VPC, and the worker waits for a task on one idle connection.
         if self.functions.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
             found.append(
-                (
-                    ("functions", "timeout_seconds"),
-                    f"{self.functions.timeout_seconds} is above {facts.MAX_SYNC_TASK_TIMEOUT} s: the worker "
-                    "waits for a task synchronously through NAT or an interface endpoint, which drop a "
-                    f"connection idle for {facts.IDLE_TIMEOUT_SECONDS} s "
-                    "(docs/architecture.md, Task timeouts)",
-                )
+                (("functions", "timeout_seconds"), sync_timeout_problem(self.functions.timeout_seconds))
             )
+        found += self._external_task_problems()
         reserved = self.functions.reserved_concurrency.total()
         allowed = self.account.lambda_concurrency_quota - facts.MIN_UNRESERVED_CONCURRENCY
         if reserved > allowed:
@@ -276,6 +366,43 @@ class Settings(_Model):
             "name_prefix", self.name_prefix, naming.derived(self.name_prefix, self.account_id, self.region)
         )
         found += self._auth_problems()
+        return found
+
+    def _external_task_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        found: list[tuple[tuple[str, ...], str]] = []
+        for task_id, task in self.external_tasks.items():
+            key = ("external_tasks", task_id)
+            if task_id in naming.ENGINE_FUNCTION_IDS:
+                found.append((key, f"{task_id!r} is the id of one of the engine's own functions"))
+            # The worker's Lambda client is regional: "Functions from '<region>' are not reachable in
+            # this region ('<region>')" (Invoke: ResourceNotFoundException).
+            # "Identify AWS resources with Amazon Resource Names (ARNs)": a region belongs to one
+            # partition (aws, aws-cn, aws-us-gov); an ARN of another names nothing there.
+            expected = partition_of(self.region)
+            if task.partition != expected:
+                found.append(
+                    (
+                        (*key, "arn"),
+                        f"partition {task.partition!r}: region {self.region} is in partition {expected!r}",
+                    )
+                )
+            elif task.region != self.region:
+                found.append(
+                    (
+                        (*key, "arn"),
+                        f"the function is in {task.region}, the environment in {self.region}: Lambda "
+                        f"answers \"Functions from '{task.region}' are not reachable in this region "
+                        f"('{self.region}')\"; deploy a copy in {self.region}",
+                    )
+                )
+            if task.timeout_seconds > facts.MAX_SYNC_TASK_TIMEOUT:
+                found.append(
+                    (
+                        (*key, "timeout_seconds"),
+                        sync_timeout_problem(task.timeout_seconds)
+                        + "; lower the function's timeout and declare it here",
+                    )
+                )
         return found
 
     def _auth_problems(self) -> list[tuple[tuple[str, ...], str]]:
@@ -497,6 +624,16 @@ def check_shared_pools(environments: Sequence[Settings], directory: Path = ENVIR
                 ],
             )
         first[auth.user_pool_id] = settings.name
+
+
+def load_toml(path: Path, model: type[M]) -> M:
+    """Load one TOML file into `model`; errors name the file, line and key (SettingsError)."""
+    return _load(path, model)
+
+
+def raise_problems(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:
+    """Raise SettingsError naming the file, and each problem's line and key, if there are any."""
+    _raise(path, problems)
 
 
 def _raise(path: Path, problems: list[tuple[tuple[str, ...], str]]) -> None:

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-# Function ids (modules/orchestration.py FUNCTIONS; tests/infra checks the two agree).
-FUNCTION_IDS = (
+# The engine's own function ids (modules/orchestration.py ENGINE_FUNCTIONS; tests/infra checks the two
+# agree). Task functions are declared in lambdas/tasks/*/task.toml (workflows/tasks.py), whose names
+# workflows/catalog.py checks against the same limits.
+ENGINE_FUNCTION_IDS = (
     "api",
     "orchestrator",
     "worker",
     "reaper",
     "websocket",
     "authorizer",
-    "task-a",
-    "task-b1",
-    "task-b2",
-    "task-b3",
-    "task-c",
 )
 BUCKET_PURPOSES = ("access-logs", "artifacts", "backups", "dashboard")
 QUEUES = ("worker-dlq", "orchestrator-dlq", "task-retries")
@@ -64,7 +61,7 @@ def derived(prefix: str, account_id: str, region: str) -> Iterator[tuple[str, st
     """(kind, name) of every name an environment derives from its prefix (kinds of NAME_LIMITS)."""
     for purpose in BUCKET_PURPOSES:
         yield "s3_bucket", bucket(prefix, purpose, account_id, region)
-    for function_id in FUNCTION_IDS:
+    for function_id in ENGINE_FUNCTION_IDS:
         yield "lambda_function", function(prefix, function_id)
         yield "iam_role", role(prefix, function_id)
     yield "iam_role", f"{prefix}-vpc-flow-logs"

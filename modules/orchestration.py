@@ -3,10 +3,17 @@
 Function code comes from `./noxw -s package` (build/lambda/manifest.json, build/images.json); each
 function gets its own role with only the actions it uses on only the ARNs it touches, its own
 KMS-encrypted log group, and exactly the environment variables docs/architecture.md gives it.
+
+The engine's functions are fixed (ENGINE_FUNCTIONS); the task functions come from the environment's
+catalog (workflows/catalog.py): one Lambda function per packaged task, and the worker may invoke
+exactly the catalog's functions, packaged or existing. The catalog itself is bundled into the engine's
+code package (CATALOG_FILE), never into environment variables (Lambda allows 4 KB of those).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +32,12 @@ from modules.components import (
 )
 from modules.data import Data
 from preflight.facts import MAX_SYNC_TASK_TIMEOUT
+from workflows.catalog import CATALOG_FILE, Catalog, CatalogFunction
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
+# The engine's zip with each environment's catalog.json added, named by content (workflows/catalog.py).
+BUNDLES = ROOT / "build" / "bundles"
 IMAGES_MANIFEST = ROOT / "build" / "images.json"
 # The orchestrator only needs state items: their images carry every task's status.
 WORKFLOW_ITEMS_ONLY = {"dynamodb": {"Keys": {"sk": {"S": ["#WF"]}}}}
@@ -65,6 +75,7 @@ class Function:
     runtime: str | None  # None for container images
     timeout: int | None  # None: the environment's task timeout
     task_type: str | None = None  # node / python / container, for tasks (the dashboard shows it)
+    memory_mb: int | None = None  # None: the environment's functions.memory_mb
     # False for a function that touches nothing in the VPC and must reach a public endpoint (the
     # WebSocket authorizer fetches the user pool's signing keys from Cognito).
     in_vpc: bool = True
@@ -75,11 +86,7 @@ class Function:
 
 
 ENGINE = "engine"
-# Lambda's Node.js 24 runtime: supported until 2028-04-30, nodejs22.x only until 2027-04-30 ("Lambda
-# runtimes"); the AWS provider accepts it from 6.19 (pinned: 6.25). Its handlers must be async (no
-# callbacks), as the tasks' are. The local cloud runs them on Node 24 too (localcloud/package.json).
-NODE_RUNTIME = "nodejs24.x"
-FUNCTIONS = (
+ENGINE_FUNCTIONS = (
     Function(
         "api",
         "REST API: create, list, inspect, cancel and retry workflows",
@@ -129,53 +136,23 @@ FUNCTIONS = (
         timeout=10,
         in_vpc=False,
     ),
-    Function(
-        "task-a",
-        "Task A: returns workflow metadata",
-        "task-a",
-        "index.handler",
-        NODE_RUNTIME,
-        timeout=None,
-        task_type="node",
-    ),
-    Function(
-        "task-b1",
-        "Task B1: processes data",
-        "task-b1",
-        "index.handler",
-        NODE_RUNTIME,
-        timeout=None,
-        task_type="node",
-    ),
-    Function(
-        "task-b2",
-        "Task B2: processes data in Python",
-        "task-b2",
-        "handler.handler",
-        "python3.12",
-        timeout=None,
-        task_type="python",
-    ),
-    Function(
-        "task-b3",
-        "Task B3: runs from a container image",
-        "task-b3",
-        "handler.handler",
-        None,
-        timeout=None,
-        task_type="container",
-    ),
-    Function(
-        "task-c",
-        "Task C: aggregates the outputs of B1-B3",
-        "task-c",
-        "index.handler",
-        NODE_RUNTIME,
-        timeout=None,
-        task_type="node",
-    ),
 )
-TASKS = tuple(f for f in FUNCTIONS if f.task_type)
+
+
+def task_function(task: CatalogFunction) -> Function:
+    """The Lambda function of a packaged task (its declaration: lambdas/tasks/<folder>/task.toml)."""
+    packaged = task.packaged
+    assert packaged is not None, f"{task.id} is an existing function: the stack does not create it"
+    return Function(
+        task.id,
+        packaged.description,
+        packaged.artifact,
+        packaged.handler,
+        packaged.runtime,
+        timeout=task.timeout_seconds,
+        task_type=packaged.type,
+        memory_mb=packaged.memory_mb,
+    )
 
 
 @dataclass(frozen=True)
@@ -185,6 +162,7 @@ class OrchestrationInputs:
     account_id: str
     region: str
     data: Data
+    catalog: Catalog  # the task functions and definitions of this environment
     memory_mb: int
     task_timeout_seconds: int
     reserved_concurrency: Mapping[str, int]  # function id → reservation; absent: unreserved
@@ -209,10 +187,13 @@ class Orchestration(Construct):
         self.inputs = inputs
         data = inputs.data
         prefix = inputs.name_prefix
-        self.names = {f.id: naming.function(prefix, f.id) for f in FUNCTIONS}
+        catalog = inputs.catalog
+        # Every function this stack creates: the engine's, then one per packaged task.
+        self.declared = ENGINE_FUNCTIONS + tuple(task_function(t) for t in catalog.packaged)
+        self.names = {f.id: naming.function(prefix, f.id) for f in self.declared}
         self.arns = {
             f.id: f"arn:aws:lambda:{inputs.region}:{inputs.account_id}:function:{prefix}-{f.id}"
-            for f in FUNCTIONS
+            for f in self.declared
         }
 
         self.queue_names: dict[str, str] = {}  # literal names (alarm ids are built from them)
@@ -235,18 +216,6 @@ class Orchestration(Construct):
 
         table = data.workflows_table.arn
         connections = data.connections_table.arn
-        # Each task function's configured timeout travels with it: a definition may not ask for more.
-        task_functions = json.dumps(
-            {
-                f.id: {
-                    "function_name": self.names[f.id],
-                    "type": f.task_type,
-                    "timeout_seconds": f.timeout or inputs.task_timeout_seconds,
-                }
-                for f in TASKS
-            },
-            sort_keys=True,
-        )
         dispatch = {
             "DISPATCH_MODE": inputs.dispatch_mode,
             "WORKER_FUNCTION_NAME": self.names["worker"],
@@ -264,14 +233,14 @@ class Orchestration(Construct):
                 **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "ARTIFACTS_BUCKET": data.artifacts.name,
-                "TASK_FUNCTIONS": task_functions,
+                "CATALOG_FILE": CATALOG_FILE,
             },
             "orchestrator": {
                 **common,
                 **dispatch,
                 "TABLE_NAME": data.workflows_table.name,
                 "CONNECTIONS_TABLE": data.connections_table.name,
-                "TASK_FUNCTIONS": task_functions,
+                "CATALOG_FILE": CATALOG_FILE,
             },
             "worker": {
                 **common,
@@ -280,7 +249,7 @@ class Orchestration(Construct):
                 "ARTIFACTS_BUCKET": data.artifacts.name,
                 # Large outputs name this key (the bucket policy refuses any other, and aws/s3).
                 "ARTIFACTS_KMS_KEY_ARN": data.kms_key_arn,
-                "TASK_FUNCTIONS": task_functions,
+                "CATALOG_FILE": CATALOG_FILE,
                 "WORKER_PARALLEL_TASKS": str(inputs.worker_parallel_tasks),
             },
             "reaper": {
@@ -328,7 +297,11 @@ class Orchestration(Construct):
                     ],
                     [table],
                 ),
-                allow("RunTasks", ["lambda:InvokeFunction"], [self.arns[f.id] for f in TASKS]),
+                # Exactly the catalog's functions: those the stack creates and the existing ones by
+                # ARN (qualified as declared: an unqualified ARN grants no version or alias).
+                allow(
+                    "RunTasks", ["lambda:InvokeFunction"], sorted(f.arn for f in catalog.functions.values())
+                ),
                 allow("DispatchToWorker", ["lambda:InvokeFunction"], [self.arns["worker"]]),
                 allow("DelayRetries", ["sqs:SendMessage"], [self.retry_queue.arn]),
                 allow("LargeOutputs", ["s3:GetObject", "s3:PutObject"], [f"{data.artifacts.arn}/outputs/*"]),
@@ -356,11 +329,21 @@ class Orchestration(Construct):
 
         artifacts = _load_manifest(LAMBDA_MANIFEST, "package")
         images = _load_manifest(IMAGES_MANIFEST, "package")
+        # The engine runs with this environment's catalog: its zip plus catalog.json.
+        engine = ROOT / _entry(artifacts, ENGINE)["file"]
+        self.engine_bundle = catalog.bundle(engine, BUNDLES)
+        artifacts = {
+            **artifacts,
+            ENGINE: {
+                "file": str(self.engine_bundle.relative_to(ROOT)),
+                "sha256": base64.b64encode(hashlib.sha256(self.engine_bundle.read_bytes()).digest()).decode(),
+            },
+        }
         self.functions: dict[str, aws.lambda_function.LambdaFunction] = {}
         self.roles: dict[str, aws.iam_role.IamRole] = {}
         self.log_groups: dict[str, EncryptedLogGroup] = {}
         assets: dict[str, TerraformAsset] = {}
-        for function in FUNCTIONS:
+        for function in self.declared:
             if not function.is_image and function.artifact not in assets:
                 assets[function.artifact] = TerraformAsset(
                     self,
@@ -408,7 +391,7 @@ class Orchestration(Construct):
             )
         )
         policies = {}
-        for function in FUNCTIONS:
+        for function in self.declared:
             lambda_function = self.functions[function.id]
             if function.id in self.environment:
                 lambda_function.put_environment(variables=dict(sorted(self.environment[function.id].items())))
@@ -487,9 +470,11 @@ class Orchestration(Construct):
             function_name=name,
             description=function.description,
             role=role.arn,
-            memory_size=inputs.memory_mb,
+            memory_size=function.memory_mb or inputs.memory_mb,
             timeout=function.timeout or inputs.task_timeout_seconds,
             reserved_concurrent_executions=reserved,
+            # Task functions are told apart by this tag, whatever their ids (checkov-skips.toml).
+            tags={"Purpose": "task"} if function.task_type else None,
             kms_key_arn=inputs.data.kms_key_arn,
             tracing_config=aws.lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             logging_config=aws.lambda_function.LambdaFunctionLoggingConfig(

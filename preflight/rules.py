@@ -15,13 +15,14 @@ import itertools
 import json
 import posixpath
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from preflight import facts
 from preflight.policy import Unsupported, condition_matches
-from preflight.stack import Resource, Stack, block, blocks, is_literal
+from preflight.stack import EXPRESSION, Resource, Stack, block, blocks, is_literal
 
 TODAY = dt.date.today
 
@@ -894,22 +895,40 @@ def _reserved_concurrency(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _sync_targets(stack: Stack, function: Resource) -> list[str]:
-    """Functions a function waits for synchronously: the ones in its TASK_FUNCTIONS (the worker)."""
+class UnreadableCatalog(Exception):
+    """A function names a catalog (CATALOG_FILE) that its code package does not hold."""
+
+
+def _catalog_functions(stack: Stack, function: Resource) -> list[dict[str, Any]]:
+    """The task functions a function waits for synchronously: those of the catalog in its code
+    package (CATALOG_FILE, workflows/catalog.py), which the worker invokes. Empty for a function
+    without a catalog, or for a stack checked without its directory (in memory: nothing to read);
+    UnreadableCatalog when the package or its catalog cannot be read, so the rule never passes
+    without having looked."""
     variables = block(function.config.get("environment")).get("variables") or {}
-    try:
-        tasks = json.loads(str(variables.get("TASK_FUNCTIONS") or "{}"))
-    except ValueError:
+    name, filename = variables.get("CATALOG_FILE"), function.config.get("filename")
+    if not isinstance(name, str) or stack.directory is None:
         return []
-    return [str(t.get("function_name")) for t in tasks.values() if isinstance(t, dict)]
+    if not isinstance(filename, str):
+        raise UnreadableCatalog("it has no code package (filename) to read it from")
+    try:
+        with zipfile.ZipFile(stack.directory / filename) as package:
+            document = json.loads(package.read(name))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise UnreadableCatalog(f"{filename}: {type(exc).__name__}: {exc}") from None
+    functions = document.get("functions") if isinstance(document, dict) else None
+    if not isinstance(functions, dict):
+        raise UnreadableCatalog(f"{filename}: {name} has no functions")
+    return [f for f in functions.values() if isinstance(f, dict)]
 
 
 @rule(
     "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT",
     ("aws_lambda_function",),
     "NAT gateways and interface endpoints drop a connection idle for 350 s; a function in a VPC that "
-    "waits synchronously for another (the worker for its tasks) needs that function's timeout at "
-    f"most {facts.MAX_SYNC_TASK_TIMEOUT} s.",
+    "waits synchronously for another (the worker for the task functions of its catalog, created by "
+    "the stack or existing ones by ARN) needs that function's timeout at most "
+    f"{facts.MAX_SYNC_TASK_TIMEOUT} s.",
     "Troubleshoot NAT gateways (Amazon VPC User Guide), idle connection timeout",
     "connection dropped after 350 s idle",
     refused=False,
@@ -919,15 +938,63 @@ def _sync_wait(ctx: Context) -> Iterator[Finding]:
     for function in ctx.stack.of("aws_lambda_function"):
         if not function.config.get("vpc_config"):
             continue
-        for name in _sync_targets(ctx.stack, function):
+        try:
+            tasks = _catalog_functions(ctx.stack, function)
+        except UnreadableCatalog as exc:
+            yield Finding(
+                function.address,
+                f"cannot check what {function.config.get('function_name')} waits for: its catalog is "
+                f"unreadable ({exc})",
+                "synthesize again (./noxw -s synth): the engine's bundle carries catalog.json",
+            )
+            continue
+        for task in tasks:
+            name = str(task.get("function_name"))
             target = by_name.get(name)
-            if target and _function_timeout(target) > facts.MAX_SYNC_TASK_TIMEOUT:
+            # An existing function (by ARN): the timeout its declaration states.
+            timeout = _function_timeout(target) if target else _int(task.get("timeout_seconds")) or 0
+            if timeout > facts.MAX_SYNC_TASK_TIMEOUT:
                 yield Finding(
-                    target.address,
+                    target.address if target else function.address,
                     f"{function.config.get('function_name')} waits for {name} (timeout "
-                    f"{_function_timeout(target)} s) on a connection NAT drops after 350 s idle",
-                    f"functions.timeout_seconds <= {facts.MAX_SYNC_TASK_TIMEOUT}",
+                    f"{timeout} s) on a connection NAT drops after 350 s idle",
+                    f"task timeouts <= {facts.MAX_SYNC_TASK_TIMEOUT} s (functions.timeout_seconds, "
+                    "task.toml, "
+                    "external_tasks)",
                 )
+
+
+# Lambda measures a function's variables as one JSON object ("... exceeded the 4KB limit. String
+# measured: {...}"). A value Terraform knows only after apply (a queue URL, a table name) counts as
+# this many bytes: more than any of the names and URLs the stacks reference.
+UNKNOWN_VALUE_BYTES = 256
+ENVIRONMENT_LIMIT_BYTES = 4096
+
+
+@rule(
+    "LAMBDA-ENVIRONMENT-4KB",
+    ("aws_lambda_function",),
+    "A function's environment variables, all together, are at most 4 KB (measured as their JSON "
+    f"object; a value known only after apply counted as {UNKNOWN_VALUE_BYTES} bytes).",
+    "Lambda quotas (AWS Lambda Developer Guide), function configuration: environment variables 4 KB",
+    "InvalidParameterValueException",
+)
+def _environment_size(ctx: Context) -> Iterator[Finding]:
+    for function in ctx.stack.of("aws_lambda_function"):
+        variables = block(function.config.get("environment")).get("variables") or {}
+        if not isinstance(variables, dict) or not variables:
+            continue
+        text = json.dumps(variables, separators=(",", ":"), ensure_ascii=False)
+        size = len(EXPRESSION.sub("x" * UNKNOWN_VALUE_BYTES, text).encode())
+        if size > ENVIRONMENT_LIMIT_BYTES:
+            largest = max(variables, key=lambda k: len(str(variables[k])))
+            yield Finding(
+                function.address,
+                "Lambda was unable to configure your environment variables because the environment "
+                f"variables you have provided exceeded the 4KB limit. (about {size} bytes; the largest is "
+                f"{largest})",
+                "move large values into the code package (as the engine's catalog is) or a parameter store",
+            )
 
 
 _ECR_IMAGE = re.compile(
@@ -1156,6 +1223,42 @@ def _function_name(ctx: Context) -> Iterator[Finding]:
 )
 def _role_name(ctx: Context) -> Iterator[Finding]:
     yield from _name_check(ctx, "aws_iam_role", "name", "iam_role")
+
+
+# "IAM and AWS STS quotas" (IAM User Guide): a role's inline policies together are at most 10,240
+# characters, white space not counted; PutRolePolicy answers LimitExceeded. A value Terraform knows only
+# after apply (an ARN, a subnet id) counts as this many: more than the longest ARN the stacks reference
+# (a log group of a 64-character function name is 126).
+ROLE_POLICY_LIMIT_CHARS = 10240
+UNKNOWN_ARN_CHARS = 128
+_WHITESPACE = re.compile(r"\s")
+
+
+@rule(
+    "IAM-ROLE-INLINE-POLICY-SIZE",
+    ("aws_iam_role_policy", "aws_iam_role"),
+    f"A role's inline policies, together, are at most {ROLE_POLICY_LIMIT_CHARS} characters without white "
+    f"space (a value known only after apply counted as {UNKNOWN_ARN_CHARS}); the worker's grows by one ARN "
+    "per task function.",
+    "IAM and AWS STS quotas (IAM User Guide), role policy size",
+    "LimitExceeded",
+)
+def _role_policy_size(ctx: Context) -> Iterator[Finding]:
+    for role in ctx.stack.of("aws_iam_role"):
+        documents = [
+            p.config.get("policy") for p in _role_policies(ctx.stack, role) if p.type == "aws_iam_role_policy"
+        ]
+        documents += [b.get("policy") for b in blocks(role.config.get("inline_policy"))]
+        texts = [d for d in documents if isinstance(d, str)]
+        size = sum(len(_WHITESPACE.sub("", EXPRESSION.sub("x" * UNKNOWN_ARN_CHARS, t))) for t in texts)
+        if size > ROLE_POLICY_LIMIT_CHARS:
+            yield Finding(
+                role.address,
+                f"Maximum policy size of {ROLE_POLICY_LIMIT_CHARS} bytes exceeded for role "
+                f"{role.config.get('name')} (about {size} characters)",
+                "declare fewer task functions in this environment (each adds its ARN to the worker's "
+                "policy), or move statements into managed policies",
+            )
 
 
 # == KMS ========================================================================================

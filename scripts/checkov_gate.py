@@ -29,13 +29,17 @@ class Skip:
     reason: str
     resources: list[str] = field(default_factory=lambda: ["*"])
     stacks: list[str] = field(default_factory=lambda: ["*"])
+    # Only resources carrying these tags (the task functions: `Purpose = "task"`, however many are
+    # declared and whatever their ids).
+    tags: dict[str, str] = field(default_factory=dict)
     used: int = 0
 
-    def covers(self, stack: str, check: str, resource: str) -> bool:
+    def covers(self, stack: str, check: str, resource: str, tags: dict[str, str] | None = None) -> bool:
         return (
             check == self.check
             and any(fnmatch.fnmatch(stack, pattern) for pattern in self.stacks)
             and any(fnmatch.fnmatch(resource, pattern) for pattern in self.resources)
+            and all((tags or {}).get(key) == value for key, value in self.tags.items())
         )
 
 
@@ -43,7 +47,7 @@ def load_skips(path: Path = SKIPS_FILE) -> list[Skip]:
     data = tomllib.loads(path.read_text())
     skips = []
     for number, entry in enumerate(data.get("skip", []), start=1):
-        unknown = set(entry) - {"check", "reason", "resources", "stacks"}
+        unknown = set(entry) - {"check", "reason", "resources", "stacks", "tags"}
         if unknown or not entry.get("check") or len(entry.get("reason", "").strip()) < 20:
             raise SystemExit(
                 f"{path}: skip #{number} needs `check` and a written `reason` "
@@ -106,6 +110,17 @@ def resource_types(stack_dir: Path) -> dict[str, str]:
     return {name: type_ for type_, bodies in stack.get("resource", {}).items() for name in bodies}
 
 
+def resource_tags(stack_dir: Path) -> dict[str, dict[str, str]]:
+    """`type.name` → the resource's own tags (not the provider's default tags), from the stack."""
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return {
+        f"{type_}.{name}": body.get("tags") or {}
+        for type_, bodies in stack.get("resource", {}).items()
+        for name, body in bodies.items()
+        if isinstance(body.get("tags"), dict)
+    }
+
+
 def address(resource: str, types: dict[str, str]) -> str:
     """`type.name` for a checkov resource id; for some checks checkov reports `resource.name`."""
     kind, _, name = resource.partition(".")
@@ -120,10 +135,12 @@ def main(stack_dirs: list[str]) -> int:
         report = scan(stack_dir)
         passed = len(report["results"]["passed_checks"])
         suppressed = 0
-        types = resource_types(stack_dir)
+        types, tags = resource_types(stack_dir), resource_tags(stack_dir)
         for failure in report["results"]["failed_checks"]:
             resource = address(failure["resource"], types)
-            skip = next((s for s in skips if s.covers(stack, failure["check_id"], resource)), None)
+            skip = next(
+                (s for s in skips if s.covers(stack, failure["check_id"], resource, tags.get(resource))), None
+            )
             if skip:
                 skip.used += 1
                 suppressed += 1

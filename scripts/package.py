@@ -1,4 +1,5 @@
-"""Build every Lambda artifact into build/, deterministically.
+"""Build every Lambda artifact into build/, deterministically: the engine, and every task function
+declared in lambdas/tasks/*/task.toml (workflows/tasks.py).
 
 Same sources → byte-identical zips: entries sorted, timestamps fixed at 1980-01-01, modes fixed,
 symlinks followed. Python dependencies come from uv.lock's `lambda` group, installed for Lambda's
@@ -25,6 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the declarations' loader is a package of the repository
+
+from environments import SettingsError  # noqa: E402
+from workflows.tasks import MANIFEST, PackagedTask, load_tasks  # noqa: E402
+
 BUILD = ROOT / "build"
 LAMBDA_BUILD = BUILD / "lambda"
 LAMBDA_PLATFORM = ("--python-platform", "x86_64-manylinux_2_17", "--python-version", "3.12")
@@ -38,20 +44,30 @@ class Artifact:
 
     sources: tuple[tuple[str, str], ...]
     with_dependencies: bool = False
-    exclude_suffixes: tuple[str, ...] = (".pyc", ".test.js", ".test.mjs")
+    # The manifest is read at synthesis, not by the function.
+    exclude_suffixes: tuple[str, ...] = (".pyc", ".test.js", ".test.mjs", MANIFEST)
 
 
-ARTIFACTS = {
-    # The engine's five handlers share one package: one zip, five handler strings.
-    "engine": Artifact(sources=(("engine", "lambdas/engine"),), with_dependencies=True),
-    "task-a": Artifact(sources=(("", "lambdas/tasks/a"),)),
-    "task-b1": Artifact(sources=(("", "lambdas/tasks/b1"),)),
-    "task-c": Artifact(sources=(("", "lambdas/tasks/c"),)),
-    "task-b2": Artifact(sources=(("", "lambdas/tasks/b2"),)),
-}
-IMAGES = {
-    "task-b3": {"context": "lambdas/tasks/b3", "dockerfile": "Dockerfile", "handler": "handler.handler"},
-}
+# The engine's handlers share one package: one zip, one handler string each.
+ENGINE = Artifact(sources=(("engine", "lambdas/engine"),), with_dependencies=True)
+
+
+def artifacts(tasks: tuple[PackagedTask, ...]) -> dict[str, Artifact]:
+    """The zips: the engine, and each zip task function from its folder."""
+    found = {"engine": ENGINE}
+    for task in tasks:
+        if not task.is_image:
+            found[task.artifact] = Artifact(sources=(("", str(task.folder)),))
+    return found
+
+
+def images(tasks: tuple[PackagedTask, ...]) -> dict[str, dict[str, str]]:
+    """The container-image task functions: their build contexts (pushed by hand, README: Deploying)."""
+    return {
+        task.artifact: {"context": str(task.folder), "dockerfile": "Dockerfile", "handler": task.handler}
+        for task in tasks
+        if task.is_image
+    }
 
 
 def files_of(folder: Path, prefix: str, exclude_suffixes: tuple[str, ...]) -> dict[str, Path]:
@@ -76,8 +92,8 @@ def lambda_dependencies() -> Path:
             "uv",
             "export",
             "--frozen",
-            "--no-default-groups",
-            "--group",
+            # Only the group: not the project's own dependencies (the command line's).
+            "--only-group",
             "lambda",
             "--no-emit-project",
             "--no-header",
@@ -155,7 +171,7 @@ def build_artifact(name: str, artifact: Artifact) -> dict[str, object]:
 def image_tag(context: Path) -> str:
     """A content hash of the build context: the tag is immutable, so it must change with the code."""
     digest = hashlib.sha256()
-    for name, path in sorted(files_of(context, "", (".pyc",)).items()):
+    for name, path in sorted(files_of(context, "", (".pyc", MANIFEST)).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"src-{digest.hexdigest()[:16]}"
 
@@ -165,13 +181,20 @@ def main() -> int:
         print("package.py: uv is not on PATH; run it through `./noxw -s package`", file=sys.stderr)
         return 2
     LAMBDA_BUILD.mkdir(parents=True, exist_ok=True)
-    manifest = {name: build_artifact(name, artifact) for name, artifact in ARTIFACTS.items()}
+    try:
+        tasks = load_tasks()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    manifest = {name: build_artifact(name, artifact) for name, artifact in artifacts(tasks).items()}
     (LAMBDA_BUILD / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    images = {name: {**image, "tag": image_tag(ROOT / image["context"])} for name, image in IMAGES.items()}
-    (BUILD / "images.json").write_text(json.dumps(images, indent=2, sort_keys=True) + "\n")
+    built = {
+        name: {**image, "tag": image_tag(ROOT / image["context"])} for name, image in images(tasks).items()
+    }
+    (BUILD / "images.json").write_text(json.dumps(built, indent=2, sort_keys=True) + "\n")
     for entry in manifest.values():
         print(f"{entry['file']:<32} {int(str(entry['bytes'])):>10,} bytes  sha256 {entry['sha256']}")
-    for name, image in images.items():
+    for name, image in built.items():
         print(f"image {name:<26} context {image['context']}  tag {image['tag']}")
     return 0
 

@@ -77,6 +77,8 @@ class Deployment:
     outputs: dict[str, Any]
     local: dict[str, Any] | None  # the local cloud's endpoints; None for a real deployment
     clients: dict[str, Any]
+    outputs_file: Path | None = None  # what the `orchestra` command line is pointed at (--outputs)
+    stack: str = "dev"
 
     def __post_init__(self) -> None:
         self.sign_in = SignIn(self.outputs, self.local)
@@ -318,7 +320,7 @@ def deployment(
     given: Path | None = request.config.getoption("--outputs")
     if given is not None:
         local = _local_endpoints(given)
-        yield Deployment(_read(given, stack), local, _clients(local))
+        yield Deployment(_read(given, stack), local, _clients(local), given, stack)
         return
     work = tmp_path_factory.mktemp("localcloud")
     outputs = work / "outputs.json"
@@ -349,7 +351,7 @@ def deployment(
                 pytest.fail(f"the local cloud did not start:\n{log_path.read_text()}", pytrace=False)
             time.sleep(0.2)
         local = _local_endpoints(outputs)
-        yield Deployment(_read(outputs, stack), local, _clients(local))
+        yield Deployment(_read(outputs, stack), local, _clients(local), outputs, stack)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

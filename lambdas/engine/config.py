@@ -6,26 +6,24 @@ when one is missing or malformed. Variables a function does not need are read wh
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from engine import catalog
+from engine.catalog import Catalog, TaskFunction
+from engine.definitions import NamedDefinition
 from engine.errors import ConfigError
 
-TASK_TYPES = ("node", "python", "container")
+__all__ = ["Settings", "TaskFunction", "load_settings"]
 DISPATCH_MODES = ("writer", "stream")
 # One worker runs at most this many kept tasks at once (settings orchestration.worker_parallel_tasks).
 MAX_WORKER_PARALLEL_TASKS = 16
-
-
-@dataclass(frozen=True)
-class TaskFunction:
-    function_name: str
-    type: str
-    timeout_seconds: int  # the function's configured Lambda timeout: no attempt may be longer
+# A relative CATALOG_FILE is found beside the engine package: the root of the code package.
+CODE_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class Settings:
     artifacts_kms_key_arn: str = ""
     worker_function_name: str = ""
     retry_queue_url: str = ""
-    task_functions: Mapping[str, TaskFunction] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
     websocket_api_endpoint: str = ""
     cors_allow_origins: tuple[str, ...] = ()
     workflow_ttl_days: int = 30
@@ -53,6 +51,14 @@ class Settings:
     # The stack's app clients: a token issued to any other client of the pool is refused (the
     # access token's `client_id`, as Cognito's guide to verifying tokens asks). Empty: none is.
     auth_client_ids: tuple[str, ...] = ()
+
+    @property
+    def task_functions(self) -> Mapping[str, TaskFunction]:
+        return self.catalog.functions
+
+    @property
+    def definitions(self) -> Mapping[str, NamedDefinition]:
+        return self.catalog.definitions
 
 
 def _text(name: str, raw: str) -> str:
@@ -101,24 +107,9 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
-def _task_functions(name: str, raw: str) -> dict[str, TaskFunction]:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{name} is not valid JSON: {exc.msg} at position {exc.pos}") from exc
-    if not isinstance(data, dict) or not data:
-        raise ConfigError(f"{name} must be a non-empty JSON object of task function name -> settings")
-    result = {}
-    for key, value in data.items():
-        if not isinstance(value, dict) or not isinstance(value.get("function_name"), str):
-            raise ConfigError(f"{name}[{key!r}] needs a string function_name")
-        if value.get("type") not in TASK_TYPES:
-            raise ConfigError(f"{name}[{key!r}].type must be one of {', '.join(TASK_TYPES)}")
-        timeout = value.get("timeout_seconds")
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 900:
-            raise ConfigError(f"{name}[{key!r}].timeout_seconds must be the function's timeout, 1..900 s")
-        result[key] = TaskFunction(value["function_name"], value["type"], timeout)
-    return result
+def _catalog(name: str, raw: str) -> Catalog:
+    path = Path(_text(name, raw))
+    return catalog.load(path if path.is_absolute() else CODE_ROOT / path)
 
 
 def _dispatch_mode(name: str, raw: str) -> str:
@@ -147,7 +138,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "ARTIFACTS_KMS_KEY_ARN": ("artifacts_kms_key_arn", _key_arn),
     "WORKER_FUNCTION_NAME": ("worker_function_name", _text),
     "RETRY_QUEUE_URL": ("retry_queue_url", _url),
-    "TASK_FUNCTIONS": ("task_functions", _task_functions),
+    "CATALOG_FILE": ("catalog", _catalog),
     "WEBSOCKET_API_ENDPOINT": ("websocket_api_endpoint", _url),
     "CORS_ALLOW_ORIGINS": ("cors_allow_origins", _origins),
     "WORKFLOW_TTL_DAYS": ("workflow_ttl_days", _positive_int),
@@ -166,7 +157,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "api": (
         "TABLE_NAME",
         "ARTIFACTS_BUCKET",
-        "TASK_FUNCTIONS",
+        "CATALOG_FILE",
         "CORS_ALLOW_ORIGINS",
         "WORKFLOW_TTL_DAYS",
         "WORKER_FUNCTION_NAME",
@@ -178,7 +169,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "CONNECTIONS_TABLE",
         "WORKER_FUNCTION_NAME",
         "RETRY_QUEUE_URL",
-        "TASK_FUNCTIONS",
+        "CATALOG_FILE",
         "WEBSOCKET_API_ENDPOINT",
         "WORKFLOW_TTL_DAYS",
         "DISPATCH_MODE",
@@ -187,7 +178,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "TABLE_NAME",
         "ARTIFACTS_BUCKET",
         "ARTIFACTS_KMS_KEY_ARN",
-        "TASK_FUNCTIONS",
+        "CATALOG_FILE",
         "WORKER_FUNCTION_NAME",
         "RETRY_QUEUE_URL",
         "WORKFLOW_TTL_DAYS",

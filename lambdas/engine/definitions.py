@@ -1,13 +1,21 @@
-"""Workflow definitions: the DAG schema, its validation, and the named (built-in) definitions.
+"""Workflow definitions: the DAG schema, its validation, and the resolution of a named definition.
 
 The pydantic models are the API's request schemas too, so the OpenAPI document, request
 validation and the tests all use these. Shape errors (wrong types, unknown fields) are pydantic's;
 graph errors (duplicate id, unknown dependency or function, cycle, size, depth) are
-`InvalidDefinition` with a reason that names the tasks involved.
+`InvalidDefinition` with a reason that names the tasks involved. The same validator checks the
+definition files (`workflows/*.yaml`) at synthesis, the catalog when a function starts, and every
+inline definition of `POST /workflows`.
+
+Named definitions are not built in: they come from the deployment's catalog (engine.catalog), one per
+file of `workflows/`. A definition's version is a hash of its resolved tasks, so a changed file (or a
+changed function timeout) is a new version; a workflow keeps a copy of the tasks it started with.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -18,10 +26,12 @@ from engine.errors import InvalidDefinition
 MAX_TASKS = 50
 MAX_DEPTH = 20
 # Lambda stops any function at 900 s; a task's own function timeout is the real bound (checked in
-# `validate` against TASK_FUNCTIONS: a longer attempt would be cut short by Lambda).
+# `validate` against the catalog's functions: a longer attempt would be cut short by Lambda).
 MAX_TIMEOUT_SECONDS = 900
 TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 DEFAULT_DEFINITION = "orchestra"
+INLINE = "inline"  # the definition name of a workflow started with an inline DAG
+DEFINITION_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 
 
 class RetryPolicy(BaseModel):
@@ -37,7 +47,12 @@ class TaskDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(pattern=TASK_ID_PATTERN, description="Unique within the workflow.")]
-    function: Annotated[str, Field(min_length=1, max_length=128, description="A key of TASK_FUNCTIONS.")]
+    function: Annotated[
+        str,
+        Field(
+            min_length=1, max_length=128, description="A task function id of the deployment (its catalog)."
+        ),
+    ]
     depends_on: Annotated[list[str], Field(max_length=MAX_TASKS)] = []
     retry: RetryPolicy = RetryPolicy()
     timeout_seconds: Annotated[
@@ -59,48 +74,56 @@ class InlineDefinition(BaseModel):
 
 
 class NamedDefinition(BaseModel):
-    name: str
+    """A definition of the deployment (a file of workflows/), as the catalog carries it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=DEFINITION_NAME_PATTERN)]
     description: str
+    source: str = ""  # the file it came from (workflows/report.yaml)
+    tasks: Annotated[list[TaskDefinition], Field(min_length=1)]
+
+
+class Resolved(BaseModel):
+    """A definition ready to run: its name, its version and its tasks with every timeout filled in."""
+
+    name: str
+    version: str
     tasks: list[TaskDefinition]
 
 
-def _task(task_id: str, function: str, *depends_on: str) -> TaskDefinition:
-    return TaskDefinition(id=task_id, function=function, depends_on=list(depends_on))
+def version_of(tasks: Sequence[TaskDefinition]) -> str:
+    """The version of a resolved definition: a hash of its tasks as the engine runs them."""
+    canonical = json.dumps([t.model_dump(mode="json") for t in tasks], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-BUILT_IN: dict[str, NamedDefinition] = {
-    "orchestra": NamedDefinition(
-        name="orchestra",
-        description="The reference workflow: A, then B1, B2 and B3 in parallel, then C.",
-        tasks=[
-            _task("A", "task-a"),
-            _task("B1", "task-b1", "A"),
-            _task("B2", "task-b2", "A"),
-            _task("B3", "task-b3", "A"),
-            _task("C", "task-c", "B1", "B2", "B3"),
-        ],
-    ),
-}
+def resolve_tasks(name: str, tasks: Sequence[TaskDefinition], known_functions: Mapping[str, int]) -> Resolved:
+    """Validate `tasks` and fill in their timeouts. `known_functions`: task function id -> its
+    configured timeout (s)."""
+    validate(tasks, known_functions)
+    filled = _with_timeouts(tasks, known_functions)
+    return Resolved(name=name, version=version_of(filled), tasks=filled)
 
 
 def resolve(
-    definition: str | InlineDefinition | None, known_functions: Mapping[str, int]
-) -> tuple[str, list[TaskDefinition]]:
-    """The definition's name ("inline" for an inline DAG) and its validated tasks, each with its
-    timeout filled in. `known_functions`: task function name -> its configured timeout (s)."""
+    definition: str | InlineDefinition | None,
+    known_functions: Mapping[str, int],
+    named: Mapping[str, NamedDefinition],
+) -> Resolved:
+    """A request's definition resolved: a name of `named` (the deployment's definitions; absent, the
+    default) or an inline DAG ("inline")."""
     if definition is None:
         definition = DEFAULT_DEFINITION
     if isinstance(definition, str):
-        named = BUILT_IN.get(definition)
-        if named is None:
+        found = named.get(definition)
+        if found is None:
             raise InvalidDefinition(
-                f"unknown definition {definition!r} (known: {', '.join(sorted(BUILT_IN))})",
+                f"unknown definition {definition!r} (known: {', '.join(sorted(named)) or 'none'})",
                 [{"field": "definition", "message": "not a known definition name"}],
             )
-        validate(named.tasks, known_functions)
-        return named.name, _with_timeouts(named.tasks, known_functions)
-    validate(definition.tasks, known_functions)
-    return "inline", _with_timeouts(definition.tasks, known_functions)
+        return resolve_tasks(found.name, found.tasks, known_functions)
+    return resolve_tasks(INLINE, definition.tasks, known_functions)
 
 
 def _with_timeouts(tasks: Sequence[TaskDefinition], functions: Mapping[str, int]) -> list[TaskDefinition]:

@@ -169,6 +169,10 @@ class WorkflowSummary(BaseModel):
 
 
 class WorkflowView(WorkflowSummary):
+    definition_version: Annotated[
+        str | None,
+        Field(description="The version of the definition it started with (it keeps running that copy)."),
+    ]
     input: Any
     tasks: list[TaskView]
 
@@ -181,6 +185,8 @@ class WorkflowList(BaseModel):
 class DefinitionView(BaseModel):
     name: str
     description: str
+    version: Annotated[str, Field(description="A hash of its tasks as they run (timeouts filled in).")]
+    source: Annotated[str, Field(description="The file of workflows/ it comes from.")]
     tasks: list[TaskDefinition]
 
 

@@ -178,17 +178,23 @@ class Engine:
     def create(
         self, workflow_id: str | None, definition: str | InlineDefinition | None, workflow_input: Any
     ) -> Created:
-        functions = self.settings.task_functions
-        name, task_defs = definitions.resolve(
-            definition, {k: f.timeout_seconds for k, f in functions.items()}
-        )
-        dag_json = {"tasks": [t.model_dump(mode="json") for t in task_defs]}
+        resolved = definitions.resolve(definition, self.settings.catalog.timeouts, self.settings.definitions)
+        name = resolved.name
+        dag_json = {"tasks": [t.model_dump(mode="json") for t in resolved.tasks]}
         request_hash = _hash({"definition_name": name, "definition": dag_json, "input": workflow_input})
         wf_id = workflow_id or f"wf-{uuid.uuid4().hex}"
         now = self.clock()
         created_at = iso(now)
         assert created_at is not None
-        stored = Definition(wf_id, name, dag_json, workflow_input, request_hash, created_at)
+        stored = Definition(
+            wf_id,
+            name,
+            dag_json,
+            workflow_input,
+            request_hash,
+            created_at,
+            definition_version=resolved.version,
+        )
         dag = Dag.from_definition(dag_json)
         change = flow.create(wf_id, dag, created_at, now, start=self.writer_dispatch)
         change.before = _named(change.before, name)

@@ -214,12 +214,16 @@ class Definition:
     input: Any
     request_hash: str
     created_at: str
+    # The version of the definition the workflow started with (engine.definitions.version_of); the
+    # copy in `definition` is what it runs, whatever the deployment's definitions become.
+    definition_version: str | None = None
 
     def to_item(self, expires_at: int) -> dict[str, Any]:
         return {
             "pk": partition(self.workflow_id),
             "sk": DEFINITION_SK,
             "definition_name": self.definition_name,
+            **({"definition_version": self.definition_version} if self.definition_version else {}),
             "definition": dump_json(self.definition),
             "input": dump_json(self.input),
             "request_hash": self.request_hash,
@@ -236,6 +240,7 @@ class Definition:
             input=_load_json(item.get("input")),
             request_hash=item.get("request_hash", ""),
             created_at=item["created_at"],
+            definition_version=item.get("definition_version"),
         )
 
 

@@ -113,6 +113,7 @@ def workflow_view(snapshot: Snapshot, functions: Mapping[str, TaskFunction]) -> 
     assert snapshot.state is not None and snapshot.definition is not None
     return {
         **workflow_summary(snapshot.state),
+        "definition_version": snapshot.definition.definition_version,
         "input": snapshot.definition.input,
         "tasks": task_views(snapshot, functions),
     }

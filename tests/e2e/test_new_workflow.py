@@ -45,8 +45,10 @@ def test_a_workflow_started_from_the_form_turns_every_node_green_live(
     workflow_id = unique_id("form")
     form.get_by_label("Definition").select_option("orchestra")
     form.get_by_label("Workflow id").fill(workflow_id)
-    # Every task sleeps a second, so each node shows Running for a while before it turns green.
-    form.get_by_label("Input (JSON)").fill(json.dumps(simulate(**dict.fromkeys(TASKS, 1000))))
+    # Every task sleeps, so each node shows Running for a while before it turns green; A longer,
+    # because the page opens and goes live only after the POST that starts A.
+    sleeps = {**dict.fromkeys(TASKS, 1000), "A": 3000}
+    form.get_by_label("Input (JSON)").fill(json.dumps(simulate(**sleeps)))
     form.get_by_role("button", name="Start workflow").click()
 
     expect(page).to_have_url(re.compile(f"/workflows/{workflow_id}$"))
@@ -71,7 +73,7 @@ def test_a_workflow_started_from_the_form_turns_every_node_green_live(
     assert max(first(shown[b], "SUCCEEDED") for b in PARALLEL) <= first(shown["C"], "RUNNING")
     # Live all along: what the page showed came over the WebSocket (it polls only when not live).
     assert {s.value for s in history(page, "connection-status")} <= {"connecting", "live"}
-    assert api.get(workflow_id)["input"] == simulate(**dict.fromkeys(TASKS, 1000))
+    assert api.get(workflow_id)["input"] == simulate(**sleeps)
 
 
 @pytest.mark.console_errors(r"status of 400")  # Chromium logs the API's 400 answer

@@ -80,7 +80,10 @@ def test_a_running_workflow_is_cancelled_after_confirmation_and_a_retry_brings_i
     page: Page, api: Api
 ) -> None:
     workflow_id = unique_id("cancel")
-    api.create({"workflowId": workflow_id, "input": simulate(A=4000)})  # still running when cancelled
+    # A's first attempt outlasts any slow click (the cancel ends it); the retry's attempt 2 is quick.
+    slow_first = simulate(A=60_000)
+    slow_first["simulate"]["A"]["sleep_attempts"] = 1
+    api.create({"workflowId": workflow_id, "input": slow_first})
     open_workflow(page, workflow_id)
     expect(node(page, "A")).to_have_attribute("data-status", "RUNNING")
 

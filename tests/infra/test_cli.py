@@ -1,4 +1,4 @@
-"""The cdktf CLI as users run it: pinned, running the synth session, and the `cli` session's checks
+"""The cdktf CLI as users run it: pinned, running the synth session, and the `cdk-cli` session's checks
 (the stack comparison, the network guard) catching what they are there to catch."""
 
 from __future__ import annotations

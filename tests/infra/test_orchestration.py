@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -10,16 +11,37 @@ import pytest
 from engine.config import REQUIRED
 
 from modules import naming
-from modules.orchestration import FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY, image_uri
-from tests.infra.conftest import Stack, named, only, policy, ref, resources
+from modules.orchestration import ENGINE_FUNCTIONS, WORKER_TIMEOUT, WORKFLOW_ITEMS_ONLY, image_uri
+from scripts.checkov_gate import load_skips
+from tests.infra.conftest import SYNTH_DIR, Stack, named, only, policy, ref, resources
+from workflows.tasks import load_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
+TASKS = load_tasks()
+TASK_IDS = [t.id for t in TASKS]
+ZIP_TASKS = [t.id for t in TASKS if not t.is_image]
+FUNCTION_IDS = [f.id for f in ENGINE_FUNCTIONS] + TASK_IDS
 
 ENGINE_HANDLERS = ("api", "orchestrator", "worker", "reaper", "websocket", "authorizer")
 
 
 def function(stack: Stack, function_id: str) -> tuple[str, dict[str, Any]]:
     return named(stack, "aws_lambda_function", f"orchestration/{function_id}_function")
+
+
+def environment_name(stack: Stack) -> str:
+    return str(stack["terraform"]["backend"]["s3"]["key"].split("/")[0])
+
+
+def catalog(stack: Stack) -> dict[str, Any]:
+    """The catalog the stack bundles into the engine's code package (workflows/catalog.py)."""
+    _, worker = function(stack, "worker")
+    package = SYNTH_DIR / "stacks" / environment_name(stack) / worker["filename"]
+    with zipfile.ZipFile(package) as archive:
+        document: dict[str, Any] = json.loads(
+            archive.read(worker["environment"]["variables"]["CATALOG_FILE"])
+        )
+    return document
 
 
 def role_policy(stack: Stack, function_id: str) -> list[dict[str, Any]]:
@@ -30,21 +52,9 @@ def role_policy(stack: Stack, function_id: str) -> list[dict[str, Any]]:
 class TestFunctions:
     def test_one_function_per_handler_and_task(self, env_stack: Stack) -> None:
         names = sorted(f["function_name"] for f in resources(env_stack, "aws_lambda_function").values())
-        prefix = names[0].rsplit("-", 1)[0]
-        expected = [
-            "api",
-            "authorizer",
-            "orchestrator",
-            "reaper",
-            "task-a",
-            "task-b1",
-            "task-b2",
-            "task-b3",
-            "task-c",
-            "websocket",
-            "worker",
-        ]
-        assert names == sorted(f"{prefix}-{x}" for x in expected)
+        prefix = f"orchestra-{environment_name(env_stack)}"
+        assert names == sorted(f"{prefix}-{x}" for x in FUNCTION_IDS)
+        assert {"task-a", "task-b3", "report-split", "report-summarize", "report-aggregate"} <= set(TASK_IDS)
 
     @pytest.mark.parametrize(
         ("function_id", "runtime", "handler"),
@@ -58,6 +68,9 @@ class TestFunctions:
             ("task-b1", "nodejs24.x", "index.handler"),
             ("task-c", "nodejs24.x", "index.handler"),
             ("task-b2", "python3.12", "handler.handler"),
+            ("report-split", "python3.12", "handler.handler"),
+            ("report-summarize", "python3.12", "handler.handler"),
+            ("report-aggregate", "nodejs24.x", "index.handler"),
         ],
     )
     def test_zip_functions_run_their_handler(
@@ -131,6 +144,20 @@ class TestFunctions:
         # A fresh account's quota may be 10: dev deploys anywhere.
         assert set(reserved("dev").values()) == {None}
 
+    def test_task_functions_and_only_they_carry_the_tag_their_concurrency_skip_needs(
+        self, stacks: dict[str, Stack]
+    ) -> None:
+        (task_skip,) = [s for s in load_skips() if s.check == "CKV_AWS_115" and s.tags]
+        declared = {t.id for t in load_tasks()}
+        for name in ("dev", "staging", "prod"):
+            functions = resources(stacks[name], "aws_lambda_function")
+            excused = {
+                body["function_name"].removeprefix(f"orchestra-{name}-")
+                for address, body in functions.items()
+                if task_skip.covers(name, "CKV_AWS_115", f"aws_lambda_function.{address}", body.get("tags"))
+            }
+            assert excused == declared, "every declared task function, and no engine function"
+
     def test_worker_outlasts_its_tasks_which_stay_under_the_nat_idle_timeout(self, env_stack: Stack) -> None:
         from preflight.facts import IDLE_TIMEOUT_SECONDS, MAX_SYNC_TASK_TIMEOUT
 
@@ -138,7 +165,13 @@ class TestFunctions:
             b["function_name"].rsplit("-", 1)[-1]: b
             for b in resources(env_stack, "aws_lambda_function").values()
         }
-        tasks = [b for name, b in bodies.items() if name in ("a", "b1", "b2", "b3", "c")]
+        prefix = f"orchestra-{environment_name(env_stack)}-"
+        tasks = [
+            b
+            for b in resources(env_stack, "aws_lambda_function").values()
+            if b["function_name"].removeprefix(prefix) in TASK_IDS
+        ]
+        assert len(tasks) == len(TASK_IDS)
         assert max(b["timeout"] for b in tasks) <= MAX_SYNC_TASK_TIMEOUT < IDLE_TIMEOUT_SECONDS
         assert bodies["worker"]["timeout"] == MAX_SYNC_TASK_TIMEOUT + 60
 
@@ -146,7 +179,7 @@ class TestFunctions:
         from engine.flow import LEASE_MARGIN_SECONDS
 
         _, worker = function(env_stack, "worker")
-        mapping = json.loads(worker["environment"]["variables"]["TASK_FUNCTIONS"])
+        mapping = catalog(env_stack)["functions"]
         assert worker["timeout"] > max(v["timeout_seconds"] for v in mapping.values()) + LEASE_MARGIN_SECONDS
 
 
@@ -171,28 +204,31 @@ class TestEnvironment:
 
     def test_the_worker_runs_as_many_kept_tasks_at_once_as_the_settings_say(self, env_stack: Stack) -> None:
         _, body = function(env_stack, "worker")
-        assert (
-            body["environment"]["variables"]["WORKER_PARALLEL_TASKS"] == "8"
-        )  # orchestration.worker_parallel_tasks
+        # orchestration.worker_parallel_tasks
+        assert body["environment"]["variables"]["WORKER_PARALLEL_TASKS"] == "8"
 
-    def test_task_functions_map_names_and_types(self, env_stack: Stack) -> None:
-        _, body = function(env_stack, "worker")
-        mapping = json.loads(body["environment"]["variables"]["TASK_FUNCTIONS"])
+    def test_the_catalog_maps_every_declared_task_to_its_function_and_type(self, env_stack: Stack) -> None:
+        mapping = catalog(env_stack)["functions"]
         names = {b["function_name"] for b in resources(env_stack, "aws_lambda_function").values()}
-        assert {k: v["type"] for k, v in mapping.items()} == {
+        # Every declared task (a team's own included), the samples and the example with their types.
+        assert {k: v["type"] for k, v in mapping.items()} == {t.id: t.type for t in load_tasks()}
+        assert {k: v["type"] for k, v in mapping.items()}.items() >= {
             "task-a": "node",
             "task-b1": "node",
             "task-b2": "python",
             "task-b3": "container",
             "task-c": "node",
-        }
+            "report-split": "python",
+            "report-summarize": "python",
+            "report-aggregate": "node",
+        }.items()
         assert {v["function_name"] for v in mapping.values()} <= names
-        # each with its function's configured timeout: no attempt may ask for longer
+        # each with its own function's configured timeout: no attempt may ask for longer
         timeouts = {
             b["function_name"]: b["timeout"] for b in resources(env_stack, "aws_lambda_function").values()
         }
-        assert {v["timeout_seconds"] for v in mapping.values()} == {
-            timeouts[v["function_name"]] for v in mapping.values()
+        assert {v["function_name"]: v["timeout_seconds"] for v in mapping.values()} == {
+            v["function_name"]: timeouts[v["function_name"]] for v in mapping.values()
         }
 
     def test_orchestrator_posts_to_this_websocket_api(self, env_stack: Stack) -> None:
@@ -283,17 +319,19 @@ class TestStreamMapping:
 class TestCreationOrder:
     def test_every_function_is_created_after_its_roles_policy(self, env_stack: Stack) -> None:
         # Lambda checks a VPC function's role for the network interface actions when it creates it.
-        for f in FUNCTIONS:
-            _, body = function(env_stack, f.id)
-            policy_name, _ = named(env_stack, "aws_iam_role_policy", f"orchestration/{f.id}_policy")
-            group, _ = named(env_stack, "aws_cloudwatch_log_group", f"orchestration/{f.id}_logs/log_group")
+        for function_id in FUNCTION_IDS:
+            _, body = function(env_stack, function_id)
+            policy_name, _ = named(env_stack, "aws_iam_role_policy", f"orchestration/{function_id}_policy")
+            group, _ = named(
+                env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group"
+            )
             assert body["depends_on"] == [
                 f"aws_cloudwatch_log_group.{group}",
                 f"aws_iam_role_policy.{policy_name}",
             ]
 
-    def test_the_naming_module_knows_every_function(self) -> None:
-        assert [f.id for f in FUNCTIONS] == list(naming.FUNCTION_IDS)
+    def test_the_naming_module_knows_every_engine_function(self) -> None:
+        assert [f.id for f in ENGINE_FUNCTIONS] == list(naming.ENGINE_FUNCTION_IDS)
 
 
 class TestQueuesAndAsync:
@@ -338,7 +376,7 @@ class TestReaperSchedule:
 class TestRoles:
     def test_every_function_has_a_role_of_its_own(self, env_stack: Stack) -> None:
         roles = [body["role"] for body in resources(env_stack, "aws_lambda_function").values()]
-        assert len(set(roles)) == len(roles) == len(FUNCTIONS)
+        assert len(set(roles)) == len(roles) == len(FUNCTION_IDS)
         for role in resources(env_stack, "aws_iam_role").values():
             if role["name"].endswith("-role"):
                 trust = policy(role, "assume_role_policy")["Statement"][0]
@@ -347,7 +385,7 @@ class TestRoles:
 
     def test_only_the_orchestrator_manages_connections_and_only_on_this_api(self, env_stack: Stack) -> None:
         ws, _ = named(env_stack, "aws_apigatewayv2_api", "api/websocket_api")
-        for function_id in (f.id for f in FUNCTIONS):
+        for function_id in FUNCTION_IDS:
             granted = [
                 s
                 for s in role_policy(env_stack, function_id)
@@ -367,30 +405,24 @@ class TestRoles:
         self, env_stack: Stack
     ) -> None:
         invoked = {}
-        for f in FUNCTIONS:
+        for function_id in FUNCTION_IDS:
             targets = [
                 r
-                for s in role_policy(env_stack, f.id)
+                for s in role_policy(env_stack, function_id)
                 if "lambda:InvokeFunction" in s["Action"]
                 for r in s["Resource"]
             ]
-            invoked[f.id] = sorted(t.rsplit(":", 1)[1] for t in targets)
-        env = self._env(env_stack)
+            invoked[function_id] = sorted(t.rsplit(":", 1)[1] for t in targets)
+        env = environment_name(env_stack)
         worker = f"orchestra-{env}-worker"
-        # the worker runs tasks, and dispatches what its results made READY (writer dispatch)
-        assert invoked["worker"] == sorted(
-            [worker, *(f"orchestra-{env}-{t}" for t in ("task-a", "task-b1", "task-b2", "task-b3", "task-c"))]
-        )
+        # the worker runs exactly the declared tasks, and dispatches what its results made READY
+        assert invoked["worker"] == sorted([worker, *(f"orchestra-{env}-{t}" for t in TASK_IDS)])
         # the API dispatches a new workflow's roots; the orchestrator and the sweep repair lost dispatches
         assert invoked["api"] == invoked["orchestrator"] == invoked["reaper"] == [worker]
-        assert all(not invoked[f] for f in ("websocket", "task-a", "task-b1", "task-b2", "task-b3", "task-c"))
-
-    @staticmethod
-    def _env(stack: Stack) -> str:
-        return str(stack["terraform"]["backend"]["s3"]["key"].split("/")[0])
+        assert all(not invoked[f] for f in ("websocket", *TASK_IDS))
 
     def test_tasks_get_logs_traces_key_and_network_only(self, env_stack: Stack) -> None:
-        for task in ("task-a", "task-b1", "task-b2", "task-c"):
+        for task in ZIP_TASKS:
             sids = {s["Sid"] for s in role_policy(env_stack, task)}
             assert sids == {
                 "WriteOwnLogs",
@@ -403,7 +435,38 @@ class TestRoles:
         assert {s["Sid"] for s in role_policy(env_stack, "task-b3")} == sids
 
     def test_functions_write_only_their_own_log_group(self, env_stack: Stack) -> None:
-        for f in FUNCTIONS:
-            (logs,) = [s for s in role_policy(env_stack, f.id) if s["Sid"] == "WriteOwnLogs"]
-            group, _ = named(env_stack, "aws_cloudwatch_log_group", f"orchestration/{f.id}_logs/log_group")
+        for function_id in FUNCTION_IDS:
+            (logs,) = [s for s in role_policy(env_stack, function_id) if s["Sid"] == "WriteOwnLogs"]
+            group, _ = named(
+                env_stack, "aws_cloudwatch_log_group", f"orchestration/{function_id}_logs/log_group"
+            )
             assert logs["Resource"] == [f"{ref('aws_cloudwatch_log_group', group, 'arn')}:*"]
+
+
+class TestExistingTaskFunctions:
+    """[external_tasks]: existing Lambda functions by ARN join the catalog; the stack creates nothing
+    for them but the worker's permission to invoke exactly those ARNs (and alarms where it can)."""
+
+    SAME_ACCOUNT = "arn:aws:lambda:eu-central-1:123456789012:function:geocode:live"
+    OTHER_ACCOUNT = "arn:aws:lambda:eu-central-1:210987654321:function:billing"
+
+    def test_the_worker_may_invoke_exactly_them_and_same_account_ones_are_alarmed(
+        self, dev_settings: Any, synth_settings: Any
+    ) -> None:
+        from environments import ExternalTask
+
+        external = {
+            "geocode": ExternalTask(arn=self.SAME_ACCOUNT, timeout_seconds=20),
+            "billing": ExternalTask(arn=self.OTHER_ACCOUNT, timeout_seconds=40),
+        }
+        stack = synth_settings(dev_settings.model_copy(update={"external_tasks": external}))
+        (run_tasks,) = [s for s in role_policy(stack, "worker") if s["Sid"] == "RunTasks"]
+        created = [f"arn:aws:lambda:eu-central-1:123456789012:function:orchestra-dev-{t}" for t in TASK_IDS]
+        # Qualified as declared: an unqualified ARN would not allow invoking the alias.
+        assert run_tasks["Resource"] == sorted([*created, self.SAME_ACCOUNT, self.OTHER_ACCOUNT])
+        names = {b["function_name"] for b in resources(stack, "aws_lambda_function").values()}
+        assert not {"geocode", "billing", "orchestra-dev-geocode", "orchestra-dev-billing"} & names
+        alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
+        assert alarms["orchestra-dev-geocode-errors"]["dimensions"] == {"FunctionName": "geocode"}
+        # Another account's function reports its metrics there: its owner alarms on them.
+        assert not [n for n in alarms if "billing" in n]

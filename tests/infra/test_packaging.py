@@ -11,6 +11,7 @@ from pathlib import Path
 import main
 from environments import load, load_bootstrap
 from modules import cdk
+from workflows.tasks import load_tasks
 
 ROOT = Path(__file__).parents[2]
 MANIFEST = ROOT / "build" / "lambda" / "manifest.json"
@@ -28,7 +29,9 @@ def test_packaging_twice_gives_identical_zips() -> None:
         (ROOT / str(entry["file"])).unlink()
     after = package()
     assert after == before
-    assert set(after) == {"engine", "task-a", "task-b1", "task-b2", "task-c"}
+    # The engine, and every zip task function lambdas/tasks/*/task.toml declares (B3 is an image).
+    assert set(after) == {"engine"} | {t.id for t in load_tasks() if not t.is_image}
+    assert set(after) >= {"task-a", "task-b1", "task-b2", "task-c", "report-split", "report-summarize"}
 
 
 def test_zips_have_fixed_timestamps_modes_and_sorted_entries() -> None:
@@ -56,6 +59,9 @@ def test_task_zips_hold_the_task_and_its_shared_code() -> None:
             assert sorted(archive.namelist()) == ["index.js", "simulate.js"]
     with zipfile.ZipFile(ROOT / "build" / "lambda" / "task-b2.zip") as archive:
         assert sorted(archive.namelist()) == ["handler.py", "simulate.py"]
+    # The manifest (task.toml) is read at synthesis, never shipped.
+    with zipfile.ZipFile(ROOT / "build" / "lambda" / "report-aggregate.zip") as archive:
+        assert archive.namelist() == ["index.js"]
 
 
 def test_images_manifest_names_the_b3_build_context() -> None:

@@ -378,3 +378,66 @@ class TestAuthSettings:
             raised.value
         )
         assert "resource server 'orchestra'" in str(raised.value)
+
+
+class TestExternalTasks:
+    """[external_tasks.<id>] arn: a Lambda function ARN as Invoke takes it, checked on load."""
+
+    @staticmethod
+    def declare(env_dir: Path, arn: str) -> None:
+        with (env_dir / "dev.toml").open("a") as file:
+            file.write(f'\n[external_tasks.billing]\narn = "{arn}"\ntimeout_seconds = 40\n')
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "arn:aws:lambda:eu-central-1:210987654321:function:billing",
+            "arn:aws:lambda:eu-central-1:210987654321:function:billing:live",
+            "arn:aws:lambda:eu-central-1:210987654321:function:billing:7",
+            "arn:aws:lambda:eu-central-1:210987654321:function:billing:$LATEST",
+        ],
+        ids=["unqualified", "alias", "version", "latest"],
+    )
+    def test_qualified_and_unqualified_arns_load_as_written(self, env_dir: Path, arn: str) -> None:
+        self.declare(env_dir, arn)
+        assert load("dev", env_dir).external_tasks["billing"].arn == arn
+
+    @pytest.mark.parametrize(
+        ("arn", "says"),
+        [
+            ("billing", "a function name or partial ARN: the worker's IAM policy needs the full ARN"),
+            ("arn:aws:lambda:eu-central-1:210987654321:billing", "not a Lambda function ARN"),
+            ("arn:aws:lambda:eu-central-1:210987654321:function:billing:live:1", "too many ':' parts"),
+            ("arn:aws:lambda:eu-central-1:21098765432:function:billing", "'21098765432' is not a 12-digit"),
+            ("arn:aws:lambda:eu-central-1:210987654321:function:" + "b" * 65, "1-64 letters"),
+            ("arn:aws:lambda:eu-central-1:210987654321:function:billing:v.2", "qualifier 'v.2': $LATEST, a"),
+        ],
+    )
+    def test_a_bad_arn_names_file_line_and_key_and_the_form(self, env_dir: Path, arn: str, says: str) -> None:
+        self.declare(env_dir, arn)
+        with pytest.raises(SettingsError) as raised:
+            load("dev", env_dir)
+        line = line_of(env_dir, "dev", "arn = ")
+        assert f"dev.toml:{line}: external_tasks.billing.arn: " in str(raised.value)
+        assert says in str(raised.value)
+        assert "the form is arn:aws:lambda:<region>:<account id>:function:<name>[:<version or alias>]" in str(
+            raised.value
+        )
+
+    def test_another_partition_is_refused(self, env_dir: Path) -> None:
+        self.declare(env_dir, "arn:aws-cn:lambda:eu-central-1:210987654321:function:billing")
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:\d+: external_tasks\.billing\.arn: partition 'aws-cn': region eu-central-1 "
+            r"is in partition 'aws'",
+        ):
+            load("dev", env_dir)
+
+    def test_another_region_is_refused_with_lambdas_answer(self, env_dir: Path) -> None:
+        self.declare(env_dir, "arn:aws:lambda:us-east-1:210987654321:function:billing")
+        with pytest.raises(
+            SettingsError,
+            match=r"dev\.toml:\d+: external_tasks\.billing\.arn: the function is in us-east-1, the "
+            r"environment in eu-central-1",
+        ):
+            load("dev", env_dir)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from preflight import Stack
@@ -195,13 +199,64 @@ def account_role(**condition: Any) -> Stack:
     )
 
 
-def worker(task_timeout: int) -> Stack:
-    tasks = json.dumps({"task-a": {"function_name": "orchestra-dev-task-a", "type": "node"}})
-    return stack(
+def worker(task_timeout: int, external_timeout: int = 60) -> Stack:
+    """The worker in a VPC, its catalog in its code package (as workflows/catalog.py bundles it): a
+    task function of the stack and an existing one by ARN."""
+    catalog = {
+        "functions": {
+            "task-a": {
+                "function_name": "orchestra-dev-task-a",
+                "type": "node",
+                "timeout_seconds": task_timeout,
+            },
+            "geo": {
+                "function_name": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:geocode",
+                "type": "external",
+                "timeout_seconds": external_timeout,
+            },
+        }
+    }
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("catalog.json", json.dumps(catalog))
+    directory = Path(tempfile.mkdtemp(prefix="preflight-worker-"))
+    (directory / "assets").mkdir()
+    (directory / "assets" / "engine.zip").write_bytes(package.getvalue())
+    built = stack(
         function(
-            "worker", vpc_config={"subnet_ids": ["s"]}, environment={"variables": {"TASK_FUNCTIONS": tasks}}
+            "worker",
+            vpc_config={"subnet_ids": ["s"]},
+            filename="assets/engine.zip",
+            environment={"variables": {"CATALOG_FILE": "catalog.json"}},
         ),
         function("task-a", timeout=task_timeout),
+    )
+    return Stack(built.name, built.document, directory)
+
+
+def environment_of(size: int) -> Stack:
+    """A function whose variables measure about `size` bytes, one of them known only after apply."""
+    variables = {"QUEUE_URL": ref("aws_sqs_queue.q", "url"), "BLOB": ""}
+    measured = len(json.dumps({**variables, "QUEUE_URL": "x" * 256}, separators=(",", ":")))
+    variables["BLOB"] = "x" * (size - measured)
+    return stack(res("aws_sqs_queue", "q", name="q"), function(environment={"variables": variables}))
+
+
+def invoking(sid_length: int, tasks: int = 131) -> Stack:
+    """A role allowed to invoke `tasks` functions, in two inline policies, one ARN known after apply:
+    with 131 tasks and a Sid of 69 characters, exactly 10,240 characters without white space."""
+    arns = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orchestra-dev-task-{i:03}" for i in range(tasks)]
+    run = {"Sid": "S" * sid_length, "Effect": "Allow", "Action": ["lambda:InvokeFunction"], "Resource": arns}
+    logs = {
+        "Effect": "Allow",
+        "Action": ["logs:PutLogEvents"],
+        "Resource": [ref("aws_cloudwatch_log_group.g", "arn")],
+    }
+    role = ref("aws_iam_role.r", "id")
+    return stack(
+        ROLE,
+        res("aws_iam_role_policy", "run", role=role, policy=policy(run)),
+        res("aws_iam_role_policy", "logs", role=role, policy=policy(logs)),
     )
 
 
@@ -587,6 +642,8 @@ FIXTURES: dict[str, Fixture] = {
         lambda: [many_reserved(50)],
     ),
     "LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT": (lambda: [worker(300)], lambda: [worker(840)]),
+    "LAMBDA-ENVIRONMENT-4KB": (lambda: [environment_of(4096)], lambda: [environment_of(4097)]),
+    "IAM-ROLE-INLINE-POLICY-SIZE": (lambda: [invoking(69)], lambda: [invoking(70)]),
     "LAMBDA-IMAGE-NOT-FROM-SAME-STACK": (
         lambda: [
             stack(

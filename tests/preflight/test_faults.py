@@ -199,6 +199,19 @@ def node_20(docs: dict[str, Doc]) -> None:
     function(docs["dev"], "a")["runtime"] = "nodejs20.x"
 
 
+def worker_invokes_100_more_tasks(docs: dict[str, Doc]) -> None:
+    """The worker's RunTasks statement as 100 more declared task functions would make it."""
+    policy = next(
+        c for c in docs["dev"]["resource"]["aws_iam_role_policy"].values() if "RunTasks" in c["policy"]
+    )
+    document = json.loads(policy["policy"])
+    run = next(s for s in document["Statement"] if s["Sid"] == "RunTasks")
+    run["Resource"] += [
+        f"arn:aws:lambda:eu-central-1:123456789012:function:orchestra-dev-task-{i:03}" for i in range(100)
+    ]
+    policy["policy"] = json.dumps(document)
+
+
 FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     ("1 backups lifecycle", backups_deep_archive_at_90, "S3-LIFECYCLE-TRANSITION-DAYS"),
     ("2 WebSocket access log format", one_log_format_for_both_apis, "APIGW-WEBSOCKET-LOG-VARIABLES"),
@@ -242,11 +255,24 @@ FAULTS: list[tuple[str, Callable[[dict[str, Doc]], None], str]] = [
     ),
     ("13 name_prefix too long", long_name_prefix, "S3-BUCKET-NAME"),
     ("14 nodejs20.x", node_20, "LAMBDA-RUNTIME-SUPPORTED"),
+    ("issue 14: 100 more task functions", worker_invokes_100_more_tasks, "IAM-ROLE-INLINE-POLICY-SIZE"),
 ]
 
 
+def write_stack(directory: Path, name: str, document: Doc) -> None:
+    """A stack directory as synthesis writes it: the JSON, and its assets (the code packages)."""
+    (directory / name).mkdir()
+    (directory / name / "cdk.tf.json").write_text(json.dumps(document))
+    assets = ROOT / "cdktf.out" / "stacks" / name / "assets"
+    if assets.is_dir():
+        (directory / name / "assets").symlink_to(assets)
+
+
 def stacks_of(documents: dict[str, Doc]) -> list[Stack]:
-    return [Stack(name, document) for name, document in documents.items()]
+    # With their directories: a rule may read an asset (the worker's catalog is in its code package).
+    return [
+        Stack(name, document, ROOT / "cdktf.out" / "stacks" / name) for name, document in documents.items()
+    ]
 
 
 def test_the_synthesized_stacks_pass(synthesized: dict[str, Doc]) -> None:
@@ -277,8 +303,7 @@ def test_the_cli_prints_one_line_per_violation_and_fails(
 
     documents = copy.deepcopy(synthesized)
     node_20(documents)
-    (tmp_path / "dev").mkdir()
-    (tmp_path / "dev" / "cdk.tf.json").write_text(json.dumps(documents["dev"]))
+    write_stack(tmp_path, "dev", documents["dev"])
     assert main([str(tmp_path / "dev")]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(
@@ -295,8 +320,7 @@ def test_the_cli_runs_the_whole_app_rules_when_the_bootstrap_stack_is_among_its_
     documents = copy.deepcopy(synthesized)
     del documents["bootstrap"]["resource"]["aws_api_gateway_account"]  # no account logging role
     for name in ("bootstrap", "dev"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "cdk.tf.json").write_text(json.dumps(documents[name]))
+        write_stack(tmp_path, name, documents[name])
     assert main([str(tmp_path / "dev")]) == 0  # one stack alone: the account's settings are unknown
     capsys.readouterr()
     assert main([str(tmp_path / "bootstrap"), str(tmp_path / "dev")]) == 1

@@ -13,10 +13,12 @@ from fixtures import (
     REGION,
     bootstrap,
     bucket_policy,
+    invoking,
     many_reserved,
     rest_stage,
     s3_backend,
     stack,
+    worker,
 )
 
 from preflight import RULES, Rule, check
@@ -145,3 +147,25 @@ def test_rest_formats_may_use_every_documented_rest_variable() -> None:
     variables = ("identity.vpceId", "waf.status", "identity.clientCert.subjectDN", "awsEndpointRequestId2")
     log_format = '{"id":"$context.requestId",' + ",".join(f'"{v}":"$context.{v}"' for v in variables) + "}"
     assert check([rest_stage(log_format)], TODAY, [BY_ID["APIGW-REST-LOG-VARIABLES"]]) == []
+
+
+def test_an_existing_task_functions_declared_timeout_counts_too() -> None:
+    rule = BY_ID["LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"]
+    (violation,) = check([worker(60, external_timeout=400)], TODAY, [rule])
+    assert "function:geocode (timeout 400 s)" in violation.line()
+
+
+def test_a_roles_inline_policies_are_measured_together_without_white_space() -> None:
+    rule = BY_ID["IAM-ROLE-INLINE-POLICY-SIZE"]
+    (violation,) = check([invoking(70)], TODAY, [rule])
+    assert "(about 10241 characters)" in violation.line(), "10,240 + 1, the after-apply ARN as 128"
+    assert check([invoking(0, tasks=20)], TODAY, [rule]) == []
+
+
+def test_a_catalog_that_cannot_be_read_is_a_violation_not_a_pass() -> None:
+    rule = BY_ID["LAMBDA-VPC-SYNC-WAIT-UNDER-IDLE-TIMEOUT"]
+    broken = worker(60)
+    assert broken.directory is not None
+    (broken.directory / "assets" / "engine.zip").write_bytes(b"not a zip")
+    (violation,) = check([broken], TODAY, [rule])
+    assert "its catalog is unreadable (assets/engine.zip: BadZipFile" in violation.line()

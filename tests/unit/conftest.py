@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -31,9 +32,9 @@ from driver import (
     ARTIFACTS_KEY_ARN,
     MANAGEMENT_ENDPOINT,
     QUEUE_URL,
-    TASK_FUNCTIONS,
     WORKER_FUNCTION,
     Cloud,
+    catalog_document,
 )
 from engine import runtime, service
 from engine.handlers import api
@@ -89,8 +90,11 @@ def cloud(
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
     dispatch_mode: str,
+    tmp_path: Path,
 ) -> Iterator[Cloud]:
     workflows, connections = tables
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps(catalog_document()))
     env = {
         "TABLE_NAME": workflows,
         "CONNECTIONS_TABLE": connections,
@@ -98,7 +102,7 @@ def cloud(
         "ARTIFACTS_KMS_KEY_ARN": ARTIFACTS_KEY_ARN,
         "WORKER_FUNCTION_NAME": WORKER_FUNCTION,
         "RETRY_QUEUE_URL": QUEUE_URL,
-        "TASK_FUNCTIONS": json.dumps(TASK_FUNCTIONS),
+        "CATALOG_FILE": str(catalog),
         "WEBSOCKET_API_ENDPOINT": MANAGEMENT_ENDPOINT,
         "CORS_ALLOW_ORIGINS": f"{CORS_ORIGIN},http://localhost:5173",
         "WORKFLOW_TTL_DAYS": "7",

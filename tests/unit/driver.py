@@ -41,6 +41,19 @@ TASK_FUNCTIONS = {
     "task-b3": {"function_name": "orchestra-test-task-b3", "type": "container", "timeout_seconds": 60},
     "task-c": {"function_name": "orchestra-test-task-c", "type": "node", "timeout_seconds": 60},
 }
+
+
+def catalog_document(functions: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The catalog the engine reads (CATALOG_FILE): the sample task functions, and the reference
+    definition from its file (workflows/orchestra.yaml), loaded as the synthesis loads it."""
+    from workflows.definitions import WORKFLOWS_DIR, load_file
+
+    functions = TASK_FUNCTIONS if functions is None else functions
+    timeouts = {k: int(v["timeout_seconds"]) for k, v in functions.items()}
+    reference = load_file(WORKFLOWS_DIR / "orchestra.yaml", timeouts)
+    return {"functions": functions, "definitions": [reference.named().model_dump(mode="json")]}
+
+
 # What API Gateway's Cognito authorizer passes on (requestContext.authorizer.claims): all strings.
 OPERATOR_CLAIMS = {
     "sub": "0b3f-operator",

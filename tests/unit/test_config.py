@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from engine.config import REQUIRED, load_settings
 from engine.errors import ConfigError
 
-TASKS = json.dumps({"task-a": {"function_name": "p-task-a", "type": "node", "timeout_seconds": 60}})
+CATALOG = Path(__file__).parent / "data" / "catalog.json"
 ENV = {
     "TABLE_NAME": "workflows",
     "CONNECTIONS_TABLE": "connections",
@@ -16,7 +18,7 @@ ENV = {
     "ARTIFACTS_KMS_KEY_ARN": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "WORKER_FUNCTION_NAME": "p-worker",
     "RETRY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
-    "TASK_FUNCTIONS": TASKS,
+    "CATALOG_FILE": str(CATALOG),
     "WEBSOCKET_API_ENDPOINT": "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
     "CORS_ALLOW_ORIGINS": "https://d.example.com, http://localhost:5173",
     "WORKFLOW_TTL_DAYS": "30",
@@ -39,6 +41,7 @@ class TestLoadSettings:
         settings = load_settings("api", ENV)
         assert settings.cors_allow_origins == ("https://d.example.com", "http://localhost:5173")
         assert settings.task_functions["task-a"].function_name == "p-task-a"
+        assert list(settings.definitions) == ["single"]
         assert load_settings("orchestrator", ENV).websocket_api_endpoint.endswith("/prod")
 
     @pytest.mark.parametrize(
@@ -70,21 +73,14 @@ class TestLoadSettings:
     @pytest.mark.parametrize(
         ("variable", "value", "message"),
         [
-            ("TASK_FUNCTIONS", "{not json", "TASK_FUNCTIONS is not valid JSON"),
             (
-                "TASK_FUNCTIONS",
-                '{"task-a": {"function_name": "x", "type": "ruby"}}',
-                r"TASK_FUNCTIONS\['task-a'\].type",
-            ),
-            (
-                "TASK_FUNCTIONS",
-                '{"task-a": {"function_name": "x", "type": "node"}}',
-                r"TASK_FUNCTIONS\['task-a'\].timeout_seconds",
+                "CATALOG_FILE",
+                "/nonexistent/catalog.json",
+                "the catalog /nonexistent/catalog.json cannot be read",
             ),
             ("DISPATCH_MODE", "eventually", "DISPATCH_MODE must be one of writer, stream"),
             ("WORKER_PARALLEL_TASKS", "17", "WORKER_PARALLEL_TASKS must be at most 16"),
             ("WORKER_PARALLEL_TASKS", "0", "WORKER_PARALLEL_TASKS must be a positive integer"),
-            ("TASK_FUNCTIONS", "[]", "TASK_FUNCTIONS must be a non-empty JSON object"),
             ("WORKFLOW_TTL_DAYS", "soon", "WORKFLOW_TTL_DAYS must be a positive integer"),
             ("CONNECTION_TTL_SECONDS", "0", "CONNECTION_TTL_SECONDS must be a positive integer"),
             ("RETRY_QUEUE_URL", "queue", "RETRY_QUEUE_URL must be an http"),
@@ -100,3 +96,72 @@ class TestLoadSettings:
 
     def test_an_empty_origin_list_allows_no_cross_origin_caller(self) -> None:
         assert load_settings("api", {**ENV, "CORS_ALLOW_ORIGINS": ""}).cors_allow_origins == ()
+
+
+def _catalog(tmp_path: Path, document: Any) -> dict[str, str]:
+    path = tmp_path / "catalog.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    return {**ENV, "CATALOG_FILE": str(path)}
+
+
+TASK_A = {"function_name": "x", "type": "node", "timeout_seconds": 60}
+
+
+class TestCatalog:
+    """The catalog bundled into the engine's package (CATALOG_FILE): what synthesis would have refused
+    stops the function at start-up, naming what is wrong."""
+
+    @pytest.mark.parametrize(
+        ("document", "message"),
+        [
+            ("{not json", "is not valid JSON"),
+            ({"functions": []}, "functions must be a non-empty JSON object"),
+            ({"functions": {"task-a": {**TASK_A, "type": "ruby"}}}, r"functions\['task-a'\].type"),
+            (
+                {"functions": {"task-a": {"function_name": "x", "type": "node"}}},
+                r"functions\['task-a'\].timeout_seconds",
+            ),
+            (
+                {
+                    "functions": {"task-a": TASK_A},
+                    "definitions": [{"name": "x", "description": "", "tasks": []}],
+                },
+                r"definitions\[0\].tasks",
+            ),
+            (
+                {
+                    "functions": {"task-a": TASK_A},
+                    "definitions": [
+                        {"name": "x", "description": "", "tasks": [{"id": "A", "function": "task-z"}]}
+                    ],
+                },
+                "definition 'x' .*unknown function 'task-z'",
+            ),
+            (
+                {
+                    "functions": {"task-a": TASK_A},
+                    "definitions": [
+                        {"name": "x", "description": "", "tasks": [{"id": "A", "function": "task-a"}]},
+                        {"name": "x", "description": "", "tasks": [{"id": "A", "function": "task-a"}]},
+                    ],
+                },
+                "'x' is defined twice",
+            ),
+        ],
+    )
+    def test_a_bad_catalog_is_a_clear_error(self, tmp_path: Path, document: Any, message: str) -> None:
+        with pytest.raises(ConfigError, match=message):
+            load_settings("api", _catalog(tmp_path, document))
+
+    def test_a_relative_catalog_file_is_found_at_the_root_of_the_code_package(self) -> None:
+        # As on Lambda: catalog.json beside the engine package (lambdas/ here has none).
+        with pytest.raises(ConfigError, match=r"lambdas/catalog.json cannot be read"):
+            load_settings("api", {**ENV, "CATALOG_FILE": "catalog.json"})
+
+    def test_external_functions_are_named_by_arn(self, tmp_path: Path) -> None:
+        arn = "arn:aws:lambda:eu-west-1:210987654321:function:geocode:live"
+        env = _catalog(
+            tmp_path,
+            {"functions": {"geo": {"function_name": arn, "type": "external", "timeout_seconds": 30}}},
+        )
+        assert load_settings("worker", env).task_functions["geo"].function_name == arn

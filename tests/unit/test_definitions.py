@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 from engine import definitions
-from engine.definitions import InlineDefinition, TaskDefinition
+from engine.definitions import InlineDefinition, NamedDefinition, TaskDefinition
 from engine.errors import InvalidDefinition
+
+from workflows.definitions import WORKFLOWS_DIR, load_file
 
 FUNCTIONS = {"task-a": 60, "task-b1": 60}
 REFERENCE = {f"task-{x}": 60 for x in ("a", "b1", "b2", "b3", "c")}
+NAMED = {"orchestra": load_file(WORKFLOWS_DIR / "orchestra.yaml", REFERENCE).named()}
 
 
 def dag(*specs: tuple[str, list[str]]) -> list[TaskDefinition]:
@@ -33,25 +36,54 @@ class TestDepth:
         assert definitions.max_depth({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}) == 3
 
     def test_the_reference_workflow_is_valid_and_three_deep(self) -> None:
-        tasks = definitions.BUILT_IN["orchestra"].tasks
+        tasks = NAMED["orchestra"].tasks
         definitions.validate(tasks, REFERENCE)
         assert definitions.max_depth({t.id: t.depends_on for t in tasks}) == 3
 
 
 class TestResolve:
     def test_default_is_the_reference_definition(self) -> None:
-        name, tasks = definitions.resolve(None, REFERENCE)
-        assert name == "orchestra"
-        assert [t.id for t in tasks] == ["A", "B1", "B2", "B3", "C"]
-        assert {t.timeout_seconds for t in tasks} == {60}, "absent: the function's own timeout"
+        resolved = definitions.resolve(None, REFERENCE, NAMED)
+        assert resolved.name == "orchestra"
+        assert [t.id for t in resolved.tasks] == ["A", "B1", "B2", "B3", "C"]
+        assert {t.timeout_seconds for t in resolved.tasks} == {60}, "absent: the function's own timeout"
 
     def test_the_reference_definition_needs_its_functions_configured(self) -> None:
         with pytest.raises(InvalidDefinition, match="unknown function 'task-b2'"):
-            definitions.resolve("orchestra", {"task-a": 60, "task-b1": 60, "task-b3": 60, "task-c": 60})
+            definitions.resolve(
+                "orchestra", {"task-a": 60, "task-b1": 60, "task-b3": 60, "task-c": 60}, NAMED
+            )
+
+    def test_an_unknown_name_lists_the_deployments_definitions(self) -> None:
+        with pytest.raises(InvalidDefinition, match=r"unknown definition 'report' \(known: orchestra\)"):
+            definitions.resolve("report", REFERENCE, NAMED)
 
     def test_inline_definitions_are_named_inline(self) -> None:
-        name, _ = definitions.resolve(InlineDefinition(tasks=dag(("only", []))), FUNCTIONS)
-        assert name == "inline"
+        resolved = definitions.resolve(InlineDefinition(tasks=dag(("only", []))), FUNCTIONS, NAMED)
+        assert resolved.name == "inline"
+
+
+class TestVersions:
+    """A definition's version is what runs: its tasks with the timeouts filled in."""
+
+    def test_the_same_tasks_are_the_same_version(self) -> None:
+        a = definitions.resolve_tasks("x", dag(("a", [])), FUNCTIONS)
+        b = definitions.resolve_tasks("y", dag(("a", [])), FUNCTIONS)
+        assert a.version == b.version and len(a.version) == 12
+
+    def test_a_changed_task_or_a_changed_function_timeout_is_a_new_version(self) -> None:
+        base = definitions.resolve_tasks("x", dag(("a", [])), FUNCTIONS).version
+        assert definitions.resolve_tasks("x", dag(("b", [])), FUNCTIONS).version != base
+        assert definitions.resolve_tasks("x", dag(("a", [])), {**FUNCTIONS, "task-a": 30}).version != base
+
+    def test_an_explicit_timeout_equal_to_the_default_is_the_same_version(self) -> None:
+        implicit = definitions.resolve_tasks("x", dag(("a", [])), FUNCTIONS).version
+        explicit = [TaskDefinition(id="a", function="task-a", timeout_seconds=60)]
+        assert definitions.resolve_tasks("x", explicit, FUNCTIONS).version == implicit
+
+    def test_named_definitions_refuse_unknown_keys(self) -> None:
+        with pytest.raises(ValueError, match="extra"):
+            NamedDefinition.model_validate({"name": "x", "description": "", "tasks": [], "owner": "me"})
 
     def test_duplicate_dependency_is_rejected(self) -> None:
         with pytest.raises(InvalidDefinition, match="lists dependency 'a' twice"):

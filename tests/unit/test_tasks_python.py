@@ -95,6 +95,18 @@ class TestSimulateControls:
         module.handler(event(folder.upper(), simulate={"sleep_ms": 250}), None)
         assert slept == [0.25]
 
+    def test_sleep_attempts_limits_the_sleep_to_attempts_1_to_n(
+        self, folder: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        module = load(folder)
+        slept: list[float] = []
+        monkeypatch.setattr(sys.modules["simulate"].time, "sleep", slept.append)
+        for attempt in (1, 2, 3):
+            module.handler(event(folder.upper(), attempt, {"sleep_ms": 250, "sleep_attempts": 2}), None)
+        assert slept == [0.25, 0.25]
+        with pytest.raises(TypeError, match=r"simulate\.\w+\.sleep_attempts"):
+            module.handler(event(folder.upper(), simulate={"sleep_attempts": "once"}), None)
+
     def test_malformed_controls_are_a_clear_error(self, folder: str) -> None:
         with pytest.raises(TypeError, match=r"simulate\.\w+\.fail_attempts"):
             load(folder).handler(event(folder.upper(), simulate={"fail_attempts": "lots"}), None)

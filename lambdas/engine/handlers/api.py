@@ -25,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from engine import auth, runtime, views
-from engine.definitions import BUILT_IN, TASK_ID_PATTERN, resolve
+from engine.definitions import TASK_ID_PATTERN, resolve_tasks
 from engine.dispatch import Dispatcher
 from engine.errors import (
     ContentionExhausted,
@@ -233,16 +233,21 @@ def build_app() -> APIGatewayRestResolver:
         logger.info("workflow retried")
         return WorkflowView.model_validate(views.workflow_view(snapshot, settings.task_functions))
 
-    @app.get("/definitions", summary="The named workflow definitions")
+    @app.get("/definitions", summary="The named workflow definitions, with their versions")
     def list_definitions() -> DefinitionList:
-        timeouts = {k: f.timeout_seconds for k, f in settings.task_functions.items()}
         items = []
-        for named in BUILT_IN.values():
-            try:
-                tasks = resolve(named.name, timeouts)[1]
-            except InvalidDefinition:
-                continue  # a definition whose functions this deployment does not have
-            items.append({**named.model_dump(), "tasks": [t.model_dump() for t in tasks]})
+        for named in sorted(settings.definitions.values(), key=lambda d: d.name):
+            # The catalog was validated when the function started: resolving cannot fail here.
+            resolved = resolve_tasks(named.name, named.tasks, settings.catalog.timeouts)
+            items.append(
+                {
+                    "name": named.name,
+                    "description": named.description,
+                    "version": resolved.version,
+                    "source": named.source,
+                    "tasks": [t.model_dump() for t in resolved.tasks],
+                }
+            )
         return DefinitionList.model_validate({"items": items})
 
     @app.get("/openapi.json", summary="This document", include_in_schema=False)
@@ -303,21 +308,42 @@ def _exact_definitions(schemas: dict[str, Any]) -> None:
         "title": "Function",
         "description": "One of this deployment's task functions.",
     }
-    shortest = min((f.timeout_seconds for f in functions.values()), default=900)
+    # The longest: each function has its own (a longer one than its function's is a 400 naming the
+    # field), and GET /definitions answers tasks with their functions' timeouts filled in.
+    longest = max((f.timeout_seconds for f in functions.values()), default=900)
     timeouts = ", ".join(f"{k}: {f.timeout_seconds} s" for k, f in sorted(functions.items()))
     task["timeout_seconds"] = {
-        "anyOf": [{"type": "integer", "minimum": 1, "maximum": shortest}, {"type": "null"}],
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": longest}, {"type": "null"}],
         "title": "Timeout Seconds",
         "description": "The attempt's deadline: at most its function's own timeout "
         f"({timeouts}); absent, that timeout.",
     }
+    # Each function's own bound, as JSON Schema can say it: one branch per timeout, naming the
+    # functions that have it (so a schema-valid task is never refused for its timeout).
+    by_timeout: dict[int, list[str]] = {}
+    for key, function in sorted(functions.items()):
+        by_timeout.setdefault(function.timeout_seconds, []).append(key)
+    if len(by_timeout) > 1:
+        schemas["TaskDefinition"]["anyOf"] = [
+            {
+                "properties": {
+                    "function": {"enum": names},
+                    "timeout_seconds": {
+                        "anyOf": [{"type": "integer", "minimum": 1, "maximum": seconds}, {"type": "null"}]
+                    },
+                }
+            }
+            for seconds, names in sorted(by_timeout.items())
+        ]
     task["depends_on"] |= {
         "items": {"type": "string", "pattern": TASK_ID_PATTERN},
         "uniqueItems": True,
         "description": "Ids of other tasks of this definition (no cycles; at most 20 tasks deep).",
     }
     request = schemas["CreateWorkflowRequest"]["properties"]
-    request["definition"]["anyOf"][0] = {"type": "string", "enum": sorted(BUILT_IN)}
+    names = sorted(runtime.settings("api").definitions)
+    named: dict[str, Any] = {"type": "string", "enum": names} if names else {"not": {}}
+    request["definition"]["anyOf"][0] = named
     request["definition"]["description"] = (
         "A named definition (GET /definitions; default `orchestra`) or an inline DAG."
     )

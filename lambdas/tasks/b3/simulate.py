@@ -1,5 +1,6 @@
 """Test controls shared by the Python sample tasks (B2, B3): input.simulate.<task_id> =
-{"fail_attempts": N, "sleep_ms": N, "output_bytes": N} (docs/architecture.md, "Sample tasks' test controls").
+{"fail_attempts": N, "sleep_ms": N, "sleep_attempts": N, "output_bytes": N}
+(docs/architecture.md, "Sample tasks' test controls").
 
 This file lives in b3/ because B3's container image builds from that folder alone; b2/simulate.py
 links here, so both deployments carry the same code.
@@ -25,6 +26,11 @@ def controls(event: dict[str, Any]) -> dict[str, float]:
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
             raise TypeError(f"input.simulate.{event.get('task_id')}.{name} must be a non-negative number")
         result[name] = raw
+    # Absent: every attempt sleeps; N: only attempts 1..N (a retry need not wait again).
+    limit = mine.get("sleep_attempts")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
+        raise TypeError(f"input.simulate.{event.get('task_id')}.sleep_attempts must be a non-negative number")
+    result["sleep_attempts"] = float("inf") if limit is None else limit
     return result
 
 
@@ -37,9 +43,9 @@ def pad(output: dict[str, Any], size: float) -> dict[str, Any]:
 def simulate(event: dict[str, Any], produce: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     """Run `produce(event)` under the test controls: sleep, then fail the first N attempts, then pad."""
     c = controls(event)
-    if c["sleep_ms"]:
-        time.sleep(c["sleep_ms"] / 1000)
     attempt = int(event.get("attempt", 1))
+    if c["sleep_ms"] and attempt <= c["sleep_attempts"]:
+        time.sleep(c["sleep_ms"] / 1000)
     if attempt <= c["fail_attempts"]:
         task = event.get("task_id")
         raise SimulatedFailure(

@@ -1,6 +1,6 @@
 'use strict';
 // Test controls shared by the Node.js sample tasks (A, B1, C): input.simulate.<task_id> =
-// {fail_attempts: N, sleep_ms: N, output_bytes: N} (docs/architecture.md, "Sample tasks' test controls").
+// {fail_attempts: N, sleep_ms: N, sleep_attempts: N, output_bytes: N} (docs/architecture.md, "Sample tasks' test controls").
 // Each task folder links to this file, so every task zip carries its own copy.
 
 function controls(event) {
@@ -14,7 +14,13 @@ function controls(event) {
     }
     return value;
   };
-  return { failAttempts: number('fail_attempts'), sleepMs: number('sleep_ms'), outputBytes: number('output_bytes') };
+  return {
+    failAttempts: number('fail_attempts'),
+    sleepMs: number('sleep_ms'),
+    // Absent: every attempt sleeps; N: only attempts 1..N (a retry need not wait again).
+    sleepAttempts: mine.sleep_attempts === undefined || mine.sleep_attempts === null ? Infinity : number('sleep_attempts'),
+    outputBytes: number('output_bytes'),
+  };
 }
 
 function pad(output, bytes) {
@@ -27,7 +33,7 @@ function pad(output, bytes) {
 // Runs `produce(event)` under the test controls: sleep, then fail the first N attempts, then pad.
 async function simulate(event, produce) {
   const c = controls(event);
-  if (c.sleepMs > 0) await new Promise((resolve) => setTimeout(resolve, c.sleepMs));
+  if (c.sleepMs > 0 && event.attempt <= c.sleepAttempts) await new Promise((resolve) => setTimeout(resolve, c.sleepMs));
   if (event.attempt <= c.failAttempts) {
     const error = new Error(`simulated failure of ${event.task_id} attempt ${event.attempt} (fail_attempts=${c.failAttempts})`);
     error.name = 'SimulatedFailure';

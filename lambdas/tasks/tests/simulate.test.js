@@ -33,6 +33,16 @@ test('sleep_ms waits before answering', async () => {
   assert.ok(Date.now() - started >= 55);
 });
 
+test('sleep_attempts limits the sleep to attempts 1..N', async () => {
+  const slow = Date.now();
+  await simulate(event({ sleep_ms: 200, sleep_attempts: 1 }, 1), async () => ({}));
+  assert.ok(Date.now() - slow >= 190);
+  const fast = Date.now();
+  await simulate(event({ sleep_ms: 5000, sleep_attempts: 1 }, 2), async () => ({}));
+  assert.ok(Date.now() - fast < 1000, 'attempt 2 slept');
+  assert.throws(() => controls(event({ sleep_attempts: 'once' })), /simulate\.B1\.sleep_attempts/);
+});
+
 test('output_bytes pads the output to about N bytes', async () => {
   const out = await simulate(event({ output_bytes: 100000 }), async () => ({ task: 'B1' }));
   const size = Buffer.byteLength(JSON.stringify(out));

@@ -1,0 +1,1 @@
+"""The `orchestra` command line: start, watch and inspect workflows of a deployment (orchestra.cli)."""
