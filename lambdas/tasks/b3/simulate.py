@@ -21,16 +21,13 @@ class SimulatedFailure(Exception):
 def controls(event: dict[str, Any]) -> dict[str, float]:
     mine = ((event.get("input") or {}).get("simulate") or {}).get(event.get("task_id")) or {}
     result = {}
-    for name in ("fail_attempts", "sleep_ms", "output_bytes"):
+    for name in ("fail_attempts", "sleep_ms", "sleep_attempts", "output_bytes"):
         raw = mine.get(name) or 0
         if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
             raise TypeError(f"input.simulate.{event.get('task_id')}.{name} must be a non-negative number")
         result[name] = raw
-    # Absent: every attempt sleeps; N: only attempts 1..N (a retry need not wait again).
-    limit = mine.get("sleep_attempts")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit < 0):
-        raise TypeError(f"input.simulate.{event.get('task_id')}.sleep_attempts must be a non-negative number")
-    result["sleep_attempts"] = float("inf") if limit is None else limit
+    if mine.get("sleep_attempts") is None:
+        result["sleep_attempts"] = float("inf")  # absent: every attempt sleeps; N: attempts 1..N
     return result
 
 
