@@ -104,6 +104,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _mappings_from(stack: Stack, source_type: str) -> Iterator[tuple[Resource, Resource]]:
+    """Each event source mapping whose source is a resource of `source_type`, with that resource."""
+    for mapping in stack.of("aws_lambda_event_source_mapping"):
+        source = stack.target(mapping.config.get("event_source_arn"))
+        if source and source[0].type == source_type:
+            yield mapping, source[0]
+
+
 def _function_timeout(function: Resource) -> int:
     return _int(function.config.get("timeout")) or 3
 
@@ -1158,13 +1166,10 @@ def _sqs_visibility(ctx: Context) -> Iterator[Finding]:
     "InvalidParameterValueException",
 )
 def _stream_mapping(ctx: Context) -> Iterator[Finding]:
-    for mapping in ctx.stack.of("aws_lambda_event_source_mapping"):
-        source = ctx.stack.target(mapping.config.get("event_source_arn"))
-        if not source or source[0].type != "aws_dynamodb_table":
-            continue
+    for mapping, source in _mappings_from(ctx.stack, "aws_dynamodb_table"):
         c = mapping.config
         problems = []
-        if not source[0].config.get("stream_enabled"):
+        if not source.config.get("stream_enabled"):
             problems.append("the table's stream is not enabled")
         if not c.get("starting_position"):
             problems.append("StartingPosition is required")
@@ -1621,13 +1626,10 @@ def _events_retry(ctx: Context) -> Iterator[Finding]:
     "InvalidParameterValueException",
 )
 def _sqs_batching(ctx: Context) -> Iterator[Finding]:
-    for mapping in ctx.stack.of("aws_lambda_event_source_mapping"):
-        source = ctx.stack.target(mapping.config.get("event_source_arn"))
-        if not source or source[0].type != "aws_sqs_queue":
-            continue
+    for mapping, source in _mappings_from(ctx.stack, "aws_sqs_queue"):
         batch = _int(mapping.config.get("batch_size"))
         window = _int(mapping.config.get("maximum_batching_window_in_seconds")) or 0
-        fifo = source[0].config.get("fifo_queue") is True
+        fifo = source.config.get("fifo_queue") is True
         if batch is not None and batch > (10 if fifo else 10000):
             yield Finding(
                 mapping.address, f"BatchSize {batch} is above the queue's maximum", "smaller batches"
